@@ -1,0 +1,94 @@
+/**
+ * Grants decide what a caller may do: the union of every grant whose `src` matches the
+ * caller, deny by default. `compileGrants` runs once per configuration snapshot and
+ * returns a pure function; results are cached per identity inside the snapshot.
+ */
+import type { Capability, GrantSpec, Role } from '../config/types.js';
+import type { Identity } from '../identity/identity.js';
+import { compileModelGlob, type ModelMatcher } from './glob.js';
+
+/** Access is everything a caller is granted. */
+export interface Access {
+  role: Role | undefined;
+  /** The `models` patterns granted, as written (for /api/whoami and explain). */
+  modelPatterns: readonly string[];
+  canUseModel(provider: string, model: string): boolean;
+  /** Headers from matching grants' `add_headers`, added to upstream requests. */
+  addHeaders: ReadonlyArray<readonly [string, string]>;
+  enableChatUi: boolean;
+  readMetrics: boolean;
+  /** Every matching capability, for features that read quotas and hooks. */
+  capabilities: readonly Capability[];
+}
+
+export const NO_ACCESS: Access = Object.freeze({
+  role: undefined,
+  modelPatterns: [],
+  canUseModel: () => false,
+  addHeaders: [],
+  enableChatUi: false,
+  readMetrics: false,
+  capabilities: [],
+});
+
+interface CompiledGrant {
+  matches(identity: Identity): boolean;
+  caps: Capability[];
+}
+
+export type AccessEvaluator = (identity: Identity) => Access;
+
+export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
+  const compiled: CompiledGrant[] = grants.map((g) => ({ matches: compileSrc(g.src), caps: g.caps }));
+  const globs = new Map<string, ModelMatcher>();
+  for (const g of grants) for (const cap of g.caps) if (cap.models) globs.set(cap.models, compileModelGlob(cap.models));
+
+  return (identity) => {
+    const caps: Capability[] = [];
+    for (const g of compiled) if (g.matches(identity)) caps.push(...g.caps);
+    if (caps.length === 0) return NO_ACCESS;
+    let role: Role | undefined;
+    const patterns: string[] = [];
+    const addHeaders: Array<[string, string]> = [];
+    let enableChatUi = true;
+    let chatDisabled = false;
+    let readMetrics = false;
+    for (const cap of caps) {
+      if (cap.role === 'admin' || (cap.role === 'user' && role === undefined)) role = cap.role;
+      if (cap.models && !patterns.includes(cap.models)) patterns.push(cap.models);
+      if (cap.add_headers) addHeaders.push(...cap.add_headers);
+      if (cap.enable_chat_ui === false) chatDisabled = true;
+      if (cap.read_metrics) readMetrics = true;
+    }
+    if (chatDisabled) enableChatUi = false;
+    const matchers = patterns.map((p) => globs.get(p)!);
+    return {
+      role,
+      modelPatterns: patterns,
+      canUseModel: (provider, model) => {
+        const fqn = `${provider}/${model}`;
+        return matchers.some((m) => m(fqn));
+      },
+      addHeaders,
+      enableChatUi,
+      readMetrics,
+      capabilities: caps,
+    };
+  };
+}
+
+/** compileSrc builds the matcher for a grant's `src` list. */
+function compileSrc(src: readonly string[]): (identity: Identity) => boolean {
+  const everyone = src.includes('*');
+  const loopback = src.includes('(loopback)');
+  const names = new Set(src.filter((s) => s !== '*' && s !== '(loopback)').map((s) => s.toLowerCase()));
+  return (identity) => {
+    if (everyone) return true;
+    if (loopback && identity.loopback) return true;
+    if (names.size === 0) return false;
+    if (names.has(identity.login.toLowerCase())) return true;
+    for (const t of identity.tags) if (names.has(t.toLowerCase())) return true;
+    for (const g of identity.groups) if (names.has(g.toLowerCase())) return true;
+    return false;
+  };
+}

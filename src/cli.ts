@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+/**
+ * The `keyway` command: `serve` (the default), `check <config>`, `mock-upstream`,
+ * `--version`. Parses flags and environment into settings and hands over; nothing else.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { validateConfigText } from './config/validate.js';
+import { DEFAULT_SETTINGS, startKeyway, type ServerSettings } from './start.js';
+
+const USAGE = `keyway: an identity-aware LLM gateway
+
+Usage:
+  keyway serve [flags]          start the gateway (the default command)
+  keyway check [--strict] FILE  validate a configuration file and print every problem
+  keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
+  keyway --version
+
+serve flags (environment variable in brackets):
+  --listen ADDR        address to listen on [KEYWAY_LISTEN] (default 127.0.0.1)
+  --port N             port [KEYWAY_PORT] (default 8080)
+  --data-dir DIR       data folder [KEYWAY_DATA_DIR] (default ./keyway-data)
+  --config FILE        configuration file [KEYWAY_CONFIG] (default DATA_DIR/config.hujson)
+  --log-level LEVEL    trace|debug|info|warn|error [KEYWAY_LOG_LEVEL] (default info)
+  --body-limit BYTES   largest request body [KEYWAY_BODY_LIMIT] (default 33554432, 32 MiB)
+  --headers-timeout-ms N  wait for upstream response headers [KEYWAY_HEADERS_TIMEOUT_MS] (default 600000)
+  --idle-timeout-ms N  longest pause inside an upstream response [KEYWAY_IDLE_TIMEOUT_MS] (default 300000)
+  --connect-timeout-ms N  upstream connect timeout [KEYWAY_CONNECT_TIMEOUT_MS] (default 10000)
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case '--version':
+    case '-v':
+    case 'version':
+      console.log(`keyway ${version()}`);
+      return 0;
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    case 'serve':
+      return serve(rest);
+    case 'check':
+      return check(rest);
+    case 'mock-upstream': {
+      const { mockUpstreamMain } = await import('./mock-upstream/index.js');
+      await mockUpstreamMain(rest);
+      return 0;
+    }
+    default:
+      if (command.startsWith('-')) return serve(argv);
+      console.error(`keyway: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number, not "${raw}"`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
+  const { values } = parseArgs({
+    args,
+    options: {
+      listen: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string' },
+      'body-limit': { type: 'string' },
+      'headers-timeout-ms': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      'connect-timeout-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  const d = DEFAULT_SETTINGS;
+  const port = positiveInt('--port', values.port ?? env.KEYWAY_PORT, d.port);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, not ${port}`);
+  const logLevel = values['log-level'] ?? env.KEYWAY_LOG_LEVEL ?? d.logLevel;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new UsageError(`--log-level must be one of trace, debug, info, warn, error, not "${logLevel}"`);
+  return {
+    host: values.listen ?? env.KEYWAY_LISTEN ?? d.host,
+    port,
+    dataDir: values['data-dir'] ?? env.KEYWAY_DATA_DIR ?? d.dataDir,
+    configPath: values.config ?? env.KEYWAY_CONFIG ?? undefined,
+    logLevel,
+    bodyLimit: positiveInt('--body-limit', values['body-limit'] ?? env.KEYWAY_BODY_LIMIT, d.bodyLimit),
+    pools: {
+      headersTimeoutMs: positiveInt('--headers-timeout-ms', values['headers-timeout-ms'] ?? env.KEYWAY_HEADERS_TIMEOUT_MS, d.pools.headersTimeoutMs),
+      bodyIdleTimeoutMs: positiveInt('--idle-timeout-ms', values['idle-timeout-ms'] ?? env.KEYWAY_IDLE_TIMEOUT_MS, d.pools.bodyIdleTimeoutMs),
+      connectTimeoutMs: positiveInt('--connect-timeout-ms', values['connect-timeout-ms'] ?? env.KEYWAY_CONNECT_TIMEOUT_MS, d.pools.connectTimeoutMs),
+    },
+    watch: true,
+  };
+}
+
+async function serve(args: string[]): Promise<number> {
+  const settings = settingsFrom(args, process.env);
+  let keyway;
+  try {
+    keyway = await startKeyway(settings);
+  } catch (err) {
+    const problems = (err as { problems?: Array<{ severity: string; path: string; message: string }> }).problems;
+    console.error(`keyway: ${(err as Error).message}`);
+    for (const p of problems ?? []) console.error(`  ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      keyway.log.info({ signal }, 'shutting down');
+      void keyway.close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+async function check(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { strict: { type: 'boolean' } }, allowPositionals: true });
+  const file = positionals[0];
+  if (!file) throw new UsageError('check needs a configuration file: keyway check FILE');
+  const text = await readFile(file, 'utf8');
+  const { problems } = validateConfigText(text, { env: process.env });
+  for (const p of problems) {
+    const where = p.line !== undefined ? `${file}:${p.line}:${p.column}` : file;
+    console.log(`${where}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+  }
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.filter((p) => p.severity === 'warning').length;
+  console.log(`${errors} error(s), ${warnings} warning(s)${values.strict && warnings > 0 ? ' (warnings block saving; --strict treats them as errors)' : ''}`);
+  return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`keyway: ${(err as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`keyway: ${(err as Error).message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(err);
+      process.exitCode = 1;
+    }
+  },
+);

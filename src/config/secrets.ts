@@ -1,0 +1,77 @@
+/**
+ * Secrets in configuration text. Reads by admins show secret values masked; a masked
+ * value written back means "keep what is stored", so an admin can edit and save a config
+ * without ever seeing or retyping its keys. Works on the text with jsonc-parser edits,
+ * so comments and formatting survive.
+ */
+import { applyEdits, findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { formatPath, type PathSegment } from './hujson.js';
+
+export const SECRET_MASK = '********';
+
+/** Property names whose string values are secrets, wherever they appear in the document. */
+const SECRET_KEYS = new Set(['apikey', 'api_key', 'access_secret', 'client_secret', 'secret', 'password', 'token', 'bearer_token']);
+
+// A value that is only a `${VAR}` macro holds no secret: the secret lives in the environment.
+const ONLY_MACRO = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+
+interface SecretValue {
+  path: PathSegment[];
+  node: Node;
+  value: string;
+}
+
+function findSecrets(root: Node | undefined): SecretValue[] {
+  const out: SecretValue[] = [];
+  const walk = (node: Node, path: PathSegment[]) => {
+    if (node.type === 'object') {
+      for (const prop of node.children ?? []) {
+        const [key, value] = prop.children ?? [];
+        if (!key || !value) continue;
+        const name = String(key.value);
+        if (value.type === 'string' && SECRET_KEYS.has(name.toLowerCase())) {
+          out.push({ path: [...path, name], node: value, value: String(value.value) });
+        } else {
+          walk(value, [...path, name]);
+        }
+      }
+    } else if (node.type === 'array') {
+      (node.children ?? []).forEach((child, i) => walk(child, [...path, i]));
+    }
+  };
+  if (root) walk(root, []);
+  return out;
+}
+
+function parse(text: string): Node | undefined {
+  return parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+}
+
+/** maskSecrets replaces every literal secret value in `text` with SECRET_MASK. */
+export function maskSecrets(text: string): string {
+  const edits = findSecrets(parse(text))
+    .filter((s) => s.value !== '' && !ONLY_MACRO.test(s.value))
+    .map((s) => ({ offset: s.node.offset, length: s.node.length, content: JSON.stringify(SECRET_MASK) }));
+  return applyEdits(text, edits);
+}
+
+/**
+ * restoreSecrets puts the stored secret back wherever `text` holds SECRET_MASK at a path
+ * that held a secret in `stored`. It returns the paths of masks with nothing stored
+ * behind them, which the caller reports (the admin must type that secret).
+ */
+export function restoreSecrets(text: string, stored: string | undefined): { text: string; unresolved: string[] } {
+  const storedRoot = stored === undefined ? undefined : parse(stored);
+  const edits: Array<{ offset: number; length: number; content: string }> = [];
+  const unresolved: string[] = [];
+  for (const s of findSecrets(parse(text))) {
+    if (s.value !== SECRET_MASK) continue;
+    const previous = storedRoot ? findNodeAtLocation(storedRoot, s.path) : undefined;
+    if (previous && previous.type === 'string' && previous.value !== SECRET_MASK) {
+      edits.push({ offset: s.node.offset, length: s.node.length, content: JSON.stringify(previous.value) });
+    } else {
+      unresolved.push(formatPath(s.path));
+    }
+  }
+  return { text: applyEdits(text, edits), unresolved };
+}

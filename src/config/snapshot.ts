@@ -1,0 +1,138 @@
+/**
+ * A Snapshot is one validated configuration compiled into the lookup tables the request
+ * path reads: providers by ID, candidate providers by (format, model), and the grant
+ * evaluator. It is immutable; a reload builds a new one and swaps a single reference, so
+ * every request sees one consistent configuration from start to finish.
+ */
+import { createHash } from 'node:crypto';
+import { compileGrants, type Access } from '../access/grants.js';
+import type { Identity } from '../identity/identity.js';
+import type { FormatFlag, GatewayConfig, Problem, ProviderSpec } from './types.js';
+
+export interface CompiledProvider {
+  readonly spec: ProviderSpec;
+  readonly id: string;
+  /** `https://api.anthropic.com`: the pool key. */
+  readonly origin: string;
+  /** Path prefix of the baseurl without a trailing slash (`''` or `/backend-api/codex`). */
+  readonly basePath: string;
+  /** Last segment of basePath when it is an API version (`v1`), to collapse `/v1/v1`. */
+  readonly versionSegment: string | undefined;
+  readonly formats: ReadonlySet<FormatFlag>;
+  readonly models: ReadonlySet<string>;
+  /** The provider key as a ready header `[name, value]`, or undefined without a key. */
+  readonly keyHeader: readonly [string, string] | undefined;
+  /** Passthrough without a fallback key: only callers that bring a credential can use it. */
+  readonly requiresClientAuth: boolean;
+  /** A short name for the upstream service, for `/v1/models` metadata. */
+  readonly upstream: string;
+}
+
+export interface Snapshot {
+  readonly hash: string;
+  readonly text: string;
+  readonly config: GatewayConfig;
+  readonly problems: readonly Problem[];
+  readonly loadedAt: Date;
+  /** Every usable provider, enabled or not, by ID. */
+  readonly providers: ReadonlyMap<string, CompiledProvider>;
+  /** Enabled providers serving a bare model name in a format, best first. */
+  readonly routes: ReadonlyMap<FormatFlag, ReadonlyMap<string, readonly CompiledProvider[]>>;
+  /** Origins this snapshot sends requests to (to keep their pools open). */
+  readonly origins: ReadonlySet<string>;
+  accessFor(identity: Identity): Access;
+}
+
+export function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function compileSnapshot(text: string, config: GatewayConfig, problems: readonly Problem[]): Snapshot {
+  const providers = new Map<string, CompiledProvider>();
+  const routes = new Map<FormatFlag, Map<string, CompiledProvider[]>>();
+  const origins = new Set<string>();
+
+  for (const spec of config.providers) {
+    if (!spec.usable) continue;
+    const compiled = compileProvider(spec);
+    providers.set(spec.id, compiled);
+    if (spec.disabled) continue;
+    origins.add(compiled.origin);
+    for (const flag of compiled.formats) {
+      let byModel = routes.get(flag);
+      if (!byModel) routes.set(flag, (byModel = new Map()));
+      for (const model of spec.models) {
+        const list = byModel.get(model);
+        if (list) list.push(compiled);
+        else byModel.set(model, [compiled]);
+      }
+    }
+  }
+  // Highest preference first; ties go to the provider ID that sorts first, so the
+  // choice never depends on the order of keys in the document.
+  for (const byModel of routes.values()) {
+    for (const list of byModel.values()) {
+      list.sort((a, b) => b.spec.preference - a.spec.preference || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+  }
+
+  const evaluate = compileGrants(config.grants);
+  const accessCache = new WeakMap<Identity, Access>();
+  return Object.freeze({
+    hash: hashText(text),
+    text,
+    config,
+    problems,
+    loadedAt: new Date(),
+    providers,
+    routes,
+    origins,
+    accessFor(identity: Identity): Access {
+      let access = accessCache.get(identity);
+      if (!access) accessCache.set(identity, (access = evaluate(identity)));
+      return access;
+    },
+  });
+}
+
+const VERSION_SEGMENT = /^v\d+(?:alpha|beta)?\d*$/;
+
+function compileProvider(spec: ProviderSpec): CompiledProvider {
+  const url = new URL(spec.baseurl);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  const lastSegment = basePath.slice(basePath.lastIndexOf('/') + 1);
+  const formats = new Set<FormatFlag>();
+  for (const [flag, on] of Object.entries(spec.compatibility)) if (on) formats.add(flag as FormatFlag);
+  return {
+    spec,
+    id: spec.id,
+    origin: url.origin,
+    basePath,
+    versionSegment: VERSION_SEGMENT.test(lastSegment) ? lastSegment : undefined,
+    formats,
+    models: new Set(spec.models),
+    keyHeader: spec.apikey === '' ? undefined : keyHeader(spec),
+    requiresClientAuth: spec.authMode === 'passthrough' && spec.apikey === '',
+    upstream: spec.costBasis ?? upstreamName(url.hostname),
+  };
+}
+
+function keyHeader(spec: ProviderSpec): [string, string] {
+  switch (spec.authorization) {
+    case 'x-api-key':
+      return ['x-api-key', spec.apikey];
+    case 'x-goog-api-key':
+      return ['x-goog-api-key', spec.apikey];
+    default:
+      return ['authorization', `Bearer ${spec.apikey}`];
+  }
+}
+
+/** upstreamName names the service behind a host: api.anthropic.com → anthropic. */
+function upstreamName(hostname: string): string {
+  if (hostname.endsWith('.googleapis.com')) return 'google';
+  if (hostname.endsWith('.amazonaws.com')) return hostname.split('.')[0]!;
+  const labels = hostname.split('.');
+  if (labels.length < 2 || /^[\d.]+$/.test(hostname) || hostname.includes(':')) return 'self-hosted';
+  return labels[labels.length - 2]!;
+}

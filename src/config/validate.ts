@@ -1,0 +1,258 @@
+/**
+ * validateConfigText turns configuration text into a normalised GatewayConfig plus every
+ * problem found, each with its path and the reference's wording. It is pure (no I/O, no
+ * globals) so the server, `keyway check` and the dashboard editor share one validator.
+ */
+import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
+import { formatPath, parseHujson, type PathSegment } from './hujson.js';
+import { substituteMacros, type Env } from './macros.js';
+import {
+  AUTH_MODES,
+  AUTHORIZATION_STYLES,
+  COST_BASES,
+  FORMAT_FLAGS,
+  type AuthMode,
+  type AuthorizationStyle,
+  type FormatFlag,
+  type GatewayConfig,
+  type ModelCostMapEntry,
+  type Problem,
+  type ProviderSpec,
+} from './types.js';
+import { validateGrants, validateOtherSections } from './validate-sections.js';
+
+const TOP_LEVEL_KEYS = new Set([
+  'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
+  'mcp', 'database', 'connectors', 'flags',
+]);
+
+const PROVIDER_KEYS = new Set([
+  'baseurl', 'models', 'apikey', 'authorization', 'auth_mode', 'name', 'description',
+  'compatibility', 'cost_basis', 'model_cost_map', 'preference', 'disabled', 'add_headers',
+]);
+
+const FLAG_SET: ReadonlySet<string> = new Set(FORMAT_FLAGS);
+
+// A provider ID is the first segment of `provider/model` names and of grant globs.
+const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+// Headers that describe the connection, not the request: a provider may not set them.
+const RESERVED_ADD_HEADERS = new Set([
+  'host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer',
+]);
+
+export interface ValidateOptions {
+  /** Environment for `${VAR}` macros; undefined leaves macros unexpanded (browser). */
+  env?: Env;
+}
+
+export interface ValidationResult {
+  /** The normalised config, or undefined when any problem has severity `error`. */
+  config: GatewayConfig | undefined;
+  problems: Problem[];
+}
+
+export function validateConfigText(text: string, options: ValidateOptions = {}): ValidationResult {
+  if (text.trim() === '') {
+    return { config: undefined, problems: [{ severity: 'error', path: '', message: 'config must not be empty' }] };
+  }
+  const parsed = parseHujson(text);
+  const problems: Problem[] = parsed.problems.map((p) => ({
+    severity: p.severity,
+    path: formatPath(p.path),
+    message: p.message,
+    line: p.line,
+    column: p.column,
+  }));
+  if (parsed.value === undefined) return { config: undefined, problems };
+  const result = validateConfigValue(parsed.value, options);
+  return { config: result.config, problems: [...problems, ...result.problems] };
+}
+
+export function validateConfigValue(raw: unknown, options: ValidateOptions = {}): ValidationResult {
+  const c = new Checker();
+  const { value, missing } = substituteMacros(raw, options.env);
+  if (missing.length > 0) c.error([], `unsubstituted macros: [${missing.join(' ')}]`);
+  if (!isObject(value)) {
+    c.error([], 'config must be a JSON object');
+    return { config: undefined, problems: c.problems };
+  }
+  c.unknownKeys(value, TOP_LEVEL_KEYS, []);
+
+  const providers: ProviderSpec[] = [];
+  const providersObj = c.object(value, 'providers', []);
+  if (providersObj) {
+    for (const [id, p] of Object.entries(providersObj)) {
+      const spec = validateProvider(c, id, p);
+      if (spec) providers.push(spec);
+    }
+  }
+  const hasMcp = isObject(value.mcp) && isObject(value.mcp.servers) && Object.keys(value.mcp.servers).length > 0;
+  const hasConnectors = isObject(value.connectors) && Object.keys(value.connectors).length > 0;
+  if (providers.length === 0 && !hasMcp && !hasConnectors) {
+    c.warn(['providers'], 'no providers or mcp servers defined; users will not be able to access any models');
+  }
+
+  const grants = validateGrants(c, value, providers.map((p) => p.id));
+  validateOtherSections(c, value);
+  const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
+
+  const hasErrors = c.problems.some((p) => p.severity === 'error');
+  return {
+    config: hasErrors ? undefined : { providers, grants, autoCostBasis, document: value },
+    problems: c.problems,
+  };
+}
+
+function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | undefined {
+  const path: PathSegment[] = ['providers', id];
+  if (!isObject(raw)) {
+    c.warn(path, `provider ${id} must be an object`);
+    return undefined;
+  }
+  let usable = true;
+  if (!PROVIDER_ID.test(id)) {
+    c.warn(path, `provider ID "${id}" must start with a letter or digit and contain only letters, digits, ".", "_" and "-" (it is the prefix in "${id}/model" names)`);
+    usable = false;
+  }
+  c.unknownKeys(raw, PROVIDER_KEYS, path);
+
+  const baseurl = c.string(raw, 'baseurl', path).trim();
+  if (baseurl === '') {
+    c.warn([...path, 'baseurl'], `provider ${id} has no baseurl configured`);
+    usable = false;
+  } else if (!isHttpUrl(baseurl)) {
+    c.warn([...path, 'baseurl'], `provider ${id} has invalid baseurl (must be an http:// or https:// URL): ${baseurl}`);
+    usable = false;
+  } else if (/\/v1\/?$/.test(baseurl)) {
+    c.info([...path, 'baseurl'], `provider ${id} baseurl ends in /v1; keyway appends the request path (which starts with /v1), so the doubled /v1 is collapsed`);
+  }
+
+  const authorizationRaw = c.string(raw, 'authorization', path, 'bearer');
+  let authorization: AuthorizationStyle = 'bearer';
+  if ((AUTHORIZATION_STYLES as readonly string[]).includes(authorizationRaw)) {
+    authorization = authorizationRaw as AuthorizationStyle;
+  } else {
+    c.warn([...path, 'authorization'], `provider ${id} has invalid authorization type: ${authorizationRaw}`);
+    usable = false;
+  }
+
+  const authModeRaw = c.string(raw, 'auth_mode', path, '');
+  let authMode: AuthMode = 'override';
+  if ((AUTH_MODES as readonly string[]).includes(authModeRaw)) {
+    authMode = authModeRaw === '' ? 'override' : (authModeRaw as AuthMode);
+  } else {
+    c.warn([...path, 'auth_mode'], `provider ${id} has invalid auth_mode: ${authModeRaw} (want "override", "passthrough" or "none")`);
+    usable = false;
+  }
+
+  const apikey = c.string(raw, 'apikey', path);
+  if (authModeRaw === 'override' && apikey === '') {
+    c.warn([...path, 'apikey'], `provider ${id} uses auth_mode "override" but has no apikey`);
+    usable = false;
+  } else if (authModeRaw === '' && apikey === '') {
+    c.info([...path, 'apikey'], `provider ${id} has no apikey; its requests are sent without credentials`);
+  }
+
+  const models = c.stringArray(raw, 'models', path);
+  const uniqueModels: string[] = [];
+  const seenModels = new Set<string>();
+  models.forEach((m, i) => {
+    if (m.trim() === '') c.warn([...path, 'models', i], `provider ${id} lists an empty model name`);
+    else if (m.includes('*')) c.warn([...path, 'models', i], `provider ${id}: model "${m}" contains a wildcard; model names are exact, so it matches nothing`);
+    if (seenModels.has(m)) c.info([...path, 'models', i], `provider ${id} lists model "${m}" more than once`);
+    else uniqueModels.push(m);
+    seenModels.add(m);
+  });
+  if (raw.models === undefined || models.length === 0) {
+    c.info([...path, 'models'], `provider ${id} has no models; it serves nothing`);
+  }
+
+  const compatibility = validateCompatibility(c, raw, path);
+
+  const costBasisRaw = c.string(raw, 'cost_basis', path);
+  if (costBasisRaw !== '' && !(COST_BASES as readonly string[]).includes(costBasisRaw)) {
+    c.warn([...path, 'cost_basis'], `provider ${id} has unknown cost_basis: ${costBasisRaw}`);
+  }
+
+  const addHeaders: Array<[string, string]> = [];
+  c.stringArray(raw, 'add_headers', path).forEach((entry, i) => {
+    const header = parseHeaderEntry(entry);
+    if (!header) {
+      c.warn([...path, 'add_headers', i], `provider ${id}: add_headers entry "${entry}" must be in "Header-Name: value" format`);
+    } else if (RESERVED_ADD_HEADERS.has(header[0].toLowerCase())) {
+      c.warn([...path, 'add_headers', i], `provider ${id}: add_headers may not set ${header[0]}`);
+    } else {
+      addHeaders.push(header);
+    }
+  });
+
+  return {
+    id,
+    baseurl,
+    models: uniqueModels.filter((m) => m.trim() !== '' && !m.includes('*')),
+    apikey,
+    authorization,
+    authMode,
+    name: c.string(raw, 'name', path),
+    description: c.string(raw, 'description', path),
+    compatibility,
+    costBasis: costBasisRaw === '' ? undefined : costBasisRaw,
+    modelCostMap: validateModelCostMap(c, raw, path),
+    preference: c.integer(raw, 'preference', path, 0),
+    disabled: c.boolean(raw, 'disabled', path, false),
+    addHeaders,
+    usable,
+  };
+}
+
+/**
+ * validateCompatibility applies the reference's defaults: with no block only
+ * `openai_chat` is on; with a block every flag it does not mention is off.
+ */
+function validateCompatibility(c: Checker, raw: Obj, path: PathSegment[]): Record<FormatFlag, boolean> {
+  const flags = Object.fromEntries(FORMAT_FLAGS.map((f) => [f, false])) as Record<FormatFlag, boolean>;
+  const block = c.object(raw, 'compatibility', path);
+  if (!block) {
+    flags.openai_chat = true;
+    return flags;
+  }
+  for (const [key, v] of Object.entries(block)) {
+    if (!FLAG_SET.has(key)) {
+      c.warn([...path, 'compatibility', key], `unknown config key "${key}"`);
+      continue;
+    }
+    flags[key as FormatFlag] = c.boolean(block, key, [...path, 'compatibility'], false) && v === true;
+  }
+  return flags;
+}
+
+function validateModelCostMap(c: Checker, raw: Obj, path: PathSegment[]): ModelCostMapEntry[] {
+  const list = c.array(raw, 'model_cost_map', path) ?? [];
+  const out: ModelCostMapEntry[] = [];
+  list.forEach((entry, i) => {
+    const p = [...path, 'model_cost_map', i];
+    if (!isObject(entry)) {
+      c.warn(p, 'model_cost_map entries must be objects with "match" and "as"');
+      return;
+    }
+    c.unknownKeys(entry, new Set(['match', 'as', 'adjustment']), p);
+    const match = c.string(entry, 'match', p);
+    const as = c.string(entry, 'as', p);
+    if (match === '' || as === '') {
+      c.warn(p, 'model_cost_map entries need both "match" and "as"');
+      return;
+    }
+    out.push({ match, as, adjustment: c.number(entry, 'adjustment', p, 1) });
+  });
+  return out;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '' && u.search === '' && u.hash === '';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The gateway's own error catalogue. Every error keyway itself produces has a stable
+ * code, an HTTP status and a default message; callers branch on `code`, never on text.
+ * How an error looks on the wire is decided elsewhere, once per API format
+ * (`formats/*.ts` `renderError`), so the same error reads naturally to an Anthropic,
+ * OpenAI or Google client. Upstream error *responses* are never turned into these:
+ * they are relayed unchanged.
+ */
+
+export const ERRORS = {
+  BAD_JSON: { status: 400, message: 'request body is not valid JSON' },
+  BAD_REQUEST: { status: 400, message: 'bad request' },
+  MISSING_MODEL: { status: 400, message: 'request body has no "model" string' },
+  BAD_MODEL_NAME: { status: 400, message: 'model name is not valid' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
+  UNKNOWN_MODEL: { status: 404, message: 'model not found' },
+  UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  NO_ROLE: { status: 403, message: 'access denied: no role granted' },
+  NOT_ADMIN: { status: 403, message: 'access denied: admin role required' },
+  PEER_REFUSED: { status: 403, message: 'access denied: caller has no identity' },
+  CSRF: { status: 403, message: 'cross-site request refused' },
+  CONFIG_CONFLICT: { status: 409, message: 'configuration changed since it was read' },
+  CONFIG_INVALID: { status: 400, message: 'configuration is not valid' },
+  UPGRADE_REQUIRED: { status: 426, message: 'WebSocket transport is not supported; use HTTP' },
+  UPSTREAM_UNREACHABLE: { status: 502, message: 'upstream provider could not be reached' },
+  UPSTREAM_FAILED: { status: 502, message: 'upstream provider connection failed' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'upstream provider timed out' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** GatewayError is an error keyway reports to its caller, with a catalogue code. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers, e.g. `allow` for 405. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.headers = options?.headers;
+  }
+}
+
+/**
+ * upstreamErrorFromTransport maps a failure of the upstream connection (not an upstream
+ * error *response*) to a catalogue error. This is the only place that inspects undici's
+ * error codes: timeouts are 504, everything else that kept us from an answer is 502.
+ */
+export function upstreamErrorFromTransport(err: unknown): GatewayError {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return new GatewayError('UPSTREAM_TIMEOUT', undefined, { cause: err });
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new GatewayError('UPSTREAM_UNREACHABLE', undefined, { cause: err });
+    default:
+      return new GatewayError('UPSTREAM_FAILED', undefined, { cause: err });
+  }
+}

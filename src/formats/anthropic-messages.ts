@@ -1,0 +1,30 @@
+/** Anthropic Messages: `POST /v1/messages` and `/v1/messages/count_tokens`. */
+import type { ApiFormat } from './types.js';
+
+/** anthropicErrorType names the `error.type` Anthropic uses for a status. */
+function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400: return 'invalid_request_error';
+    case 401: return 'authentication_error';
+    case 403: return 'permission_error';
+    case 404: return 'not_found_error';
+    case 413: return 'request_too_large';
+    case 429: return 'rate_limit_error';
+    case 529: return 'overloaded_error';
+    case 504: return 'timeout_error';
+    default: return status < 500 ? 'invalid_request_error' : 'api_error';
+  }
+}
+
+function renderAnthropicError(status: number, _code: string, message: string): string {
+  return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
+}
+
+export const anthropicMessages: ApiFormat = {
+  flag: 'anthropic_messages',
+  endpoints: ['/v1/messages'],
+  credentialQueryParams: [],
+  renderError: renderAnthropicError,
+  // Anthropic itself ends a failing stream with an `error` event of this shape.
+  renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,
+};

@@ -1,0 +1,36 @@
+/**
+ * Gemini API (`generativelanguage.googleapis.com`):
+ * `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:countTokens`.
+ * The model is part of the URL, so routing reads it there and a provider prefix is
+ * removed from the path, percent-encoded so it can never leave its path segment.
+ */
+import type { ApiFormat } from './types.js';
+
+function googleStatus(status: number): string {
+  switch (status) {
+    case 400: case 413: return 'INVALID_ARGUMENT';
+    case 401: return 'UNAUTHENTICATED';
+    case 403: return 'PERMISSION_DENIED';
+    case 404: return 'NOT_FOUND';
+    case 409: return 'ABORTED';
+    case 429: return 'RESOURCE_EXHAUSTED';
+    case 501: return 'UNIMPLEMENTED';
+    case 502: case 503: return 'UNAVAILABLE';
+    case 504: return 'DEADLINE_EXCEEDED';
+    default: return status < 500 ? 'FAILED_PRECONDITION' : 'INTERNAL';
+  }
+}
+
+function renderGoogleError(status: number, _code: string, message: string): string {
+  return JSON.stringify({ error: { code: status, message, status: googleStatus(status) } });
+}
+
+export const GEMINI_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens']);
+
+export const geminiGenerateContent: ApiFormat = {
+  flag: 'gemini_generate_content',
+  endpoints: ['/v1beta/models/{model}:generateContent'],
+  credentialQueryParams: ['key'],
+  renderError: renderGoogleError,
+  renderStreamError: (status, code, message) => `data: ${renderGoogleError(status, code, message)}\n\n`,
+};

@@ -1,0 +1,12 @@
+/** OpenAI Chat Completions: `POST /v1/chat/completions` (and `/chat/completions`). */
+import { renderOpenAiError } from './openai.js';
+import type { ApiFormat } from './types.js';
+
+export const openaiChat: ApiFormat = {
+  flag: 'openai_chat',
+  endpoints: ['/v1/chat/completions'],
+  credentialQueryParams: [],
+  renderError: renderOpenAiError,
+  // The OpenAI SDKs raise an APIError for any stream chunk that carries `error`.
+  renderStreamError: (status, code, message) => `data: ${renderOpenAiError(status, code, message)}\n\n`,
+};

@@ -1,0 +1,17 @@
+/**
+ * OpenAI Responses: `POST /v1/responses`, and `POST /codex/responses` for providers
+ * that front the ChatGPT subscription backend (`…/backend-api/codex`), where the
+ * `/codex` prefix is removed before the path is appended to the baseurl.
+ */
+import { openAiErrorType, renderOpenAiError } from './openai.js';
+import type { ApiFormat } from './types.js';
+
+export const openaiResponses: ApiFormat = {
+  flag: 'openai_responses',
+  endpoints: ['/v1/responses'],
+  credentialQueryParams: [],
+  renderError: renderOpenAiError,
+  // The Responses stream reports failures as an `error` event.
+  renderStreamError: (status, code, message) =>
+    `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, error: { type: openAiErrorType(status), code, message } })}\n\n`,
+};

@@ -1,0 +1,17 @@
+/**
+ * The OpenAI error envelope, shared by the two OpenAI formats (chat completions and
+ * responses), which differ in paths and stream events but not in how errors look.
+ */
+
+/** openAiErrorType names the `error.type` OpenAI uses for a status. */
+export function openAiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+export function renderOpenAiError(status: number, code: string, message: string): string {
+  return JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code } });
+}

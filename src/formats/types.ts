@@ -1,0 +1,41 @@
+/**
+ * An ApiFormat is one provider API that keyway speaks natively (OpenAI chat, Anthropic
+ * messages, …). Each lives in its own file and knows only its own conventions: which
+ * paths it serves, where the model name is, and how its errors look. Nothing in a format
+ * module depends on another format. A new format is one new file plus one registry line.
+ */
+import type { FormatFlag } from '../config/types.js';
+
+export interface ApiFormat {
+  /** The `compatibility` flag a provider must set to serve this format. */
+  readonly flag: FormatFlag;
+  /** The canonical endpoints listed in `/v1/models` `supported_endpoints`. */
+  readonly endpoints: readonly string[];
+  /** Query parameters that carry a credential in this API (Gemini's `?key=`). */
+  readonly credentialQueryParams: readonly string[];
+  /** renderError returns the JSON body of an error response in this API's envelope. */
+  renderError(status: number, code: string, message: string): string;
+  /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */
+  renderStreamError(status: number, code: string, message: string): string;
+}
+
+/**
+ * A RouteMatch is what a request path means: which format, which upstream path to append
+ * to the provider's `baseurl`, and, for APIs that carry it in the URL, the model name.
+ */
+export interface RouteMatch {
+  format: ApiFormat;
+  /** Path appended to the provider's baseurl (without query). */
+  upstreamPath: string;
+  /** The model named in the URL (Gemini), already percent-decoded; undefined when it is in the body. */
+  urlModel?: string;
+  /** Rebuilds `upstreamPath` for another model name (URL-model formats only). */
+  withModel?: (model: string) => string;
+  /** Whether the URL itself asks for a stream (Gemini `:streamGenerateContent`). */
+  urlStreams?: boolean;
+}
+
+/** snakeCase turns a catalogue code (`UNKNOWN_MODEL`) into an API error code (`unknown_model`). */
+export function snakeCase(code: string): string {
+  return code.toLowerCase();
+}

@@ -1,0 +1,37 @@
+/**
+ * Model resolution: which provider serves a requested model name for a caller.
+ *
+ * 1. An exact name listed by enabled providers that serve the format wins first (model
+ *    IDs such as OpenRouter's `qwen/qwen3-coder` contain `/` themselves).
+ * 2. Otherwise `provider/model` targets that one provider, and `model` is what the
+ *    upstream receives.
+ * Among several candidates the caller must be granted `provider/model`; of the granted
+ * ones the highest `preference` wins, ties by provider ID (see snapshot.ts).
+ */
+import type { Access } from '../access/grants.js';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
+import type { FormatFlag } from '../config/types.js';
+
+export interface Resolution {
+  provider: CompiledProvider;
+  /** The model name to send upstream (the provider prefix removed). */
+  upstreamModel: string;
+}
+
+export function resolveModel(snapshot: Snapshot, flag: FormatFlag, requested: string, access: Access): Resolution | undefined {
+  const candidates = snapshot.routes.get(flag)?.get(requested);
+  if (candidates) {
+    for (const provider of candidates) {
+      if (access.canUseModel(provider.id, requested)) return { provider, upstreamModel: requested };
+    }
+  }
+  const slash = requested.indexOf('/');
+  if (slash > 0) {
+    const provider = snapshot.providers.get(requested.slice(0, slash));
+    const model = requested.slice(slash + 1);
+    if (provider && !provider.spec.disabled && provider.formats.has(flag) && provider.models.has(model) && access.canUseModel(provider.id, model)) {
+      return { provider, upstreamModel: model };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,47 @@
+/** Reading a request body into memory, with a size limit checked as bytes arrive. */
+import type { IncomingMessage } from 'node:http';
+import { GatewayError } from '../errors.js';
+
+/**
+ * readBody collects the whole body, failing with BODY_TOO_LARGE as soon as it (or its
+ * declared Content-Length) passes `limit` bytes, without reading the rest.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new GatewayError('BAD_REQUEST', 'request body could not be read', { cause: err }));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('BODY_TOO_LARGE', `request body is larger than the ${limit}-byte limit`);
+}

@@ -1,0 +1,77 @@
+/**
+ * `GET /v1/models` and `GET /api/providers`: what a caller can use, filtered by their
+ * grants. Neither ever includes a key; `requires_client_auth` says whether a provider
+ * can only be used with the caller's own credential (passthrough without a fallback key).
+ */
+import type { Access } from '../access/grants.js';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
+import { FORMATS } from '../formats/registry.js';
+
+/** One row of `/v1/models`: shaped for OpenAI SDKs, Anthropic SDKs and Aperture clients alike. */
+export interface ModelRow {
+  id: string;
+  object: 'model';
+  type: 'model';
+  created: number;
+  created_at: string;
+  owned_by: string;
+  display_name: string;
+  supported_endpoints: string[];
+  metadata: {
+    provider: { id: string; name: string; description: string; requires_client_auth: boolean; upstream: string; auth_mode: string };
+  };
+}
+
+export function listModels(snapshot: Snapshot, access: Access): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
+  const data: ModelRow[] = [];
+  const created = Math.floor(snapshot.loadedAt.getTime() / 1000);
+  for (const provider of sortedProviders(snapshot)) {
+    if (provider.spec.disabled) continue;
+    const endpoints = FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
+    if (endpoints.length === 0) continue;
+    for (const model of provider.spec.models) {
+      if (!access.canUseModel(provider.id, model)) continue;
+      data.push({
+        id: model,
+        object: 'model',
+        type: 'model',
+        created,
+        created_at: snapshot.loadedAt.toISOString(),
+        owned_by: provider.id,
+        display_name: model,
+        supported_endpoints: endpoints,
+        metadata: { provider: providerMeta(provider) },
+      });
+    }
+  }
+  return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
+function providerMeta(p: CompiledProvider) {
+  return {
+    id: p.id,
+    name: p.spec.name || p.id,
+    description: p.spec.description,
+    requires_client_auth: p.requiresClientAuth,
+    upstream: p.upstream,
+    auth_mode: p.spec.authMode,
+  };
+}
+
+/** listProviders: every usable provider (disabled ones too), with the caller's granted models. */
+export function listProviders(snapshot: Snapshot, access: Access) {
+  return sortedProviders(snapshot).map((p) => ({
+    id: p.id,
+    name: p.spec.name || p.id,
+    description: p.spec.description,
+    models: p.spec.models.filter((m) => access.canUseModel(p.id, m)),
+    compatibility: p.spec.compatibility,
+    auth_mode: p.spec.authMode,
+    requires_client_auth: p.requiresClientAuth,
+    disabled: p.spec.disabled,
+  }));
+}
+
+function sortedProviders(snapshot: Snapshot): CompiledProvider[] {
+  return [...snapshot.providers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

@@ -1,0 +1,14 @@
+/** What every handler needs, passed in once (no package globals): see createGateway. */
+import type { Logger } from 'pino';
+import type { ConfigRuntime } from '../config/runtime.js';
+import type { IdentitySource } from '../identity/identity.js';
+import type { PoolRegistry } from '../upstream/pools.js';
+
+export interface GatewayContext {
+  config: ConfigRuntime;
+  pools: PoolRegistry;
+  identity: IdentitySource;
+  log: Logger;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+}

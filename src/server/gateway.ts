@@ -1,0 +1,137 @@
+/**
+ * The HTTP front door. Every request is identified first (no identity, no service),
+ * then dispatched: provider API paths to the inference pipeline, keyway's own paths
+ * (`/api/…`, `/aperture/…`, `/v1/models`) to their handlers. Provider paths are checked
+ * first with one Map lookup, since they carry nearly all the traffic.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GatewayError } from '../errors.js';
+import { formatForPath, isResponsesPath, matchRoute } from '../formats/registry.js';
+import type { ApiFormat } from '../formats/types.js';
+import type { Identity } from '../identity/identity.js';
+import { handleAdmin } from './admin-api.js';
+import { listModels, listProviders } from './catalog-endpoints.js';
+import type { GatewayContext } from './context.js';
+import { handleInference } from './inference.js';
+import { sendError, sendJson, toGatewayError } from './respond.js';
+
+export interface Gateway {
+  server: Server;
+  /** close stops accepting connections and waits up to `graceMs` for requests in flight. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createGateway(ctx: GatewayContext): Gateway {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
+  });
+  // Codex first tries a WebSocket on GET /v1/responses; 426 makes it fall back to HTTP at once.
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ error: { message: 'WebSocket transport is not supported; use HTTP', type: 'invalid_request_error', code: 'upgrade_required' } });
+    socket.end(
+      `HTTP/1.1 426 Upgrade Required\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    socket.on('error', () => {});
+  });
+  return {
+    server,
+    close: (graceMs = 10_000) => closeServer(server, graceMs),
+  };
+}
+
+async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+
+  if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+
+  const found = ctx.identity.identify(req.socket.remoteAddress, req.socket.remotePort);
+  const identity = found instanceof Promise ? await found : found;
+  if (!identity) throw new GatewayError('PEER_REFUSED', 'access denied: this gateway only serves identified callers (loopback in the embedded mode)');
+
+  const method = req.method ?? 'GET';
+  const route = matchRoute(pathname);
+  if (route) {
+    if (method !== 'POST') throw new GatewayError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}; use POST`, { headers: { allow: 'POST' } });
+    return handleInference(ctx, req, res, route, query, identity);
+  }
+  return handleOwnRoutes(ctx, req, res, pathname, query, identity);
+}
+
+async function handleOwnRoutes(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  query: string,
+  identity: Identity,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const snapshot = ctx.config.current;
+  const access = snapshot.accessFor(identity);
+
+  if (isResponsesPath(pathname) && method === 'GET') throw new GatewayError('UPGRADE_REQUIRED');
+  if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+    // Clients (Claude Code) send HEAD / to warm the connection up; answer cheaply.
+    return sendJson(res, 200, { name: 'keyway', models: '/v1/models', providers: '/api/providers' });
+  }
+
+  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models') {
+    if (access.role === undefined) throw new GatewayError('NO_ROLE');
+    if (method !== 'GET' && method !== 'HEAD') checkSameOrigin(req);
+    if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
+    if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
+    if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
+    const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
+    if (handled) return;
+  }
+  throw new GatewayError('UNKNOWN_ROUTE', `no such endpoint: ${method} ${pathname}`);
+}
+
+/**
+ * checkSameOrigin refuses state-changing calls that a browser made from another site.
+ * Tailnet identity rides along with every request like a cookie, so without this any web
+ * page a user visits could change the gateway's configuration with their rights.
+ * Non-browser clients send neither header and are not affected.
+ */
+function checkSameOrigin(req: IncomingMessage): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new GatewayError('CSRF');
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      throw new GatewayError('CSRF');
+    }
+    if (host !== req.headers.host) throw new GatewayError('CSRF');
+  }
+}
+
+function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  const error = toGatewayError(err);
+  if (error.code === 'INTERNAL') ctx.log.error({ err: error.cause, path: req.url?.split('?')[0] }, 'request failed');
+  const pathname = (req.url ?? '/').split('?')[0]!;
+  const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname);
+  sendError(res, error, format);
+}
+
+function isOwnPath(pathname: string): boolean {
+  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/healthz';
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The inference pipeline for one provider-API request:
+ * authorize (role) → read body → model → route (grants) → forward → relay.
+ * Identity is settled before this runs. The snapshot is read once, so a reload during
+ * the request changes nothing for it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../identity/identity.js';
+import { GatewayError } from '../errors.js';
+import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
+import type { RouteMatch } from '../formats/types.js';
+import { resolveModel } from '../routing/resolve.js';
+import { buildUpstreamHeaders } from '../upstream/headers.js';
+import { forwardRequest } from '../upstream/proxy.js';
+import { upstreamTarget } from '../upstream/url.js';
+import type { GatewayContext } from './context.js';
+import { readBody } from './body.js';
+
+export async function handleInference(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: RouteMatch,
+  query: string,
+  identity: Identity,
+): Promise<void> {
+  const snapshot = ctx.config.current;
+  const access = snapshot.accessFor(identity);
+  if (access.role === undefined) throw new GatewayError('NO_ROLE');
+
+  const started = performance.now();
+  const raw = await readBody(req, ctx.bodyLimit);
+  const text = raw.toString('utf8');
+  const json = parseJsonObject(text);
+  if (json === undefined) throw new GatewayError('BAD_JSON');
+
+  let model: string;
+  if (route.urlModel !== undefined) {
+    model = route.urlModel;
+  } else {
+    const m = json.model;
+    if (typeof m !== 'string' || m === '') throw new GatewayError('MISSING_MODEL');
+    model = m;
+  }
+  if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
+
+  const resolution = resolveModel(snapshot, route.format.flag, model, access);
+  if (!resolution) {
+    throw new GatewayError('UNKNOWN_MODEL', `model "${model}" is not available for ${route.format.endpoints[0]}; GET /v1/models lists the models you can use`);
+  }
+  const { provider, upstreamModel } = resolution;
+
+  // The body is forwarded as received unless the model needs its provider prefix removed.
+  let body = raw;
+  let upstreamPath = route.upstreamPath;
+  if (route.withModel) upstreamPath = route.withModel(upstreamModel);
+  else if (upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
+
+  const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
+  const { headers, credentialSource } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  headers.push('content-length', String(body.length));
+
+  const outcome = await forwardRequest(res, {
+    dispatcher: ctx.pools.get(provider.origin),
+    method: 'POST',
+    path: target.path,
+    headers,
+    body,
+    format: route.format,
+  });
+  if (ctx.log.isLevelEnabled('debug') || outcome.error) {
+    ctx.log[outcome.error ? 'warn' : 'debug']({
+      login: identity.login,
+      path: req.url?.split('?')[0],
+      model,
+      provider: provider.id,
+      status: outcome.status,
+      credential: credentialSource,
+      clientAborted: outcome.clientAborted,
+      error: outcome.error?.code,
+      cause: (outcome.error?.cause as Error | undefined)?.message,
+      ms: Math.round(performance.now() - started),
+    }, 'proxied');
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The one place where keyway's own errors become responses. Inference routes render in
+ * the caller's API format (via its format module); keyway's own API uses
+ * `{"error": message, "code": CODE}`, the shape Aperture uses for its errors.
+ */
+import type { ServerResponse } from 'node:http';
+import { GatewayError } from '../errors.js';
+import type { ApiFormat } from '../formats/types.js';
+import { snakeCase } from '../formats/types.js';
+
+export function toGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : new GatewayError('INTERNAL', undefined, { cause: err });
+}
+
+/** sendError writes `err` in `format`'s envelope, or keyway's own when format is undefined. */
+export function sendError(res: ServerResponse, err: GatewayError, format: ApiFormat | undefined): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = format
+    ? format.renderError(err.status, snakeCase(err.code), err.message)
+    : JSON.stringify({ error: err.message, code: err.code });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...err.headers,
+  };
+  // After a body-size refusal the rest of the upload is unread: close instead of draining it.
+  if (err.code === 'BODY_TOO_LARGE') headers.connection = 'close';
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}

@@ -1,0 +1,111 @@
+/**
+ * startKeyway wires the pieces together and starts listening: the config store and
+ * runtime, the identity source, connection pools, the HTTP server. The CLI calls it;
+ * so do the tests, with a temporary data folder and port 0.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ConfigRuntime } from './config/runtime.js';
+import { STARTER_CONFIG } from './config/starter.js';
+import { ConfigFileStore } from './config/store.js';
+import type { Env } from './config/macros.js';
+import { loopbackIdentity, type IdentitySource } from './identity/identity.js';
+import { createLogger, type Logger } from './log.js';
+import { createGateway, type Gateway } from './server/gateway.js';
+import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
+
+/** Server settings: read once at start, from flags and environment (see cli.ts). */
+export interface ServerSettings {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Config file; defaults to `<dataDir>/config.hujson`. */
+  configPath?: string;
+  logLevel: string;
+  bodyLimit: number;
+  pools: PoolSettings;
+  /** Watch the config file and SIGHUP for changes. */
+  watch: boolean;
+}
+
+export const DEFAULT_SETTINGS: ServerSettings = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './keyway-data',
+  logLevel: 'info',
+  bodyLimit: 32 * 1024 * 1024, // 32 MiB
+  pools: DEFAULT_POOL_SETTINGS,
+  watch: true,
+};
+
+export interface Keyway {
+  url: string;
+  port: number;
+  runtime: ConfigRuntime;
+  gateway: Gateway;
+  log: Logger;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Env;
+  identity?: IdentitySource;
+  log?: Logger;
+}
+
+export async function startKeyway(settings: ServerSettings, options: StartOptions = {}): Promise<Keyway> {
+  const log = options.log ?? createLogger(settings.logLevel);
+  const env = options.env ?? process.env;
+  const configPath = settings.configPath ?? join(settings.dataDir, 'config.hujson');
+  const store = new ConfigFileStore(configPath);
+  const pools = new PoolRegistry(settings.pools);
+  // A starter config is written only into keyway's own data folder, never over an explicit --config path.
+  const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : STARTER_CONFIG);
+  const identity = options.identity ?? loopbackIdentity;
+
+  logProblems(log, runtime.current.problems, configPath);
+  runtime.on('applied', (snapshot, source) => {
+    log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
+    logProblems(log, snapshot.problems, configPath);
+  });
+  runtime.on('rejected', (problems, source) => {
+    log.error({ source }, 'configuration change rejected; the running configuration stays in force');
+    logProblems(log, problems, configPath);
+  });
+  if (settings.watch) runtime.watch();
+
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit });
+  gateway.server.listen(settings.port, settings.host);
+  try {
+    await once(gateway.server, 'listening');
+  } catch (err) {
+    runtime.close();
+    await pools.closeAll();
+    throw err;
+  }
+  const port = (gateway.server.address() as AddressInfo).port;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, config: configPath, identity: identity.name, providers: runtime.current.providers.size }, 'keyway listening');
+
+  return {
+    url,
+    port,
+    runtime,
+    gateway,
+    log,
+    async close(graceMs = 10_000) {
+      runtime.close();
+      await gateway.close(graceMs);
+      await pools.closeAll();
+    },
+  };
+}
+
+function logProblems(log: Logger, problems: readonly { severity: string; path: string; message: string }[], file: string): void {
+  for (const p of problems) {
+    const level = p.severity === 'error' ? 'error' : p.severity === 'warning' ? 'warn' : 'info';
+    log[level]({ file, path: p.path }, p.message);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * forwardRequest sends one request to a provider and relays the answer to the client as
+ * bytes, as they arrive: status, headers (minus hop-by-hop), body. Nothing is buffered,
+ * so SSE events reach the client one by one; backpressure from a slow client pauses the
+ * upstream read; a client that goes away aborts the upstream request.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { upstreamErrorFromTransport, type GatewayError } from '../errors.js';
+import type { ApiFormat } from '../formats/types.js';
+import { snakeCase } from '../formats/types.js';
+import { sendError } from '../server/respond.js';
+import { filterResponseHeaders, type HeaderList } from './headers.js';
+
+export interface ForwardOptions {
+  dispatcher: Dispatcher;
+  method: string;
+  /** Path and query on the upstream origin. */
+  path: string;
+  headers: HeaderList;
+  body: Buffer | null;
+  format: ApiFormat;
+}
+
+/** ForwardOutcome reports how a relay ended, for logs and telemetry. */
+export interface ForwardOutcome {
+  status: number;
+  /** Set when keyway, not the upstream, ended the exchange with an error. */
+  error?: GatewayError;
+  clientAborted: boolean;
+}
+
+export function forwardRequest(res: ServerResponse, opts: ForwardOptions): Promise<ForwardOutcome> {
+  return new Promise((resolve) => {
+    const relay = new Relay(res, opts.format, resolve);
+    opts.dispatcher.dispatch(
+      { method: opts.method, path: opts.path, headers: opts.headers, body: opts.body },
+      relay,
+    );
+  });
+}
+
+type Controller = Dispatcher.DispatchController;
+
+class Relay implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined;
+  private status = 0;
+  private streaming = false;
+  private clientGone = false;
+  private settled = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly format: ApiFormat,
+    private readonly done: (outcome: ForwardOutcome) => void,
+  ) {
+    res.on('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = () => {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    this.controller?.abort(new Error('client disconnected'));
+    this.finish(undefined);
+  };
+
+  private readonly onDrain = () => this.controller?.resume();
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error('client disconnected'));
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // 1xx informational: wait for the real answer
+    this.status = statusCode;
+    const contentType = headers['content-type'];
+    this.streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    this.res.writeHead(statusCode, filterResponseHeaders(headers));
+    // Stream clients should see the status at once, even if the first event is slow.
+    if (this.streaming) this.res.flushHeaders();
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.onDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.finish(undefined);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.clientGone) return this.finish(undefined);
+    const error = upstreamErrorFromTransport(err);
+    if (!this.res.headersSent) {
+      sendError(this.res, error, this.format);
+      this.status = error.status;
+    } else if (this.streaming && !this.res.getHeader('content-encoding')) {
+      // Mid-stream: the status is gone, so end with the API's own error event.
+      this.res.end(`\n\n${this.format.renderStreamError(error.status, snakeCase(error.code), error.message)}`);
+    } else {
+      this.res.destroy(err);
+    }
+    this.finish(error);
+  }
+
+  private finish(error: GatewayError | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.res.off('close', this.onClientClose);
+    this.res.off('drain', this.onDrain);
+    this.done({ status: this.status, error, clientAborted: this.clientGone });
+  }
+}

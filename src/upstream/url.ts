@@ -1,0 +1,42 @@
+/**
+ * Upstream URLs: the provider's baseurl path + the request path + the query.
+ *
+ * keyway appends the path the client called (`/v1/messages`) to the baseurl, as
+ * Aperture does, so a baseurl normally has no `/v1`. When it does end in the same
+ * version segment the path starts with (`https://host/api/v1` + `/v1/chat/completions`),
+ * the doubled segment is collapsed instead of producing `/v1/v1/...` and a 405.
+ */
+import type { CompiledProvider } from '../config/snapshot.js';
+
+export interface UpstreamTarget {
+  /** Path and query on the provider's origin. */
+  path: string;
+  /** Whether the client put a credential in the query (Gemini `?key=`). */
+  clientQueryCredential: boolean;
+}
+
+export function upstreamTarget(
+  provider: CompiledProvider,
+  requestPath: string,
+  query: string,
+  credentialParams: readonly string[],
+): UpstreamTarget {
+  let base = provider.basePath;
+  const v = provider.versionSegment;
+  if (v !== undefined && requestPath.startsWith(`/${v}/`)) base = base.slice(0, -(v.length + 1));
+
+  let clientQueryCredential = false;
+  if (query !== '' && credentialParams.length > 0) {
+    const params = new URLSearchParams(query);
+    if (credentialParams.some((p) => params.has(p))) {
+      clientQueryCredential = true;
+      // Outside passthrough a client's key must not travel upstream, in the URL either.
+      if (provider.spec.authMode !== 'passthrough') {
+        for (const p of credentialParams) params.delete(p);
+        const rest = params.toString();
+        query = rest === '' ? '' : `?${rest}`;
+      }
+    }
+  }
+  return { path: base + requestPath + query, clientQueryCredential };
+}
