@@ -29,9 +29,17 @@ serve flags (environment variable in brackets):
   --connect-timeout-ms N  upstream connect timeout [KEYWAY_CONNECT_TIMEOUT_MS] (default 10000)
 `;
 
+/** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'keyway') return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -55,6 +55,7 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   const method = req.method ?? 'GET';
   const route = matchRoute(pathname);
   if (route) {
+    if (method === 'GET' && isResponsesPath(pathname)) throw new GatewayError('UPGRADE_REQUIRED');
     if (method !== 'POST') throw new GatewayError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}; use POST`, { headers: { allow: 'POST' } });
     return handleInference(ctx, req, res, route, query, identity);
   }
@@ -73,7 +74,6 @@ async function handleOwnRoutes(
   const snapshot = ctx.config.current;
   const access = snapshot.accessFor(identity);
 
-  if (isResponsesPath(pathname) && method === 'GET') throw new GatewayError('UPGRADE_REQUIRED');
   if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
     // Clients (Claude Code) send HEAD / to warm the connection up; answer cheaply.
     return sendJson(res, 200, { name: 'keyway', models: '/v1/models', providers: '/api/providers' });

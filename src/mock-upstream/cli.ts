@@ -1,0 +1,73 @@
+// Command-line entry: `node build/src/mock-upstream/cli.js --port 18080` (or call
+// mockUpstreamMain from another CLI). Runs until SIGINT/SIGTERM, then closes cleanly.
+
+import { pathToFileURL } from 'node:url';
+import { startMockUpstream } from './server.js';
+import type { MockUpstreamOptions } from './types.js';
+
+const USAGE = `usage: mock-upstream [--host H] [--port P] [--latency-ms MS] [--chunks N]
+                     [--chunk-interval-ms MS] [--response-bytes N] [--no-record] [--quiet]`;
+
+const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
+  '--port': 'port',
+  '--latency-ms': 'latencyMs',
+  '--chunks': 'chunks',
+  '--chunk-interval-ms': 'chunkIntervalMs',
+  '--response-bytes': 'responseBytes',
+};
+
+export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptions; quiet: boolean; help: boolean } {
+  const opts: MockUpstreamOptions = {};
+  let quiet = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (name === '--help' || name === '-h') help = true;
+    else if (name === '--quiet' || name === '-q') quiet = true;
+    else if (name === '--no-record') opts.record = false;
+    else if (name === '--host') opts.host = value();
+    else if (name in NUMERIC) {
+      const raw = value();
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a non-negative number: ${raw}\n${USAGE}`);
+      (opts as Record<string, unknown>)[NUMERIC[name]!] = n;
+    } else throw new Error(`unknown argument: ${arg}\n${USAGE}`);
+  }
+  return { opts, quiet, help };
+}
+
+export async function mockUpstreamMain(argv: string[]): Promise<void> {
+  const { opts, quiet, help } = parseMockUpstreamArgs(argv);
+  if (help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
+  const mock = await startMockUpstream(opts);
+  process.stdout.write(`mock upstream listening on ${mock.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void mock.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+// Run directly (not when imported by the main CLI or by tests).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  mockUpstreamMain(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  });
+}
