@@ -7,6 +7,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { validateConfigText } from './config/validate.js';
+import { compileSnapshot } from './config/snapshot.js';
+import type { FormatFlag } from './config/types.js';
+import { formatByFlag } from './formats/registry.js';
+import { IDENTITY_MODES, type IdentityMode } from './identity/choose.js';
+import { LOCAL_OWNER, taggedLogin, type Identity } from './identity/identity.js';
+import { explainModel } from './routing/explain.js';
 import { DEFAULT_SETTINGS, startKeyway, type ServerSettings } from './start.js';
 
 const USAGE = `keyway: an identity-aware LLM gateway
@@ -14,6 +20,8 @@ const USAGE = `keyway: an identity-aware LLM gateway
 Usage:
   keyway serve [flags]          start the gateway (the default command)
   keyway check [--strict] FILE  validate a configuration file and print every problem
+  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--format FLAG] FILE
+                                which provider would serve model M to LOGIN under FILE, or why not
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
   keyway --version
 
@@ -27,6 +35,8 @@ serve flags (environment variable in brackets):
   --headers-timeout-ms N  wait for upstream response headers [KEYWAY_HEADERS_TIMEOUT_MS] (default 600000)
   --idle-timeout-ms N  longest pause inside an upstream response [KEYWAY_IDLE_TIMEOUT_MS] (default 300000)
   --connect-timeout-ms N  upstream connect timeout [KEYWAY_CONNECT_TIMEOUT_MS] (default 10000)
+  --identity MODE      who callers are: loopback | tailscale | serve-headers | auto [KEYWAY_IDENTITY] (default loopback)
+  --tailscale-socket P tailscaled LocalAPI socket [KEYWAY_TAILSCALE_SOCKET] (default /var/run/tailscale/tailscaled.sock)
 `;
 
 /** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
@@ -59,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'check':
       return check(rest);
+    case 'explain':
+      return explain(rest);
     case 'mock-upstream': {
       const { mockUpstreamMain } = await import('./mock-upstream/index.js');
       await mockUpstreamMain(rest);
@@ -93,6 +105,8 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'headers-timeout-ms': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'connect-timeout-ms': { type: 'string' },
+      identity: { type: 'string' },
+      'tailscale-socket': { type: 'string' },
     },
     strict: true,
   });
@@ -101,6 +115,8 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
   if (port > 65535) throw new UsageError(`--port must be at most 65535, not ${port}`);
   const logLevel = values['log-level'] ?? env.KEYWAY_LOG_LEVEL ?? d.logLevel;
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new UsageError(`--log-level must be one of trace, debug, info, warn, error, not "${logLevel}"`);
+  const identity = values.identity ?? env.KEYWAY_IDENTITY ?? d.identity;
+  if (!(IDENTITY_MODES as readonly string[]).includes(identity)) throw new UsageError(`--identity must be one of ${IDENTITY_MODES.join(', ')}, not "${identity}"`);
   return {
     host: values.listen ?? env.KEYWAY_LISTEN ?? d.host,
     port,
@@ -114,6 +130,8 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       connectTimeoutMs: positiveInt('--connect-timeout-ms', values['connect-timeout-ms'] ?? env.KEYWAY_CONNECT_TIMEOUT_MS, d.pools.connectTimeoutMs),
     },
     watch: true,
+    identity: identity as IdentityMode,
+    tailscaleSocket: values['tailscale-socket'] ?? env.KEYWAY_TAILSCALE_SOCKET ?? d.tailscaleSocket,
   };
 }
 
@@ -153,6 +171,53 @@ async function check(args: string[]): Promise<number> {
   const warnings = problems.filter((p) => p.severity === 'warning').length;
   console.log(`${errors} error(s), ${warnings} warning(s)${values.strict && warnings > 0 ? ' (warnings block saving; --strict treats them as errors)' : ''}`);
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+async function explain(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      as: { type: 'string' },
+      model: { type: 'string' },
+      tags: { type: 'string' },
+      groups: { type: 'string' },
+      loopback: { type: 'boolean' },
+      format: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  const file = positionals[0];
+  if (!file || !values.model || (!values.as && !values.loopback && !values.tags)) {
+    throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration file');
+  }
+  if (values.format && !formatByFlag(values.format)) throw new UsageError(`--format must be a compatibility flag such as openai_chat, not "${values.format}"`);
+  const text = await readFile(file, 'utf8');
+  const { config, problems } = validateConfigText(text, { env: process.env });
+  if (!config) {
+    for (const p of problems.filter((q) => q.severity === 'error')) console.error(`${file}: error: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    return 1;
+  }
+  const snapshot = compileSnapshot(text, config, problems);
+  const split = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const tags = split(values.tags);
+  const identity: Identity = {
+    login: values.as ?? (tags.length ? taggedLogin(tags) : LOCAL_OWNER.login),
+    displayName: values.as ?? '',
+    nodeId: '',
+    tags,
+    groups: split(values.groups),
+    loopback: values.loopback === true,
+    capMap: {},
+  };
+  const result = explainModel(snapshot, snapshot.accessFor(identity), identity.login, values.model, values.format as FormatFlag | undefined);
+  if (values.json) {
+    console.log(JSON.stringify(result, null, 2));
+  } else {
+    console.log(`${identity.login} → ${values.model}: ${result.summary}`);
+    for (const c of result.candidates) console.log(`  ${c.provider} (${c.upstream_model}): ${c.verdict}: ${c.detail}`);
+  }
+  return result.served ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

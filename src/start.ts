@@ -10,7 +10,9 @@ import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
 import { ConfigFileStore } from './config/store.js';
 import type { Env } from './config/macros.js';
-import { loopbackIdentity, type IdentitySource } from './identity/identity.js';
+import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
+import type { IdentitySource } from './identity/identity.js';
+import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
@@ -27,6 +29,10 @@ export interface ServerSettings {
   pools: PoolSettings;
   /** Watch the config file and SIGHUP for changes. */
   watch: boolean;
+  /** Where caller identity comes from (see identity/choose.ts). */
+  identity: IdentityMode;
+  /** tailscaled's LocalAPI socket, for the `tailscale` and `auto` identity modes. */
+  tailscaleSocket: string;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -37,6 +43,8 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   bodyLimit: 32 * 1024 * 1024, // 32 MiB
   pools: DEFAULT_POOL_SETTINGS,
   watch: true,
+  identity: 'loopback',
+  tailscaleSocket: DEFAULT_TAILSCALE_SOCKET,
 };
 
 export interface Keyway {
@@ -62,7 +70,11 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const pools = new PoolRegistry(settings.pools);
   // A starter config is written only into keyway's own data folder, never over an explicit --config path.
   const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : STARTER_CONFIG);
-  const identity = options.identity ?? loopbackIdentity;
+  const chosen = options.identity
+    ? { source: options.identity, reason: 'given by the embedding program' }
+    : await chooseIdentitySource(settings.identity, settings.tailscaleSocket, log);
+  const identity = chosen.source;
+  log.info({ identity: identity.name, reason: chosen.reason }, 'identity source');
 
   logProblems(log, runtime.current.problems, configPath);
   runtime.on('applied', (snapshot, source) => {

@@ -4,6 +4,7 @@
  * returns a pure function; results are cached per identity inside the snapshot.
  */
 import type { Capability, GrantSpec, Role } from '../config/types.js';
+import { APERTURE_CAP, parseCapabilities } from '../config/validate-sections.js';
 import type { Identity } from '../identity/identity.js';
 import { compileModelGlob, type ModelMatcher } from './glob.js';
 
@@ -43,9 +44,18 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
   const globs = new Map<string, ModelMatcher>();
   for (const g of grants) for (const cap of g.caps) if (cap.models) globs.set(cap.models, compileModelGlob(cap.models));
 
+  const globFor = (pattern: string): ModelMatcher => {
+    let m = globs.get(pattern);
+    if (!m) globs.set(pattern, (m = compileModelGlob(pattern)));
+    return m;
+  };
+
   return (identity) => {
     const caps: Capability[] = [];
     for (const g of compiled) if (g.matches(identity)) caps.push(...g.caps);
+    // Grants written in the tailnet policy file arrive with the caller's identity.
+    const fromTailnet = identity.capMap[APERTURE_CAP];
+    if (fromTailnet && fromTailnet.length > 0) caps.push(...parseCapabilities(fromTailnet));
     if (caps.length === 0) return NO_ACCESS;
     let role: Role | undefined;
     const patterns: string[] = [];
@@ -61,7 +71,7 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
       if (cap.read_metrics) readMetrics = true;
     }
     if (chatDisabled) enableChatUi = false;
-    const matchers = patterns.map((p) => globs.get(p)!);
+    const matchers = patterns.map(globFor);
     return {
       role,
       modelPatterns: patterns,

@@ -40,6 +40,8 @@ export interface ProviderSpec {
   id: string;
   baseurl: string;
   models: string[];
+  /** Listed names that can never match (wildcards, empty): kept to explain why. */
+  ignoredModels: string[];
   apikey: string;
   authorization: AuthorizationStyle;
   authMode: AuthMode;

@@ -147,6 +147,22 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   return cap;
 }
 
+/**
+ * parseCapabilities reads capability objects that arrive with a caller (the
+ * `tailscale.com/cap/aperture` entries of their tailnet CapMap). What does not parse is
+ * dropped: a malformed grant grants nothing.
+ */
+export function parseCapabilities(list: readonly unknown[]): Capability[] {
+  const c = new Checker();
+  const known: Known = { hooks: new Set(), quotas: new Set(), providerIds: [] };
+  const out: Capability[] = [];
+  list.forEach((raw, i) => {
+    const cap = validateCapability(c, raw, [i], known);
+    if (cap) out.push(cap);
+  });
+  return out;
+}
+
 /** Turns `daily:alice@example.com` back into the template forms a quota may be declared as. */
 function bucketTemplate(bucket: string): string {
   const colon = bucket.indexOf(':');

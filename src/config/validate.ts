@@ -191,6 +191,7 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
     id,
     baseurl,
     models: uniqueModels.filter((m) => m.trim() !== '' && !m.includes('*')),
+    ignoredModels: uniqueModels.filter((m) => m.includes('*')),
     apikey,
     authorization,
     authMode,

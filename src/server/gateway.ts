@@ -7,7 +7,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import { formatForPath, isResponsesPath, matchRoute } from '../formats/registry.js';
+import type { Access } from '../access/grants.js';
+import type { Snapshot } from '../config/snapshot.js';
+import type { FormatFlag } from '../config/types.js';
+import { formatByFlag, formatForPath, isResponsesPath, matchRoute } from '../formats/registry.js';
+import { explainModel } from '../routing/explain.js';
 import type { ApiFormat } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import { handleAdmin } from './admin-api.js';
@@ -48,7 +52,7 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
 
   if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
 
-  const found = ctx.identity.identify(req.socket.remoteAddress, req.socket.remotePort);
+  const found = ctx.identity.identify(req);
   const identity = found instanceof Promise ? await found : found;
   if (!identity) throw new GatewayError('PEER_REFUSED', 'access denied: this gateway only serves identified callers (loopback in the embedded mode)');
 
@@ -79,8 +83,10 @@ async function handleOwnRoutes(
     return sendJson(res, 200, { name: 'keyway', models: '/v1/models', providers: '/api/providers' });
   }
 
+  if (pathname === '/api/whoami' && method === 'GET') return sendJson(res, 200, whoami(ctx, identity, access));
   if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models') {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
+    if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
     if (method !== 'GET' && method !== 'HEAD') checkSameOrigin(req);
     if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
@@ -89,6 +95,31 @@ async function handleOwnRoutes(
     if (handled) return;
   }
   throw new GatewayError('UNKNOWN_ROUTE', `no such endpoint: ${method} ${pathname}`);
+}
+
+/** whoami tells callers who keyway thinks they are and what they may do (works without a role). */
+function whoami(ctx: GatewayContext, identity: Identity, access: Access) {
+  return {
+    login: identity.login,
+    display_name: identity.displayName,
+    node_id: identity.nodeId,
+    tags: identity.tags,
+    groups: identity.groups,
+    loopback: identity.loopback,
+    identity_source: ctx.identity.name,
+    role: access.role ?? null,
+    models: access.modelPatterns,
+    enable_chat_ui: access.enableChatUi,
+    read_metrics: access.readMetrics,
+  };
+}
+
+function explain(res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams): void {
+  const model = params.get('model');
+  if (!model) throw new GatewayError('BAD_REQUEST', 'explain needs ?model=NAME (and optionally &format=anthropic_messages)');
+  const format = params.get('format') ?? undefined;
+  if (format !== undefined && !formatByFlag(format)) throw new GatewayError('BAD_REQUEST', `unknown format "${format}"; use a compatibility flag such as openai_chat`);
+  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format as FormatFlag | undefined));
 }
 
 /**

@@ -1,0 +1,52 @@
+/**
+ * The `serve-headers` identity source, for keyway behind `tailscale serve` on loopback.
+ * tailscale serve deletes any incoming `Tailscale-*` identity headers and sets its own,
+ * so they are trusted only from a loopback peer (serve itself). From any other peer they
+ * are ignored, and they are never forwarded upstream (see upstream/headers.ts).
+ *
+ * A loopback request without `Tailscale-User-Login` either came through serve from a
+ * caller serve does not name (a tagged device, a funnel request: it then carries
+ * `X-Forwarded-For` or `Tailscale-Funnel-Request`) and is refused, or came from this
+ * machine directly and is the local owner.
+ */
+import type { IncomingMessage } from 'node:http';
+import { APERTURE_CAP } from '../config/validate-sections.js';
+import { LOCAL_OWNER, isLoopbackAddress, type Identity, type IdentitySource } from './identity.js';
+import { decodeRfc2047 } from './rfc2047.js';
+
+export const serveHeadersIdentity: IdentitySource = {
+  name: 'serve-headers',
+  identify(req: IncomingMessage): Identity | undefined {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return undefined;
+    const h = req.headers;
+    if (h['tailscale-funnel-request'] !== undefined) return undefined;
+    const rawLogin = h['tailscale-user-login'];
+    if (typeof rawLogin !== 'string' || rawLogin === '') {
+      return h['x-forwarded-for'] === undefined ? LOCAL_OWNER : undefined;
+    }
+    const login = decodeRfc2047(rawLogin);
+    if (login === '') return undefined;
+    const name = typeof h['tailscale-user-name'] === 'string' ? decodeRfc2047(h['tailscale-user-name']) : '';
+    return Object.freeze({
+      login,
+      displayName: name || login,
+      nodeId: '',
+      tags: [],
+      groups: [],
+      loopback: false,
+      capMap: parseAppCapabilities(h['tailscale-app-capabilities']),
+    });
+  },
+};
+
+/** parseAppCapabilities reads `Tailscale-App-Capabilities: {"<cap>": [...]}`; anything malformed grants nothing. */
+function parseAppCapabilities(header: string | string[] | undefined): Record<string, readonly unknown[]> {
+  if (typeof header !== 'string' || header === '') return {};
+  try {
+    const value = JSON.parse(decodeRfc2047(header)) as Record<string, unknown>;
+    const aperture = value?.[APERTURE_CAP];
+    return Array.isArray(aperture) ? { [APERTURE_CAP]: aperture } : {};
+  } catch {
+    return {};
+  }
+}
