@@ -33,6 +33,7 @@ const GRANTS = [
   { src: ['ml-team@example.com'], app: { [CAP]: [{ role: 'user' }, { models: 'openai/gpt-5' }, { models: 'openrouter/**' }] } },
   { src: ['tag:ci'], app: { [CAP]: [{ role: 'user' }, { models: '*/claude-sonnet*' }] } },
   { src: ['carol@example.com'], app: { [CAP]: [{ models: '**' }] } },
+  { src: ['group:eng'], app: { [CAP]: [{ add_headers: ['X-Team: eng'] }] } },
 ];
 
 function providers(u: string) {
@@ -88,6 +89,13 @@ describe('grants × identities × models', () => {
     stack.upstream.reset();
     await postJson(`${stack.url}/v1/chat/completions`, { model: 'claude-sonnet-4-6', messages: [] }, { 'x-test-as': 'bob' });
     assert.equal(stack.upstream.requests[0]!.headers.authorization, 'Bearer sk-or-test-p');
+  });
+
+  test('grant add_headers reach the upstream of matching callers only', async () => {
+    stack.upstream.reset();
+    await postJson(`${stack.url}/v1/chat/completions`, { model: 'llama', messages: [] }, { 'x-test-as': 'alice' });
+    await postJson(`${stack.url}/v1/chat/completions`, { model: 'llama', messages: [] }, { 'x-test-as': 'bob' });
+    assert.deepEqual(stack.upstream.requests.map((r) => r.headers['x-team']), ['eng', undefined]);
   });
 
   test('/api/providers lists only granted models', async () => {
