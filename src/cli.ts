@@ -37,6 +37,8 @@ serve flags (environment variable in brackets):
   --connect-timeout-ms N  upstream connect timeout [KEYWAY_CONNECT_TIMEOUT_MS] (default 10000)
   --identity MODE      who callers are: loopback | tailscale | serve-headers | auto [KEYWAY_IDENTITY] (default loopback)
   --tailscale-socket P tailscaled LocalAPI socket [KEYWAY_TAILSCALE_SOCKET] (default /var/run/tailscale/tailscaled.sock)
+  --telemetry on|off   record usage, cost and captures in DATA_DIR/keyway.db [KEYWAY_TELEMETRY] (default on)
+  --capture-limit N    characters of each body kept in a capture [KEYWAY_CAPTURE_LIMIT] (default 1048576)
 `;
 
 /** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
@@ -92,6 +94,13 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 
 class UsageError extends Error {}
 
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new UsageError(`${name} must be on or off, not "${raw}"`);
+}
+
 function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
   const { values } = parseArgs({
     args,
@@ -107,6 +116,8 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'connect-timeout-ms': { type: 'string' },
       identity: { type: 'string' },
       'tailscale-socket': { type: 'string' },
+      telemetry: { type: 'string' },
+      'capture-limit': { type: 'string' },
     },
     strict: true,
   });
@@ -132,6 +143,8 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
     watch: true,
     identity: identity as IdentityMode,
     tailscaleSocket: values['tailscale-socket'] ?? env.KEYWAY_TAILSCALE_SOCKET ?? d.tailscaleSocket,
+    telemetry: onOff('--telemetry', values.telemetry ?? env.KEYWAY_TELEMETRY, d.telemetry),
+    captureLimit: positiveInt('--capture-limit', values['capture-limit'] ?? env.KEYWAY_CAPTURE_LIMIT, d.captureLimit),
   };
 }
 

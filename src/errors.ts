@@ -16,6 +16,8 @@ export const ERRORS = {
   UNKNOWN_MODEL: { status: 404, message: 'model not found' },
   UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  TELEMETRY_OFF: { status: 404, message: 'telemetry is off (keyway serve --telemetry off)' },
+  NO_METRICS_GRANT: { status: 403, message: 'access denied: /metrics needs the read_metrics capability' },
   NO_ROLE: { status: 403, message: 'access denied: no role granted' },
   NOT_ADMIN: { status: 403, message: 'access denied: admin role required' },
   PEER_REFUSED: { status: 403, message: 'access denied: caller has no identity' },

@@ -15,6 +15,7 @@ import type { IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
 import { createGateway, type Gateway } from './server/gateway.js';
+import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
 
 /** Server settings: read once at start, from flags and environment (see cli.ts). */
@@ -33,6 +34,10 @@ export interface ServerSettings {
   identity: IdentityMode;
   /** tailscaled's LocalAPI socket, for the `tailscale` and `auto` identity modes. */
   tailscaleSocket: string;
+  /** Record usage, cost and captures in `<dataDir>/keyway.db`. */
+  telemetry: boolean;
+  /** Most characters of each request or response body kept in a capture. */
+  captureLimit: number;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -45,12 +50,15 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   watch: true,
   identity: 'loopback',
   tailscaleSocket: DEFAULT_TAILSCALE_SOCKET,
+  telemetry: true,
+  captureLimit: DEFAULT_CAPTURE_LIMIT,
 };
 
 export interface Keyway {
   url: string;
   port: number;
   runtime: ConfigRuntime;
+  telemetry: Telemetry | undefined;
   gateway: Gateway;
   log: Logger;
   close(graceMs?: number): Promise<void>;
@@ -77,22 +85,28 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   log.info({ identity: identity.name, reason: chosen.reason }, 'identity source');
 
   logProblems(log, runtime.current.problems, configPath);
+  const telemetry = settings.telemetry
+    ? await Telemetry.open(settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
+    : undefined;
   runtime.on('applied', (snapshot, source) => {
+    telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);
   });
   runtime.on('rejected', (problems, source) => {
+    telemetry?.metrics.configReloads.inc({ source, result: 'rejected' });
     log.error({ source }, 'configuration change rejected; the running configuration stays in force');
     logProblems(log, problems, configPath);
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry });
   gateway.server.listen(settings.port, settings.host);
   try {
     await once(gateway.server, 'listening');
   } catch (err) {
     runtime.close();
+    await telemetry?.close();
     await pools.closeAll();
     throw err;
   }
@@ -105,11 +119,14 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     url,
     port,
     runtime,
+    telemetry,
     gateway,
     log,
     async close(graceMs = 10_000) {
       runtime.close();
       await gateway.close(graceMs);
+      // Requests are done: write every queued record before the store closes.
+      await telemetry?.close();
       await pools.closeAll();
     },
   };

@@ -1,4 +1,5 @@
 /** Anthropic Messages: `POST /v1/messages` and `/v1/messages/count_tokens`. */
+import { AnthropicResponseReader } from './anthropic-usage.js';
 import type { ApiFormat } from './types.js';
 
 /** anthropicErrorType names the `error.type` Anthropic uses for a status. */
@@ -27,4 +28,5 @@ export const anthropicMessages: ApiFormat = {
   renderError: renderAnthropicError,
   // Anthropic itself ends a failing stream with an `error` event of this shape.
   renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,
+  createResponseReader: () => new AnthropicResponseReader(),
 };

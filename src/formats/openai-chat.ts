@@ -1,5 +1,6 @@
 /** OpenAI Chat Completions: `POST /v1/chat/completions` (and `/chat/completions`). */
 import { renderOpenAiError } from './openai.js';
+import { OpenAiChatResponseReader } from './openai-chat-usage.js';
 import type { ApiFormat } from './types.js';
 
 export const openaiChat: ApiFormat = {
@@ -9,4 +10,5 @@ export const openaiChat: ApiFormat = {
   renderError: renderOpenAiError,
   // The OpenAI SDKs raise an APIError for any stream chunk that carries `error`.
   renderStreamError: (status, code, message) => `data: ${renderOpenAiError(status, code, message)}\n\n`,
+  createResponseReader: () => new OpenAiChatResponseReader(),
 };

@@ -4,6 +4,7 @@
  * `/codex` prefix is removed before the path is appended to the baseurl.
  */
 import { openAiErrorType, renderOpenAiError } from './openai.js';
+import { OpenAiResponsesResponseReader } from './openai-responses-usage.js';
 import type { ApiFormat } from './types.js';
 
 export const openaiResponses: ApiFormat = {
@@ -14,4 +15,5 @@ export const openaiResponses: ApiFormat = {
   // The Responses stream reports failures as an `error` event.
   renderStreamError: (status, code, message) =>
     `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, error: { type: openAiErrorType(status), code, message } })}\n\n`,
+  createResponseReader: () => new OpenAiResponsesResponseReader(),
 };

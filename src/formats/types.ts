@@ -5,6 +5,7 @@
  * module depends on another format. A new format is one new file plus one registry line.
  */
 import type { FormatFlag } from '../config/types.js';
+import type { ResponseReader } from '../telemetry/usage.js';
 
 export interface ApiFormat {
   /** The `compatibility` flag a provider must set to serve this format. */
@@ -17,6 +18,11 @@ export interface ApiFormat {
   renderError(status: number, code: string, message: string): string;
   /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */
   renderStreamError(status: number, code: string, message: string): string;
+  /**
+   * createResponseReader returns a fresh reader for one answer in this API (usage, tool
+   * calls, stop reason, reassembly). Readers are cheap, single-use and never throw.
+   */
+  createResponseReader(): ResponseReader;
 }
 
 /**

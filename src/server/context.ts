@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { IdentitySource } from '../identity/identity.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 
 export interface GatewayContext {
@@ -11,4 +12,6 @@ export interface GatewayContext {
   log: Logger;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Usage recording; undefined when telemetry is off. */
+  telemetry: Telemetry | undefined;
 }

@@ -18,6 +18,7 @@ import { handleAdmin } from './admin-api.js';
 import { listModels, listProviders } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleInference } from './inference.js';
+import { handleTelemetryApi } from './telemetry-api.js';
 import { sendError, sendJson, toGatewayError } from './respond.js';
 
 export interface Gateway {
@@ -84,8 +85,13 @@ async function handleOwnRoutes(
   }
 
   if (pathname === '/api/whoami' && method === 'GET') return sendJson(res, 200, whoami(ctx, identity, access));
+  if (pathname === '/metrics' && method === 'GET') {
+    await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
+    return;
+  }
   if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models') {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
+    if (method === 'GET' && (await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access }))) return;
     if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
     if (method !== 'GET' && method !== 'HEAD') checkSameOrigin(req);
     if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
@@ -152,7 +158,7 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
 }
 
 function isOwnPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/healthz';
+  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/healthz' || pathname === '/metrics';
 }
 
 function closeServer(server: Server, graceMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → forward → relay.
+ * authorize (role) → read body → model → route (grants) → forward → relay → record.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -10,11 +10,13 @@ import { GatewayError } from '../errors.js';
 import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
 import { resolveModel } from '../routing/resolve.js';
+import type { RequestTrace } from '../telemetry/trace.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
 import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
 import { readBody } from './body.js';
+import { toGatewayError } from './respond.js';
 
 export async function handleInference(
   ctx: GatewayContext,
@@ -23,6 +25,25 @@ export async function handleInference(
   route: RouteMatch,
   query: string,
   identity: Identity,
+): Promise<void> {
+  const snapshot = ctx.config.current;
+  const trace = ctx.telemetry?.startTrace(req, identity, route.format, snapshot);
+  try {
+    await proxyInference(ctx, req, res, route, query, identity, trace);
+  } catch (err) {
+    trace?.fail(toGatewayError(err));
+    throw err;
+  }
+}
+
+async function proxyInference(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: RouteMatch,
+  query: string,
+  identity: Identity,
+  trace: RequestTrace | undefined,
 ): Promise<void> {
   const snapshot = ctx.config.current;
   const access = snapshot.accessFor(identity);
@@ -42,6 +63,7 @@ export async function handleInference(
     if (typeof m !== 'string' || m === '') throw new GatewayError('MISSING_MODEL');
     model = m;
   }
+  trace?.setRequest(json, text, model, route.urlStreams === true);
   if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
 
   const resolution = resolveModel(snapshot, route.format.flag, model, access);
@@ -49,6 +71,7 @@ export async function handleInference(
     throw new GatewayError('UNKNOWN_MODEL', `model "${model}" is not available for ${route.format.endpoints[0]}; GET /v1/models lists the models you can use`);
   }
   const { provider, upstreamModel } = resolution;
+  const tap = trace?.setRoute(provider, upstreamModel);
 
   // The body is forwarded as received unless the model needs its provider prefix removed.
   let body = raw;
@@ -57,8 +80,9 @@ export async function handleInference(
   else if (upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
-  const { headers, credentialSource } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
   headers.push('content-length', String(body.length));
+  trace?.setCredential(credentialSource, clientCredential);
 
   const outcome = await forwardRequest(res, {
     dispatcher: ctx.pools.get(provider.origin),
@@ -67,9 +91,13 @@ export async function handleInference(
     headers,
     body,
     format: route.format,
+    observer: tap,
+    responseHeaders: trace ? { 'x-keyway-request-id': trace.id } : undefined,
   });
+  trace?.finish(outcome);
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {
     ctx.log[outcome.error ? 'warn' : 'debug']({
+      request: trace?.id,
       login: identity.login,
       path: req.url?.split('?')[0],
       model,

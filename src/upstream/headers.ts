@@ -30,12 +30,14 @@ export interface UpstreamHeaders {
   headers: HeaderList;
   /** Where the credential that went upstream came from. */
   credentialSource: 'client' | 'fallback' | 'provider' | 'none';
+  /** The client's own credential (passthrough only), for a one-way fingerprint; never stored. */
+  clientCredential: string | undefined;
 }
 
 /**
  * buildUpstreamHeaders filters the client's raw headers and applies the provider's
- * auth_mode. `clientQueryCredential` is true when the client put its key in the URL
- * (Gemini `?key=`), which counts as bringing a credential.
+ * auth_mode. `clientQueryCredential` is the key a client put in the URL (Gemini
+ * `?key=`), which counts as bringing a credential.
  *
  * - passthrough: the client's credential headers go through unchanged and the provider
  *   key is never added beside them; with no client credential the fallback key (if any)
@@ -47,12 +49,13 @@ export function buildUpstreamHeaders(
   rawHeaders: readonly string[],
   provider: CompiledProvider,
   extraHeaders: ReadonlyArray<readonly [string, string]>,
-  clientQueryCredential: boolean,
+  clientQueryCredential: string | undefined,
 ): UpstreamHeaders {
   const passthrough = provider.spec.authMode === 'passthrough';
   const connectionNamed = connectionTokens(rawHeaders);
   const out: HeaderList = [];
-  let clientCredential = clientQueryCredential;
+  let clientCredential = clientQueryCredential !== undefined;
+  let credentialValue = clientQueryCredential;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-')) continue;
@@ -60,6 +63,7 @@ export function buildUpstreamHeaders(
     if (CREDENTIAL_HEADERS.has(name)) {
       if (!passthrough) continue;
       clientCredential = true;
+      credentialValue ??= rawHeaders[i + 1]!;
     }
     out.push(name, rawHeaders[i + 1]!);
   }
@@ -80,7 +84,7 @@ export function buildUpstreamHeaders(
   for (const list of [provider.spec.addHeaders, extraHeaders]) {
     for (const [name, value] of list) setHeader(out, name.toLowerCase(), value);
   }
-  return { headers: out, credentialSource };
+  return { headers: out, credentialSource, clientCredential: passthrough && clientCredential ? credentialValue : undefined };
 }
 
 function setHeader(list: HeaderList, name: string, value: string): void {

@@ -20,6 +20,16 @@ export interface ForwardOptions {
   headers: HeaderList;
   body: Buffer | null;
   format: ApiFormat;
+  /** Sees a copy of the answer (after each write to the client), e.g. for usage accounting. */
+  observer?: RelayObserver;
+  /** Extra headers keyway adds to the response (its request id). */
+  responseHeaders?: Record<string, string>;
+}
+
+/** RelayObserver watches an answer go by; it must never throw or hold the relay up. */
+export interface RelayObserver {
+  onResponseStart(status: number, headers: Record<string, string | string[] | undefined>): void;
+  onData(chunk: Buffer): void;
 }
 
 /** ForwardOutcome reports how a relay ended, for logs and telemetry. */
@@ -32,7 +42,7 @@ export interface ForwardOutcome {
 
 export function forwardRequest(res: ServerResponse, opts: ForwardOptions): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
-    const relay = new Relay(res, opts.format, resolve);
+    const relay = new Relay(res, opts.format, opts.observer, opts.responseHeaders, resolve);
     opts.dispatcher.dispatch(
       { method: opts.method, path: opts.path, headers: opts.headers, body: opts.body },
       relay,
@@ -52,6 +62,8 @@ class Relay implements Dispatcher.DispatchHandler {
   constructor(
     private readonly res: ServerResponse,
     private readonly format: ApiFormat,
+    private readonly observer: RelayObserver | undefined,
+    private readonly extraHeaders: Record<string, string> | undefined,
     private readonly done: (outcome: ForwardOutcome) => void,
   ) {
     res.on('close', this.onClientClose);
@@ -76,9 +88,12 @@ class Relay implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     const contentType = headers['content-type'];
     this.streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
-    this.res.writeHead(statusCode, filterResponseHeaders(headers));
+    const relayed = filterResponseHeaders(headers);
+    if (this.extraHeaders) Object.assign(relayed, this.extraHeaders);
+    this.res.writeHead(statusCode, relayed);
     // Stream clients should see the status at once, even if the first event is slow.
     if (this.streaming) this.res.flushHeaders();
+    this.observer?.onResponseStart(statusCode, headers);
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -86,6 +101,8 @@ class Relay implements Dispatcher.DispatchHandler {
       controller.pause();
       this.res.once('drain', this.onDrain);
     }
+    // The client has the bytes already; the observer only reads a copy.
+    this.observer?.onData(chunk);
   }
 
   onResponseEnd(): void {

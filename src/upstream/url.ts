@@ -11,8 +11,8 @@ import type { CompiledProvider } from '../config/snapshot.js';
 export interface UpstreamTarget {
   /** Path and query on the provider's origin. */
   path: string;
-  /** Whether the client put a credential in the query (Gemini `?key=`). */
-  clientQueryCredential: boolean;
+  /** The credential the client put in the query (Gemini `?key=`), if any. */
+  clientQueryCredential: string | undefined;
 }
 
 export function upstreamTarget(
@@ -25,11 +25,12 @@ export function upstreamTarget(
   const v = provider.versionSegment;
   if (v !== undefined && requestPath.startsWith(`/${v}/`)) base = base.slice(0, -(v.length + 1));
 
-  let clientQueryCredential = false;
+  let clientQueryCredential: string | undefined;
   if (query !== '' && credentialParams.length > 0) {
     const params = new URLSearchParams(query);
-    if (credentialParams.some((p) => params.has(p))) {
-      clientQueryCredential = true;
+    const found = credentialParams.find((p) => params.has(p));
+    if (found !== undefined) {
+      clientQueryCredential = params.get(found) ?? '';
       // Outside passthrough a client's key must not travel upstream, in the URL either.
       if (provider.spec.authMode !== 'passthrough') {
         for (const p of credentialParams) params.delete(p);

@@ -1,0 +1,114 @@
+/**
+ * Read side of telemetry: usage totals and series, request log, request detail with its
+ * capture, sessions, CSV export, and Prometheus `/metrics`. Users see their own data;
+ * admins see everyone's. Another user's request reads as "not found", revealing nothing.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Access } from '../access/grants.js';
+import { GatewayError } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import { GROUP_BY, type GroupBy, type QueryFilter } from '../telemetry/db/telemetry-db.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { sendJson } from './respond.js';
+
+export interface TelemetryRequest {
+  telemetry: Telemetry | undefined;
+  res: ServerResponse;
+  pathname: string;
+  query: URLSearchParams;
+  identity: Identity;
+  access: Access;
+}
+
+/** handleTelemetryApi serves the telemetry endpoints; false for paths it does not own. */
+export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> {
+  const { pathname } = r;
+  if (pathname === '/metrics') return metrics(r);
+  if (pathname === '/api/usage' || pathname === '/api/usage.csv' || pathname === '/api/requests' || pathname === '/api/sessions' || pathname.startsWith('/api/requests/')) {
+    const telemetry = r.telemetry;
+    if (!telemetry) throw new GatewayError('TELEMETRY_OFF');
+    const filter = filterFrom(r);
+    if (pathname === '/api/usage') {
+      const groupBy = r.query.get('group_by') ?? undefined;
+      if (groupBy !== undefined && !(GROUP_BY as readonly string[]).includes(groupBy)) throw new GatewayError('BAD_REQUEST', `group_by must be one of ${GROUP_BY.join(', ')}`);
+      sendJson(r.res, 200, { filter: describe(filter), ...(await telemetry.store.usage(filter, groupBy as GroupBy | undefined)) });
+    } else if (pathname === '/api/usage.csv') {
+      sendCsv(r.res, await telemetry.store.usageTable(filter));
+    } else if (pathname === '/api/requests') {
+      const limit = clampInt(r.query.get('limit'), 50, 1, 500);
+      sendJson(r.res, 200, await telemetry.store.requests(filter, limit, r.query.get('before') ?? undefined));
+    } else if (pathname === '/api/sessions') {
+      sendJson(r.res, 200, { sessions: await telemetry.store.sessions(filter, clampInt(r.query.get('limit'), 50, 1, 500)) });
+    } else {
+      const id = decodeURIComponent(pathname.slice('/api/requests/'.length));
+      const detail = await telemetry.store.request(id);
+      if (!detail || (r.access.role !== 'admin' && detail.request.login !== r.identity.login)) throw new GatewayError('UNKNOWN_ROUTE', `no request "${id}"`);
+      sendJson(r.res, 200, detail);
+    }
+    return true;
+  }
+  return false;
+}
+
+async function metrics(r: TelemetryRequest): Promise<boolean> {
+  if (!r.telemetry) throw new GatewayError('TELEMETRY_OFF');
+  if (!r.access.readMetrics && r.access.role !== 'admin') throw new GatewayError('NO_METRICS_GRANT');
+  const body = await r.telemetry.metrics.registry.metrics();
+  r.res.writeHead(200, { 'content-type': r.telemetry.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
+  r.res.end(body);
+  return true;
+}
+
+const DAY = 86_400_000;
+
+/** filterFrom reads the common filters; a non-admin is always limited to their own login. */
+function filterFrom(r: TelemetryRequest): QueryFilter {
+  const q = r.query;
+  const user = q.get('user') ?? undefined;
+  if (r.access.role !== 'admin') {
+    if (user !== undefined && user !== r.identity.login) throw new GatewayError('NOT_ADMIN', "access denied: only admins can read other users' data");
+  }
+  const to = time(q.get('to'), 'to') ?? Date.now() + 1;
+  const from = time(q.get('from'), 'from') ?? to - 30 * DAY;
+  const status = q.get('status');
+  return {
+    from,
+    to,
+    login: r.access.role === 'admin' ? user : r.identity.login,
+    model: q.get('model') ?? undefined,
+    provider: q.get('provider') ?? undefined,
+    status: status === null ? undefined : clampInt(status, 0, 100, 599),
+    session: q.get('session') ?? undefined,
+  };
+}
+
+function time(raw: string | null, name: string): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(n)) throw new GatewayError('BAD_REQUEST', `${name} must be an ISO date or milliseconds since the epoch`);
+  return n;
+}
+
+function clampInt(raw: string | null, fallback: number, min: number, max: number): number {
+  if (raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new GatewayError('BAD_REQUEST', `expected a whole number from ${min} to ${max}, not "${raw}"`);
+  return n;
+}
+
+function describe(f: QueryFilter) {
+  return { ...f, from: new Date(f.from!).toISOString(), to: new Date(f.to!).toISOString() };
+}
+
+function sendCsv(res: ServerResponse, rows: ReadonlyArray<object>): void {
+  const columns = ['day', 'login', 'model', 'requests', 'errors', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'costUsd'];
+  const esc = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    // Quote, and defuse spreadsheet formulas in free-text cells.
+    const safe = /^[=+\-@]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s;
+    return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  const body = [columns.join(','), ...rows.map((row) => columns.map((c) => esc((row as Record<string, unknown>)[c])).join(','))].join('\n') + '\n';
+  res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="keyway-usage.csv"', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

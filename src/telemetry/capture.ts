@@ -1,0 +1,50 @@
+/**
+ * Captures: what was sent and answered, for the request log. Credentials are redacted
+ * from headers before anything is kept, and bodies are cut at a size limit.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization']);
+
+/** redactHeaders copies headers with every credential-bearing value replaced. */
+export function redactHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (lower.startsWith('tailscale-')) continue;
+    out[lower] = REDACTED_HEADERS.has(lower) ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** redactQuery removes a `key=` credential from a query string. */
+export function redactQuery(path: string): string {
+  const q = path.indexOf('?');
+  if (q < 0 || !path.includes('key=', q)) return path;
+  const params = new URLSearchParams(path.slice(q + 1));
+  if (params.has('key')) params.set('key', '[redacted]');
+  return `${path.slice(0, q)}?${params.toString()}`;
+}
+
+/** cut returns text limited to `limit` characters and whether it was cut. */
+export function cut(text: string, limit: number): { text: string; truncated: boolean } {
+  return text.length <= limit ? { text, truncated: false } : { text: text.slice(0, limit), truncated: true };
+}
+
+/** parseRetention turns `database.retention.duration` into milliseconds (undefined: keep forever, 0: keep none). */
+export function parseRetention(duration: unknown): number | undefined {
+  if (typeof duration !== 'string' || duration === '') return undefined;
+  if (duration === '0') return 0;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g;
+  let matched = '';
+  for (let m = re.exec(duration); m; m = re.exec(duration)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched += m[0];
+  }
+  if (matched !== duration) return undefined;
+  // The reference bounds retention to between one hour and 3650 days.
+  return Math.min(Math.max(total, 3_600_000), 3650 * 86_400_000);
+}

@@ -1,0 +1,68 @@
+/**
+ * The telemetry schema, as an ordered list of migrations. The database's `user_version`
+ * says how many have run; each migration runs once, in a transaction, so a database is
+ * never half-migrated. Append new migrations; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: requests (metrics, never purged), tool calls and captures (purged by retention).
+  `
+  CREATE TABLE requests (
+    id TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    ttfb_ms REAL,
+    login TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    client TEXT NOT NULL,
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    requested_model TEXT NOT NULL,
+    provider TEXT,
+    upstream_model TEXT,
+    status INTEGER NOT NULL,
+    error_code TEXT,
+    error_class TEXT,
+    stream INTEGER NOT NULL,
+    has_usage INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_5m_tokens INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    web_search_count INTEGER NOT NULL,
+    tool_call_count INTEGER NOT NULL,
+    stop_reason TEXT,
+    cost_usd REAL,
+    cost_basis TEXT,
+    session_id TEXT NOT NULL,
+    credential_source TEXT NOT NULL,
+    credential_fp TEXT
+  );
+  CREATE INDEX requests_started ON requests (started_at);
+  CREATE INDEX requests_login_started ON requests (login, started_at);
+  CREATE INDEX requests_session ON requests (session_id, started_at);
+  CREATE TABLE tool_calls (
+    request_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    arguments TEXT,
+    PRIMARY KEY (request_id, seq)
+  );
+  CREATE INDEX tool_calls_started ON tool_calls (started_at);
+  CREATE TABLE captures (
+    request_id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    request_headers TEXT NOT NULL,
+    request_body TEXT NOT NULL,
+    request_truncated INTEGER NOT NULL,
+    response_headers TEXT NOT NULL,
+    response_body TEXT NOT NULL,
+    response_truncated INTEGER NOT NULL
+  );
+  CREATE INDEX captures_created ON captures (created_at);
+  `,
+];

@@ -1,0 +1,276 @@
+/**
+ * TelemetryDb: the SQLite side of telemetry (better-sqlite3, WAL). It runs inside the
+ * telemetry worker thread only, so its synchronous calls never block request handling.
+ * Writes come in batches, one transaction each: a crash loses at most the batch in
+ * flight and never leaves a half-written one.
+ */
+import Database from 'better-sqlite3';
+import type { Capture, StoredRequest } from '../record.js';
+import type { ToolCall } from '../usage.js';
+import { MIGRATIONS } from './schema.js';
+
+export interface QueryFilter {
+  /** Milliseconds since the epoch, inclusive. */
+  from?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  to?: number;
+  login?: string;
+  model?: string;
+  provider?: string;
+  status?: number;
+  session?: string;
+}
+
+export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface UsageRow {
+  key: string | null;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+}
+
+export interface SessionRow {
+  sessionId: string;
+  login: string;
+  startedAt: number;
+  endedAt: number;
+  requests: number;
+  models: string[];
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface RequestDetail {
+  request: StoredRequest;
+  toolCalls: ToolCall[];
+  capture: Omit<Capture, 'requestId'> | null;
+}
+
+export interface InsertItem {
+  request: StoredRequest;
+  capture: Capture | null;
+}
+
+const GROUP_EXPR: Record<GroupBy, string> = {
+  day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
+  login: 'login',
+  model: "coalesce(provider || '/' || upstream_model, requested_model)",
+  provider: 'provider',
+  session: 'session_id',
+  format: 'format',
+  credential: "credential_source || coalesce(':' || credential_fp, '')",
+};
+
+const SUMS = `count(*) AS requests,
+  sum(CASE WHEN status >= 400 OR error_class IS NOT NULL THEN 1 ELSE 0 END) AS errors,
+  coalesce(sum(input_tokens), 0) AS inputTokens,
+  coalesce(sum(output_tokens), 0) AS outputTokens,
+  coalesce(sum(cache_read_tokens), 0) AS cacheReadTokens,
+  coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0) AS cacheWriteTokens,
+  coalesce(sum(reasoning_tokens), 0) AS reasoningTokens,
+  coalesce(sum(cost_usd), 0) AS costUsd`;
+
+export class TelemetryDb {
+  private readonly db: Database.Database;
+  private readonly insertRequest: Database.Statement;
+  private readonly insertTool: Database.Statement;
+  private readonly insertCapture: Database.Statement;
+  private readonly insertMany: (items: InsertItem[]) => void;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (
+      @id, @startedAt, @durationMs, @ttfbMs, @login, @nodeId, @tags, @userAgent, @client, @format, @path,
+      @requestedModel, @provider, @upstreamModel, @status, @errorCode, @errorClass, @stream, @hasUsage,
+      @inputTokens, @outputTokens, @cacheReadTokens, @cacheWrite5mTokens, @cacheWrite1hTokens, @reasoningTokens,
+      @webSearchCount, @toolCallCount, @stopReason, @costUsd, @costBasis, @sessionId, @credentialSource, @credentialFingerprint)`);
+    this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
+    this.insertCapture = this.db.prepare('INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertMany = this.db.transaction((items: InsertItem[]) => {
+      for (const { request: r, capture: c } of items) {
+        const u = r.usage;
+        this.insertRequest.run({
+          ...r,
+          tags: r.tags.join(','),
+          stream: r.stream ? 1 : 0,
+          hasUsage: u ? 1 : 0,
+          inputTokens: u?.inputTokens ?? 0,
+          outputTokens: u?.outputTokens ?? 0,
+          cacheReadTokens: u?.cacheReadTokens ?? 0,
+          cacheWrite5mTokens: u?.cacheWrite5mTokens ?? 0,
+          cacheWrite1hTokens: u?.cacheWrite1hTokens ?? 0,
+          reasoningTokens: u?.reasoningTokens ?? 0,
+          webSearchCount: u?.webSearchCount ?? 0,
+        });
+        r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
+        if (c) {
+          this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0);
+        }
+      }
+    });
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) throw new Error(`telemetry database has schema version ${version}, newer than this keyway (${MIGRATIONS.length})`);
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  insert(items: InsertItem[]): void {
+    this.insertMany(items);
+  }
+
+  private where(f: QueryFilter): { sql: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (f.from !== undefined) (clauses.push('started_at >= ?'), params.push(f.from));
+    if (f.to !== undefined) (clauses.push('started_at < ?'), params.push(f.to));
+    if (f.login !== undefined) (clauses.push('login = ?'), params.push(f.login));
+    if (f.provider !== undefined) (clauses.push('provider = ?'), params.push(f.provider));
+    if (f.status !== undefined) (clauses.push('status = ?'), params.push(f.status));
+    if (f.session !== undefined) (clauses.push('session_id = ?'), params.push(f.session));
+    if (f.model !== undefined) {
+      clauses.push("(requested_model = ? OR upstream_model = ? OR provider || '/' || upstream_model = ?)");
+      params.push(f.model, f.model, f.model);
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  usage(f: QueryFilter, groupBy: GroupBy | undefined): { totals: UsageRow; groups: UsageRow[] } {
+    const w = this.where(f);
+    const totals = this.db.prepare(`SELECT NULL AS key, ${SUMS} FROM requests ${w.sql}`).get(...w.params) as UsageRow;
+    const groups = groupBy
+      ? (this.db.prepare(`SELECT ${GROUP_EXPR[groupBy]} AS key, ${SUMS} FROM requests ${w.sql} GROUP BY key ORDER BY ${groupBy === 'day' ? 'key' : 'costUsd DESC, requests DESC'}`).all(...w.params) as UsageRow[])
+      : [];
+    return { totals, groups };
+  }
+
+  /** requests lists newest first; `before` is the cursor returned as `next`. */
+  requests(f: QueryFilter, limit: number, before?: string): { requests: StoredRequest[]; next: string | null } {
+    const w = this.where(f);
+    let sql = w.sql;
+    const params = [...w.params];
+    if (before) {
+      const [at, id] = before.split('~');
+      sql += `${sql ? ' AND' : 'WHERE'} (started_at < ? OR (started_at = ? AND id < ?))`;
+      params.push(Number(at), Number(at), id ?? '');
+    }
+    const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const page = rows.slice(0, limit).map(fromRow);
+    const last = page.at(-1);
+    return { requests: page, next: rows.length > limit && last ? `${last.startedAt}~${last.id}` : null };
+  }
+
+  /** usageTable is the CSV export: one row per day, user and model. */
+  usageTable(f: QueryFilter): Array<UsageRow & { day: string; login: string; model: string }> {
+    const w = this.where(f);
+    return this.db
+      .prepare(`SELECT ${GROUP_EXPR.day} AS day, login, ${GROUP_EXPR.model} AS model, NULL AS key, ${SUMS} FROM requests ${w.sql} GROUP BY day, login, model ORDER BY day, login, model`)
+      .all(...w.params) as Array<UsageRow & { day: string; login: string; model: string }>;
+  }
+
+  request(id: string): RequestDetail | undefined {
+    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return undefined;
+    const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
+    const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
+    return {
+      request: fromRow(row),
+      toolCalls: tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
+      capture: c
+        ? {
+            requestHeaders: JSON.parse(String(c.request_headers)) as Record<string, string>,
+            requestBody: String(c.request_body),
+            requestTruncated: c.request_truncated === 1,
+            responseHeaders: JSON.parse(String(c.response_headers)) as Record<string, string>,
+            responseBody: String(c.response_body),
+            responseTruncated: c.response_truncated === 1,
+          }
+        : null,
+    };
+  }
+
+  sessions(f: QueryFilter, limit: number): SessionRow[] {
+    const w = this.where(f);
+    const rows = this.db
+      .prepare(`SELECT session_id AS sessionId, min(login) AS login, min(started_at) AS startedAt, max(started_at + duration_ms) AS endedAt,
+        count(*) AS requests, group_concat(DISTINCT coalesce(upstream_model, requested_model)) AS models,
+        coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd
+        FROM requests ${w.sql} GROUP BY session_id ORDER BY endedAt DESC LIMIT ?`)
+      .all(...w.params, limit) as Array<Omit<SessionRow, 'models'> & { models: string | null }>;
+    return rows.map((r) => ({ ...r, endedAt: Math.round(r.endedAt), models: r.models ? r.models.split(',') : [] }));
+  }
+
+  /** purge deletes captures (and, when asked, tool-call details) older than the cutoffs. */
+  purge(capturesBefore: number | undefined, toolsBefore: number | undefined): { captures: number; tools: number } {
+    const captures = capturesBefore === undefined ? 0 : this.db.prepare('DELETE FROM captures WHERE created_at < ?').run(capturesBefore).changes;
+    const tools = toolsBefore === undefined ? 0 : this.db.prepare('DELETE FROM tool_calls WHERE started_at < ?').run(toolsBefore).changes;
+    return { captures, tools };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+type Row = Record<string, unknown>;
+
+function fromRow(r: Row): StoredRequest {
+  const has = r.has_usage === 1;
+  return {
+    id: String(r.id),
+    startedAt: Number(r.started_at),
+    durationMs: Number(r.duration_ms),
+    ttfbMs: r.ttfb_ms === null ? null : Number(r.ttfb_ms),
+    login: String(r.login),
+    nodeId: String(r.node_id),
+    tags: r.tags ? String(r.tags).split(',') : [],
+    userAgent: String(r.user_agent),
+    client: String(r.client),
+    format: String(r.format),
+    path: String(r.path),
+    requestedModel: String(r.requested_model),
+    provider: (r.provider as string | null) ?? null,
+    upstreamModel: (r.upstream_model as string | null) ?? null,
+    status: Number(r.status),
+    errorCode: (r.error_code as string | null) ?? null,
+    errorClass: (r.error_class as string | null) ?? null,
+    stream: r.stream === 1,
+    usage: has
+      ? {
+          inputTokens: Number(r.input_tokens),
+          outputTokens: Number(r.output_tokens),
+          cacheReadTokens: Number(r.cache_read_tokens),
+          cacheWrite5mTokens: Number(r.cache_write_5m_tokens),
+          cacheWrite1hTokens: Number(r.cache_write_1h_tokens),
+          reasoningTokens: Number(r.reasoning_tokens),
+          webSearchCount: Number(r.web_search_count),
+        }
+      : null,
+    toolCalls: [],
+    toolCallCount: Number(r.tool_call_count),
+    stopReason: (r.stop_reason as string | null) ?? null,
+    sessionId: String(r.session_id),
+    credentialSource: r.credential_source as StoredRequest['credentialSource'],
+    credentialFingerprint: (r.credential_fp as string | null) ?? null,
+    costUsd: r.cost_usd === null ? null : Number(r.cost_usd),
+    costBasis: (r.cost_basis as string | null) ?? null,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * RequestRecord is what keyway keeps about one request: who, what, how it went, how much
+ * it used and cost. It never holds a credential: only where the credential came from and,
+ * for a client's own credential, a keyed one-way fingerprint of it.
+ */
+import type { ToolCall, Usage } from './usage.js';
+
+export type CredentialSource = 'client' | 'fallback' | 'provider' | 'none';
+
+export interface RequestRecord {
+  id: string;
+  /** Start time, milliseconds since the epoch. */
+  startedAt: number;
+  durationMs: number;
+  /** Time to the first response byte from the upstream, or null when none came. */
+  ttfbMs: number | null;
+  login: string;
+  nodeId: string;
+  tags: string[];
+  userAgent: string;
+  /** `api` for provider-API clients, `chat-ui` for keyway's own chat. */
+  client: string;
+  /** The API format (compatibility flag), e.g. `anthropic_messages`. */
+  format: string;
+  path: string;
+  requestedModel: string;
+  provider: string | null;
+  upstreamModel: string | null;
+  status: number;
+  /** keyway's error code when keyway ended the request (UNKNOWN_MODEL, UPSTREAM_TIMEOUT, …). */
+  errorCode: string | null;
+  /** `upstream_4xx`, `upstream_5xx`, `gateway`, `client_abort`, or null for success. */
+  errorClass: string | null;
+  stream: boolean;
+  usage: Usage | null;
+  toolCalls: ToolCall[];
+  stopReason: string | null;
+  sessionId: string;
+  credentialSource: CredentialSource;
+  /** `kf_…`: HMAC of the client credential with this install's secret, truncated. */
+  credentialFingerprint: string | null;
+  /** What the worker needs to price the request (resolved from the config at request time). */
+  pricing: PricingInput | null;
+}
+
+export interface PricingInput {
+  /** The cost basis (`anthropic`, `openai`, …), explicit or inferred. */
+  basis: string;
+  /** The model to price as (after `model_cost_map`). */
+  model: string;
+  adjustment: number;
+}
+
+/** Capture is the stored request and response of one call; purged under `database.retention`. */
+export interface Capture {
+  requestId: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string;
+  requestTruncated: boolean;
+  responseHeaders: Record<string, string>;
+  /** The answer; for a stream, the reassembled object as JSON (the raw stream if that failed). */
+  responseBody: string;
+  responseTruncated: boolean;
+}
+
+/** A record as stored, with its estimated cost. */
+export interface StoredRequest extends Omit<RequestRecord, 'pricing'> {
+  costUsd: number | null;
+  costBasis: string | null;
+  /** Tool calls the answer made (their details may have been purged). */
+  toolCallCount: number;
+}

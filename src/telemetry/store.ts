@@ -1,0 +1,93 @@
+/**
+ * TelemetryStore is the storage interface the rest of keyway uses: small enough that a
+ * PostgreSQL implementation can follow without touching its callers. The SQLite
+ * implementation runs the database in a worker thread and talks to it by messages.
+ */
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow } from './db/telemetry-db.js';
+import type { WorkerReply, WorkerRequest } from './db/worker.js';
+import type { Capture, RequestRecord, StoredRequest } from './record.js';
+
+export type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow };
+
+export interface TelemetryStore {
+  /** insert stores records and their captures; it returns each record's estimated cost. */
+  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>): Promise<Array<number | null>>;
+  usage(filter: QueryFilter, groupBy?: GroupBy): Promise<{ totals: UsageRow; groups: UsageRow[] }>;
+  requests(filter: QueryFilter, limit: number, before?: string): Promise<{ requests: StoredRequest[]; next: string | null }>;
+  usageTable(filter: QueryFilter): Promise<Array<UsageRow & { day: string; login: string; model: string }>>;
+  request(id: string): Promise<RequestDetail | null>;
+  sessions(filter: QueryFilter, limit: number): Promise<SessionRow[]>;
+  purge(capturesBefore?: number, toolsBefore?: number): Promise<{ captures: number; tools: number }>;
+  close(): Promise<void>;
+}
+
+export class SqliteTelemetryStore implements TelemetryStore {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply.result);
+      else p.reject(new Error(reply.error));
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new Error('telemetry worker exited')));
+  }
+
+  /** open starts the worker on the database file and waits until its schema is ready. */
+  static async open(path: string): Promise<SqliteTelemetryStore> {
+    const worker = new Worker(new URL('./db/worker.js', import.meta.url), { workerData: { path } });
+    const store = new SqliteTelemetryStore(worker);
+    await store.call({ op: 'usage', filter: { from: 0, to: 0 } });
+    return store;
+  }
+
+  private call<T>(request: WorkerRequest): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('telemetry store is closed'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, request });
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>) {
+    return this.call<Array<number | null>>({ op: 'insert', items });
+  }
+  usage(filter: QueryFilter, groupBy?: GroupBy) {
+    return this.call<{ totals: UsageRow; groups: UsageRow[] }>({ op: 'usage', filter, groupBy });
+  }
+  requests(filter: QueryFilter, limit: number, before?: string) {
+    return this.call<{ requests: StoredRequest[]; next: string | null }>({ op: 'requests', filter, limit, before });
+  }
+  usageTable(filter: QueryFilter) {
+    return this.call<Array<UsageRow & { day: string; login: string; model: string }>>({ op: 'usageTable', filter });
+  }
+  request(id: string) {
+    return this.call<RequestDetail | null>({ op: 'request', id });
+  }
+  sessions(filter: QueryFilter, limit: number) {
+    return this.call<SessionRow[]>({ op: 'sessions', filter, limit });
+  }
+  purge(capturesBefore?: number, toolsBefore?: number) {
+    return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.call({ op: 'close' }).catch(() => {});
+    this.closed = true;
+    if (this.worker.threadId >= 0) await Promise.race([once(this.worker, 'exit'), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Telemetry ties recording together: the store (SQLite in a worker), the recorder queue,
+ * credential fingerprints, Prometheus metrics and the capture retention schedule.
+ * `startTrace` is the only call the request path makes; everything else happens later.
+ */
+import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../config/snapshot.js';
+import type { ApiFormat } from '../formats/types.js';
+import type { Identity } from '../identity/identity.js';
+import { parseRetention } from './capture.js';
+import { CredentialFingerprinter } from './fingerprint.js';
+import { Metrics } from './metrics.js';
+import { DEFAULT_RECORDER_OPTIONS, Recorder, type RecorderOptions } from './recorder.js';
+import { SqliteTelemetryStore, type TelemetryStore } from './store.js';
+import { RequestTrace } from './trace.js';
+
+export interface TelemetryOptions {
+  /** Most characters of each body kept in a capture. */
+  captureLimit: number;
+  recorder?: RecorderOptions;
+  /** How often old captures are purged. */
+  purgeIntervalMs?: number;
+}
+
+export const DEFAULT_CAPTURE_LIMIT = 1024 * 1024; // 1 MiB of text per body
+
+/** What a configuration says about keeping captures. */
+export interface RetentionPolicy {
+  /** undefined: keep forever; 0: never keep bodies. */
+  retentionMs: number | undefined;
+  purgeTools: boolean;
+}
+
+export class Telemetry {
+  readonly metrics: Metrics;
+  private readonly policies = new WeakMap<Snapshot, RetentionPolicy>();
+  private purgeTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly store: TelemetryStore,
+    readonly recorder: Recorder,
+    readonly fingerprints: CredentialFingerprinter,
+    readonly log: Logger,
+    readonly options: TelemetryOptions,
+  ) {
+    this.metrics = new Metrics(() => this.recorder.stats);
+    recorder.onWritten = (items, costs) => {
+      items.forEach(({ record }, i) => {
+        const usd = costs[i];
+        if (usd && record.provider) this.metrics.cost.inc({ provider: record.provider, model: record.upstreamModel ?? 'unknown' }, usd);
+      });
+    };
+  }
+
+  /** open starts telemetry on `<dataDir>/keyway.db` and `<dataDir>/telemetry.secret`. */
+  static async open(dataDir: string, log: Logger, options: TelemetryOptions, currentSnapshot: () => Snapshot): Promise<Telemetry> {
+    const store = await SqliteTelemetryStore.open(join(dataDir, 'keyway.db'));
+    const fingerprints = await CredentialFingerprinter.load(join(dataDir, 'telemetry.secret'));
+    const recorder = new Recorder(store, log, options.recorder ?? DEFAULT_RECORDER_OPTIONS);
+    const telemetry = new Telemetry(store, recorder, fingerprints, log, options);
+    telemetry.schedulePurge(currentSnapshot, options.purgeIntervalMs ?? 3_600_000);
+    return telemetry;
+  }
+
+  /** startTrace begins recording one inference request. */
+  startTrace(req: IncomingMessage, identity: Identity, format: ApiFormat, snapshot: Snapshot, client = 'api'): RequestTrace {
+    const policy = this.policy(snapshot);
+    const captureLimit = policy.retentionMs === 0 ? 0 : this.options.captureLimit;
+    return new RequestTrace(this, req, identity, format, snapshot, captureLimit, client);
+  }
+
+  /** policy reads `database.retention` of a snapshot once. */
+  policy(snapshot: Snapshot): RetentionPolicy {
+    let p = this.policies.get(snapshot);
+    if (!p) {
+      const retention = (snapshot.config.document.database as { retention?: { duration?: unknown; purge?: unknown } } | undefined)?.retention;
+      const purge = Array.isArray(retention?.purge) ? retention.purge : ['captures'];
+      p = { retentionMs: parseRetention(retention?.duration), purgeTools: purge.includes('tools') };
+      this.policies.set(snapshot, p);
+    }
+    return p;
+  }
+
+  /** purgeNow deletes captures (and tool details, if configured) older than the retention. */
+  async purgeNow(snapshot: Snapshot): Promise<{ captures: number; tools: number }> {
+    const policy = this.policy(snapshot);
+    if (policy.retentionMs === undefined) return { captures: 0, tools: 0 };
+    const cutoff = Date.now() - policy.retentionMs;
+    const result = await this.store.purge(cutoff, policy.purgeTools ? cutoff : undefined);
+    if (result.captures + result.tools > 0) this.log.info(result, 'telemetry captures purged by retention');
+    return result;
+  }
+
+  private schedulePurge(current: () => Snapshot, everyMs: number): void {
+    const run = () => void this.purgeNow(current()).catch((err: Error) => this.log.error({ err: err.message }, 'telemetry purge failed'));
+    run();
+    this.purgeTimer = setInterval(run, everyMs);
+    this.purgeTimer.unref();
+  }
+
+  /** close writes what is queued and closes the store (clean shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.purgeTimer);
+    await this.recorder.drain();
+    await this.store.close();
+  }
+}

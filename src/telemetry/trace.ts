@@ -1,0 +1,152 @@
+/**
+ * RequestTrace collects what one inference request did as it goes through the pipeline,
+ * then, after the answer has been relayed, turns it into a RequestRecord (and capture),
+ * updates the metrics and queues the record. Nothing here delays the client.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
+import type { GatewayError } from '../errors.js';
+import type { ApiFormat } from '../formats/types.js';
+import type { Identity } from '../identity/identity.js';
+import type { ForwardOutcome } from '../upstream/proxy.js';
+import { cut, redactHeaders, redactQuery } from './capture.js';
+import { pricingFor } from './pricing.js';
+import type { Capture, CredentialSource, RequestRecord } from './record.js';
+import { conversationFingerprint, sessionFromBody, sessionFromHeaders } from './session.js';
+import { ResponseTap } from './tap.js';
+import type { Telemetry } from './telemetry.js';
+
+export class RequestTrace {
+  readonly id = `req_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  readonly startedAt = Date.now();
+  private readonly startedPerf = performance.now();
+  private requestedModel = '';
+  private stream = false;
+  private sessionId: string | undefined;
+  private body: Record<string, unknown> | undefined;
+  private bodyText = '';
+  private provider: CompiledProvider | undefined;
+  private upstreamModel: string | undefined;
+  private credentialSource: CredentialSource = 'none';
+  private credentialFingerprint: string | null = null;
+  tap: ResponseTap | undefined;
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly req: IncomingMessage,
+    private readonly identity: Identity,
+    private readonly format: ApiFormat,
+    private readonly snapshot: Snapshot,
+    private readonly captureLimit: number,
+    private readonly client: string,
+  ) {}
+
+  /** The parsed request: model, whether it streams, session. */
+  setRequest(body: Record<string, unknown>, bodyText: string, model: string, urlStreams: boolean): void {
+    this.body = body;
+    this.bodyText = bodyText;
+    this.requestedModel = model;
+    this.stream = urlStreams || body.stream === true;
+    this.sessionId = sessionFromHeaders(this.req.headers) ?? sessionFromBody(body);
+  }
+
+  /** The route: provider and upstream model. Creates the tap that reads the answer. */
+  setRoute(provider: CompiledProvider, upstreamModel: string): ResponseTap {
+    this.provider = provider;
+    this.upstreamModel = upstreamModel;
+    this.tap = new ResponseTap(this.format, this.startedPerf, this.captureLimit);
+    return this.tap;
+  }
+
+  /** Where the upstream credential came from; a client credential is fingerprinted and forgotten. */
+  setCredential(source: CredentialSource, clientCredential: string | undefined): void {
+    this.credentialSource = source;
+    this.credentialFingerprint = source === 'client' && clientCredential ? this.telemetry.fingerprints.of(clientCredential) : null;
+  }
+
+  /** finish records an exchange that reached the relay. */
+  finish(outcome: ForwardOutcome): void {
+    const tap = this.tap;
+    if (!tap) return;
+    const durationMs = performance.now() - this.startedPerf;
+    void tap.finish().then(
+      (result) => this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result),
+      () => this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined),
+    );
+  }
+
+  /** fail records a request keyway answered itself before (or instead of) forwarding. */
+  fail(error: GatewayError): void {
+    this.submit(error.status, error, false, performance.now() - this.startedPerf, undefined);
+  }
+
+  private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: Awaited<ReturnType<ResponseTap['finish']>> | undefined): void {
+    try {
+      const summary = tapped?.summary;
+      const provider = this.provider;
+      const record: RequestRecord = {
+        id: this.id,
+        startedAt: this.startedAt,
+        durationMs,
+        ttfbMs: tapped?.ttfbMs ?? null,
+        login: this.identity.login,
+        nodeId: this.identity.nodeId,
+        tags: [...this.identity.tags],
+        userAgent: String(this.req.headers['user-agent'] ?? '').slice(0, 256),
+        client: this.client,
+        format: this.format.flag,
+        path: redactQuery(this.req.url ?? ''),
+        requestedModel: this.requestedModel,
+        provider: provider?.id ?? null,
+        upstreamModel: this.upstreamModel ?? null,
+        status,
+        errorCode: error?.code ?? null,
+        errorClass: clientAborted ? 'client_abort' : error ? 'gateway' : status >= 500 ? 'upstream_5xx' : status >= 400 ? 'upstream_4xx' : null,
+        stream: this.stream,
+        usage: summary?.usage ?? null,
+        toolCalls: summary?.toolCalls ?? [],
+        stopReason: summary?.stopReason ?? null,
+        sessionId: this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id),
+        credentialSource: this.credentialSource,
+        credentialFingerprint: this.credentialFingerprint,
+        pricing: provider && this.upstreamModel ? pricingFor(provider.spec, this.format.flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
+      };
+      let capture: Capture | null = null;
+      if (this.captureLimit > 0 && this.body !== undefined) {
+        const reqBody = cut(this.bodyText, this.captureLimit);
+        capture = {
+          requestId: this.id,
+          requestHeaders: redactHeaders(this.req.headers),
+          requestBody: reqBody.text,
+          requestTruncated: reqBody.truncated,
+          responseHeaders: tapped ? redactHeaders(tapped.responseHeaders) : {},
+          responseBody: tapped?.body ?? '',
+          responseTruncated: tapped?.bodyTruncated ?? false,
+        };
+      }
+      this.observe(record);
+      this.telemetry.recorder.submit(record, capture);
+    } catch (err) {
+      this.telemetry.log.error({ err: (err as Error).message, id: this.id }, 'could not record request');
+    }
+  }
+
+  private observe(r: RequestRecord): void {
+    const m = this.telemetry.metrics;
+    const provider = r.provider ?? 'none';
+    const model = r.upstreamModel ?? 'unknown';
+    m.requests.inc({ format: r.format, provider, model: r.provider ? model : 'unknown', status: String(r.status) });
+    m.duration.observe({ format: r.format, provider }, r.durationMs / 1000);
+    if (r.ttfbMs !== null) m.ttfb.observe({ format: r.format, provider }, r.ttfbMs / 1000);
+    if (r.errorClass === 'gateway' && r.provider && r.errorCode?.startsWith('UPSTREAM_')) m.upstreamErrors.inc({ provider, code: r.errorCode });
+    const u = r.usage;
+    if (u && r.provider) {
+      m.tokens.inc({ provider, model, kind: 'input' }, u.inputTokens);
+      m.tokens.inc({ provider, model, kind: 'output' }, u.outputTokens);
+      if (u.cacheReadTokens) m.tokens.inc({ provider, model, kind: 'cache_read' }, u.cacheReadTokens);
+      if (u.cacheWrite5mTokens + u.cacheWrite1hTokens) m.tokens.inc({ provider, model, kind: 'cache_write' }, u.cacheWrite5mTokens + u.cacheWrite1hTokens);
+      if (u.reasoningTokens) m.tokens.inc({ provider, model, kind: 'reasoning' }, u.reasoningTokens);
+    }
+  }
+}
