@@ -14,6 +14,7 @@ import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
 import type { IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
+import { CsrfGuard } from './server/csrf.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
@@ -100,7 +101,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, csrf: new CsrfGuard() });
   gateway.server.listen(settings.port, settings.host);
   try {
     await once(gateway.server, 'listening');

@@ -126,7 +126,12 @@ describe('admin configuration API', () => {
     assert.equal(evil.body.code, 'CSRF');
     const site = await putConfig(stack, config, hash, { 'sec-fetch-site': 'cross-site' });
     assert.equal(site.status, 403);
-    const same = await putConfig(stack, config, hash, { origin: stack.url, 'sec-fetch-site': 'same-origin' });
+    const noToken = await putConfig(stack, config, hash, { origin: stack.url, 'sec-fetch-site': 'same-origin' });
+    assert.equal(noToken.status, 403, 'a browser request needs the CSRF token');
+    const { csrf_token } = (await (await fetch(`${stack.url}/api/whoami`)).json()) as { csrf_token: string };
+    const wrong = await putConfig(stack, config, hash, { origin: stack.url, 'sec-fetch-site': 'same-origin', 'x-csrf-token': csrf_token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) });
+    assert.equal(wrong.status, 403);
+    const same = await putConfig(stack, config, hash, { origin: stack.url, 'sec-fetch-site': 'same-origin', 'x-csrf-token': csrf_token });
     assert.equal(same.status, 200);
   });
 

@@ -427,6 +427,11 @@ test('openai chat reader: interleaved tool calls, reasoning tokens and a usage c
   assert.equal(r.usage.total_tokens, 980);
 });
 
+test('openai chat reader: an error event in the stream is not a chunk', () => {
+  const s = feed(openaiChat, dataOnly({ error: { message: 'upstream overloaded', type: 'server_error', code: null } }));
+  assert.deepEqual(s, { usage: undefined, model: undefined, toolCalls: [], stopReason: undefined, reassembled: undefined });
+});
+
 test('openai responses reader: web searches, reasoning, incomplete status', () => {
   const base = { id: 'resp_1', object: 'response', model: 'gpt-5-2025', status: 'in_progress', output: [], usage: null };
   const output = [

@@ -59,12 +59,12 @@ export class OpenAiChatResponseReader implements ResponseReader {
   sseEvent(_event: string | undefined, data: string): void {
     if (data.charCodeAt(0) === 0x5b /* [ */ && data === '[DONE]') return;
     const chunk = parseObject(data);
-    if (!chunk) return;
+    // Anything but a chunk (an `{"error":…}` event, say) has nothing to reassemble.
+    const choices = chunk?.choices;
+    if (!chunk || !Array.isArray(choices)) return;
     this.head ??= chunk;
     if (typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
     if (isObject(chunk.usage)) this.usage = chunk.usage;
-    const choices = chunk.choices;
-    if (!Array.isArray(choices)) return;
     for (const c of choices) {
       if (isObject(c)) this.choice(c);
     }

@@ -6,6 +6,7 @@
 import type { Access } from '../access/grants.js';
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import { FORMATS } from '../formats/registry.js';
+import { priceSheet, pricingFor, type PriceSheet } from '../telemetry/pricing.js';
 
 /** One row of `/v1/models`: shaped for OpenAI SDKs, Anthropic SDKs and Aperture clients alike. */
 export interface ModelRow {
@@ -20,6 +21,22 @@ export interface ModelRow {
   metadata: {
     provider: { id: string; name: string; description: string; requires_client_auth: boolean; upstream: string; auth_mode: string };
   };
+  /** Per-token list prices in USD, when the price table knows the model. */
+  pricing?: PriceSheet;
+}
+
+// Price lookups cost tens of microseconds each: do them once per provider and model.
+const priceCache = new WeakMap<CompiledProvider, Map<string, PriceSheet | undefined>>();
+
+function pricesOf(snapshot: Snapshot, provider: CompiledProvider, model: string): PriceSheet | undefined {
+  let byModel = priceCache.get(provider);
+  if (!byModel) priceCache.set(provider, (byModel = new Map()));
+  if (!byModel.has(model)) {
+    const flag = FORMATS.find((f) => provider.formats.has(f.flag))?.flag ?? 'openai_chat';
+    const pricing = pricingFor(provider.spec, flag, model, snapshot.config.autoCostBasis);
+    byModel.set(model, pricing ? priceSheet(pricing) : undefined);
+  }
+  return byModel.get(model);
 }
 
 export function listModels(snapshot: Snapshot, access: Access): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
@@ -41,6 +58,7 @@ export function listModels(snapshot: Snapshot, access: Access): { object: 'list'
         display_name: model,
         supported_endpoints: endpoints,
         metadata: { provider: providerMeta(provider) },
+        pricing: pricesOf(snapshot, provider, model),
       });
     }
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { IdentitySource } from '../identity/identity.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { CsrfGuard } from './csrf.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 
 export interface GatewayContext {
@@ -14,4 +15,6 @@ export interface GatewayContext {
   bodyLimit: number;
   /** Usage recording; undefined when telemetry is off. */
   telemetry: Telemetry | undefined;
+  /** Tokens for browser requests that change state. */
+  csrf: CsrfGuard;
 }

@@ -7,13 +7,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import type { Access } from '../access/grants.js';
-import type { Snapshot } from '../config/snapshot.js';
-import type { FormatFlag } from '../config/types.js';
-import { formatByFlag, formatForPath, isResponsesPath, matchRoute } from '../formats/registry.js';
-import { explainModel } from '../routing/explain.js';
+import { formatForPath, isResponsesPath, matchRoute } from '../formats/registry.js';
 import type { ApiFormat } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
+import { explain, explainDraft, whoami } from './access-api.js';
 import { handleAdmin } from './admin-api.js';
 import { listModels, listProviders } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
@@ -84,7 +81,7 @@ async function handleOwnRoutes(
     return sendJson(res, 200, { name: 'keyway', models: '/v1/models', providers: '/api/providers' });
   }
 
-  if (pathname === '/api/whoami' && method === 'GET') return sendJson(res, 200, whoami(ctx, identity, access));
+  if (pathname === '/api/whoami' && method === 'GET') return sendJson(res, 200, whoami(ctx, identity, access), { 'cache-control': 'no-store' });
   if (pathname === '/metrics' && method === 'GET') {
     await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
     return;
@@ -93,7 +90,8 @@ async function handleOwnRoutes(
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     if (method === 'GET' && (await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access }))) return;
     if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
-    if (method !== 'GET' && method !== 'HEAD') checkSameOrigin(req);
+    if (pathname === '/api/explain' && method === 'POST') return explainDraft(ctx, req, res, access);
+    if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
     if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
@@ -101,52 +99,6 @@ async function handleOwnRoutes(
     if (handled) return;
   }
   throw new GatewayError('UNKNOWN_ROUTE', `no such endpoint: ${method} ${pathname}`);
-}
-
-/** whoami tells callers who keyway thinks they are and what they may do (works without a role). */
-function whoami(ctx: GatewayContext, identity: Identity, access: Access) {
-  return {
-    login: identity.login,
-    display_name: identity.displayName,
-    node_id: identity.nodeId,
-    tags: identity.tags,
-    groups: identity.groups,
-    loopback: identity.loopback,
-    identity_source: ctx.identity.name,
-    role: access.role ?? null,
-    models: access.modelPatterns,
-    enable_chat_ui: access.enableChatUi,
-    read_metrics: access.readMetrics,
-  };
-}
-
-function explain(res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams): void {
-  const model = params.get('model');
-  if (!model) throw new GatewayError('BAD_REQUEST', 'explain needs ?model=NAME (and optionally &format=anthropic_messages)');
-  const format = params.get('format') ?? undefined;
-  if (format !== undefined && !formatByFlag(format)) throw new GatewayError('BAD_REQUEST', `unknown format "${format}"; use a compatibility flag such as openai_chat`);
-  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format as FormatFlag | undefined));
-}
-
-/**
- * checkSameOrigin refuses state-changing calls that a browser made from another site.
- * Tailnet identity rides along with every request like a cookie, so without this any web
- * page a user visits could change the gateway's configuration with their rights.
- * Non-browser clients send neither header and are not affected.
- */
-function checkSameOrigin(req: IncomingMessage): void {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new GatewayError('CSRF');
-  const origin = req.headers.origin;
-  if (origin !== undefined) {
-    let host: string;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      throw new GatewayError('CSRF');
-    }
-    if (host !== req.headers.host) throw new GatewayError('CSRF');
-  }
 }
 
 function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {

@@ -75,6 +75,48 @@ export function estimateCost(pricing: PricingInput, usage: Usage): { usd: number
   }
 }
 
+/** Per-token prices as `/v1/models` shows them: USD decimal strings. */
+export interface PriceSheet {
+  input: string;
+  output: string;
+  input_cache_read?: string;
+  input_cache_write?: string;
+  input_cache_write_1h?: string;
+  web_search?: string;
+}
+
+/** priceSheet looks up a model's list prices, or returns undefined for a model without known prices. */
+export function priceSheet(pricing: PricingInput): PriceSheet | undefined {
+  const providerId = PRICE_PROVIDER[pricing.basis];
+  if (!providerId) return undefined;
+  try {
+    const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, pricing.model, { providerId });
+    if (!result) return undefined;
+    const p = result.model_price;
+    const perToken = (key: string, per = 1e6): string | undefined => {
+      const v = p[key];
+      const n = typeof v === 'number' ? v : v && typeof v === 'object' && 'base' in v ? (v as { base: number }).base : undefined;
+      return n === undefined ? undefined : decimal((n * pricing.adjustment) / per);
+    };
+    const sheet: PriceSheet = { input: perToken('input_mtok') ?? '0', output: perToken('output_mtok') ?? '0' };
+    const extra: Array<[keyof PriceSheet, string | undefined]> = [
+      ['input_cache_read', perToken('cache_read_mtok')],
+      ['input_cache_write', perToken('cache_write_mtok')],
+      ['input_cache_write_1h', perToken('cache_write_1h_mtok')],
+      ['web_search', perToken('web_searches_kcount', 1000)],
+    ];
+    for (const [k, v] of extra) if (v !== undefined) sheet[k] = v;
+    return sheet;
+  } catch {
+    return undefined;
+  }
+}
+
+function decimal(n: number): string {
+  const s = n.toFixed(12).replace(/0+$/, '');
+  return s.endsWith('.') ? `${s}0` : s;
+}
+
 function webSearchPrice(price: Record<string, unknown>): number {
   const perThousand = price.web_searches_kcount;
   return typeof perThousand === 'number' ? perThousand / 1000 : 0;

@@ -4,7 +4,6 @@
  * `startTrace` is the only call the request path makes; everything else happens later.
  */
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../config/snapshot.js';
 import type { ApiFormat } from '../formats/types.js';
@@ -14,7 +13,7 @@ import { CredentialFingerprinter } from './fingerprint.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_RECORDER_OPTIONS, Recorder, type RecorderOptions } from './recorder.js';
 import { SqliteTelemetryStore, type TelemetryStore } from './store.js';
-import { RequestTrace } from './trace.js';
+import { RequestTrace, type TracedRequest } from './trace.js';
 
 export interface TelemetryOptions {
   /** Most characters of each body kept in a capture. */
@@ -65,7 +64,7 @@ export class Telemetry {
   }
 
   /** startTrace begins recording one inference request. */
-  startTrace(req: IncomingMessage, identity: Identity, format: ApiFormat, snapshot: Snapshot, client = 'api'): RequestTrace {
+  startTrace(req: TracedRequest, identity: Identity, format: ApiFormat, snapshot: Snapshot, client = 'api'): RequestTrace {
     const policy = this.policy(snapshot);
     const captureLimit = policy.retentionMs === 0 ? 0 : this.options.captureLimit;
     return new RequestTrace(this, req, identity, format, snapshot, captureLimit, client);

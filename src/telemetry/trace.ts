@@ -4,7 +4,13 @@
  * updates the metrics and queues the record. Nothing here delays the client.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What a trace reads of the request: a client's IncomingMessage, or one keyway makes itself. */
+export interface TracedRequest {
+  headers: IncomingHttpHeaders;
+  url?: string;
+}
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { GatewayError } from '../errors.js';
 import type { ApiFormat } from '../formats/types.js';
@@ -34,7 +40,7 @@ export class RequestTrace {
 
   constructor(
     private readonly telemetry: Telemetry,
-    private readonly req: IncomingMessage,
+    private readonly req: TracedRequest,
     private readonly identity: Identity,
     private readonly format: ApiFormat,
     private readonly snapshot: Snapshot,
