@@ -16,6 +16,7 @@ import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
 import { CsrfGuard } from './server/csrf.js';
 import { createGateway, type Gateway } from './server/gateway.js';
+import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
 
@@ -86,8 +87,10 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   log.info({ identity: identity.name, reason: chosen.reason }, 'identity source');
 
   logProblems(log, runtime.current.problems, configPath);
+  // One SQLite database (in a worker thread) holds telemetry and chat conversations.
+  const dataStore = await SqliteTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
   const telemetry = settings.telemetry
-    ? await Telemetry.open(settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
+    ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
     : undefined;
   runtime.on('applied', (snapshot, source) => {
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
@@ -101,13 +104,14 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, csrf: new CsrfGuard() });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard() });
   gateway.server.listen(settings.port, settings.host);
   try {
     await once(gateway.server, 'listening');
   } catch (err) {
     runtime.close();
     await telemetry?.close();
+    await dataStore.close();
     await pools.closeAll();
     throw err;
   }
@@ -128,6 +132,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       await gateway.close(graceMs);
       // Requests are done: write every queued record before the store closes.
       await telemetry?.close();
+      await dataStore.close();
       await pools.closeAll();
     },
   };

@@ -37,6 +37,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Reuse an upstream that is already running. */
   upstream?: MockUpstream;
+  /** Start on an existing data folder (its config is kept; `config` is ignored). */
+  reuseDataDir?: string;
 }
 
 /**
@@ -45,9 +47,9 @@ export interface StackOptions {
  */
 export async function startStack(config: (upstreamUrl: string) => string, options: StackOptions = {}): Promise<Stack> {
   const upstream = options.upstream ?? (await startMockUpstream(options.mock));
-  const dataDir = await mkdtemp(join(tmpdir(), 'keyway-test-'));
+  const dataDir = options.reuseDataDir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
   const configPath = join(dataDir, 'config.hujson');
-  await writeFile(configPath, config(upstream.url));
+  if (!options.reuseDataDir) await writeFile(configPath, config(upstream.url));
   const keyway = await startKeyway(
     { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
     { identity: options.identity, env: options.env ?? {}, log: createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },

@@ -1,4 +1,5 @@
 /** Anthropic Messages: `POST /v1/messages` and `/v1/messages/count_tokens`. */
+import { anthropicConversation } from './anthropic-conversation.js';
 import { AnthropicResponseReader } from './anthropic-usage.js';
 import type { ApiFormat } from './types.js';
 
@@ -29,4 +30,5 @@ export const anthropicMessages: ApiFormat = {
   // Anthropic itself ends a failing stream with an `error` event of this shape.
   renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,
   createResponseReader: () => new AnthropicResponseReader(),
+  conversation: anthropicConversation,
 };

@@ -4,6 +4,7 @@
  * The model is part of the URL, so routing reads it there and a provider prefix is
  * removed from the path, percent-encoded so it can never leave its path segment.
  */
+import { geminiConversation } from './gemini-conversation.js';
 import { GeminiResponseReader } from './gemini-usage.js';
 import type { ApiFormat } from './types.js';
 
@@ -35,4 +36,5 @@ export const geminiGenerateContent: ApiFormat = {
   renderError: renderGoogleError,
   renderStreamError: (status, code, message) => `data: ${renderGoogleError(status, code, message)}\n\n`,
   createResponseReader: () => new GeminiResponseReader(),
+  conversation: geminiConversation,
 };

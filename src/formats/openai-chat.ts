@@ -1,4 +1,5 @@
 /** OpenAI Chat Completions: `POST /v1/chat/completions` (and `/chat/completions`). */
+import { openaiChatConversation } from './openai-conversation.js';
 import { renderOpenAiError } from './openai.js';
 import { OpenAiChatResponseReader } from './openai-chat-usage.js';
 import type { ApiFormat } from './types.js';
@@ -11,4 +12,5 @@ export const openaiChat: ApiFormat = {
   // The OpenAI SDKs raise an APIError for any stream chunk that carries `error`.
   renderStreamError: (status, code, message) => `data: ${renderOpenAiError(status, code, message)}\n\n`,
   createResponseReader: () => new OpenAiChatResponseReader(),
+  conversation: openaiChatConversation,
 };

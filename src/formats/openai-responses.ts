@@ -3,6 +3,7 @@
  * that front the ChatGPT subscription backend (`…/backend-api/codex`), where the
  * `/codex` prefix is removed before the path is appended to the baseurl.
  */
+import { openaiResponsesConversation } from './openai-conversation.js';
 import { openAiErrorType, renderOpenAiError } from './openai.js';
 import { OpenAiResponsesResponseReader } from './openai-responses-usage.js';
 import type { ApiFormat } from './types.js';
@@ -16,4 +17,5 @@ export const openaiResponses: ApiFormat = {
   renderStreamError: (status, code, message) =>
     `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, error: { type: openAiErrorType(status), code, message } })}\n\n`,
   createResponseReader: () => new OpenAiResponsesResponseReader(),
+  conversation: openaiResponsesConversation,
 };

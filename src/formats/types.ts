@@ -23,6 +23,33 @@ export interface ApiFormat {
    * calls, stop reason, reassembly). Readers are cheap, single-use and never throw.
    */
   createResponseReader(): ResponseReader;
+  /** How keyway itself talks in this API (chat UI, model tests). */
+  readonly conversation: ConversationAdapter;
+}
+
+/** One turn of a conversation keyway sends on a user's behalf. */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * ConversationAdapter is what keyway needs to hold a plain-text conversation in an API
+ * when the request starts on the server (chat UI, the dashboard's Test button).
+ */
+export interface ConversationAdapter {
+  /** request builds the call as a client would send it to keyway: path, headers and body. */
+  request(model: string, turns: readonly ChatTurn[], options: { system?: string; stream: boolean; maxTokens: number }): {
+    path: string;
+    headers: Record<string, string>;
+    body: Record<string, unknown>;
+  };
+  /** streamText returns the answer text one stream event adds ('' for none). */
+  streamText(event: string | undefined, data: string): string;
+  /** answerText returns the text of a non-streaming answer. */
+  answerText(body: unknown): string;
+  /** errorMessage returns an error body's message as the provider worded it. */
+  errorMessage(body: unknown): string | undefined;
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { IdentitySource } from '../identity/identity.js';
+import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CsrfGuard } from './csrf.js';
 import type { PoolRegistry } from '../upstream/pools.js';
@@ -15,6 +16,8 @@ export interface GatewayContext {
   bodyLimit: number;
   /** Usage recording; undefined when telemetry is off. */
   telemetry: Telemetry | undefined;
+  /** Chat conversations (the same database as telemetry). */
+  store: ConversationStore;
   /** Tokens for browser requests that change state. */
   csrf: CsrfGuard;
 }

@@ -14,9 +14,12 @@ import { explain, explainDraft, whoami } from './access-api.js';
 import { handleAdmin } from './admin-api.js';
 import { listModels, listProviders } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
+import { handleChatApi } from './chat-api.js';
 import { handleInference } from './inference.js';
+import { testModel } from './models-test.js';
 import { handleTelemetryApi } from './telemetry-api.js';
 import { sendError, sendJson, toGatewayError } from './respond.js';
+import { serveUi } from './static.js';
 
 export interface Gateway {
   server: Server;
@@ -76,6 +79,7 @@ async function handleOwnRoutes(
   const snapshot = ctx.config.current;
   const access = snapshot.accessFor(identity);
 
+  if ((method === 'GET' || method === 'HEAD') && (await serveUi(req, res, pathname))) return;
   if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
     // Clients (Claude Code) send HEAD / to warm the connection up; answer cheaply.
     return sendJson(res, 200, { name: 'keyway', models: '/v1/models', providers: '/api/providers' });
@@ -88,10 +92,13 @@ async function handleOwnRoutes(
   }
   if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models') {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
+    // Every state-changing call below is checked against cross-site requests first.
+    if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
     if (method === 'GET' && (await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access }))) return;
     if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
     if (pathname === '/api/explain' && method === 'POST') return explainDraft(ctx, req, res, access);
-    if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
+    if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
+    if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
     if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });

@@ -94,7 +94,7 @@ async function proxyInference(
     observer: tap,
     responseHeaders: trace ? { 'x-keyway-request-id': trace.id } : undefined,
   });
-  trace?.finish(outcome);
+  void trace?.finish(outcome);
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {
     ctx.log[outcome.error ? 'warn' : 'debug']({
       request: trace?.id,

@@ -5,11 +5,23 @@
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow } from './db/telemetry-db.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
-export type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow };
+export type { ChatMessage, Conversation, ConversationPatch, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, UsageRow };
+
+/** Chat conversations, always scoped to their owner's login. */
+export interface ConversationStore {
+  listConversations(login: string): Promise<Conversation[]>;
+  createConversation(login: string, conversation: Conversation): Promise<Conversation>;
+  getConversation(login: string, id: string): Promise<{ conversation: Conversation; messages: ChatMessage[] } | null>;
+  updateConversation(login: string, id: string, patch: ConversationPatch): Promise<Conversation | null>;
+  deleteConversation(login: string, id: string): Promise<boolean>;
+  appendMessages(login: string, id: string, messages: ChatMessage[], dropLast: number): Promise<boolean>;
+  finishMessage(login: string, id: string, messageId: string, content: string, status: MessageStatus, error: string | null, requestId: string | null): Promise<boolean>;
+}
 
 export interface TelemetryStore {
   /** insert stores records and their captures; it returns each record's estimated cost. */
@@ -23,7 +35,7 @@ export interface TelemetryStore {
   close(): Promise<void>;
 }
 
-export class SqliteTelemetryStore implements TelemetryStore {
+export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
@@ -82,6 +94,28 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
   purge(capturesBefore?: number, toolsBefore?: number) {
     return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore });
+  }
+
+  listConversations(login: string) {
+    return this.call<Conversation[]>({ op: 'chat.list', login });
+  }
+  createConversation(login: string, conversation: Conversation) {
+    return this.call<Conversation>({ op: 'chat.create', login, conversation });
+  }
+  getConversation(login: string, id: string) {
+    return this.call<{ conversation: Conversation; messages: ChatMessage[] } | null>({ op: 'chat.get', login, id });
+  }
+  updateConversation(login: string, id: string, patch: ConversationPatch) {
+    return this.call<Conversation | null>({ op: 'chat.update', login, id, patch, now: Date.now() });
+  }
+  deleteConversation(login: string, id: string) {
+    return this.call<boolean>({ op: 'chat.delete', login, id });
+  }
+  appendMessages(login: string, id: string, messages: ChatMessage[], dropLast: number) {
+    return this.call<boolean>({ op: 'chat.append', login, id, messages, dropLast, now: Date.now() });
+  }
+  finishMessage(login: string, id: string, messageId: string, content: string, status: MessageStatus, error: string | null, requestId: string | null) {
+    return this.call<boolean>({ op: 'chat.finish', login, id, messageId, content, status, error, requestId });
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@ import { parseRetention } from './capture.js';
 import { CredentialFingerprinter } from './fingerprint.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_RECORDER_OPTIONS, Recorder, type RecorderOptions } from './recorder.js';
-import { SqliteTelemetryStore, type TelemetryStore } from './store.js';
+import type { TelemetryStore } from './store.js';
 import { RequestTrace, type TracedRequest } from './trace.js';
 
 export interface TelemetryOptions {
@@ -53,9 +53,8 @@ export class Telemetry {
     };
   }
 
-  /** open starts telemetry on `<dataDir>/keyway.db` and `<dataDir>/telemetry.secret`. */
-  static async open(dataDir: string, log: Logger, options: TelemetryOptions, currentSnapshot: () => Snapshot): Promise<Telemetry> {
-    const store = await SqliteTelemetryStore.open(join(dataDir, 'keyway.db'));
+  /** open starts recording into `store`, with the fingerprint secret `<dataDir>/telemetry.secret`. */
+  static async open(store: TelemetryStore, dataDir: string, log: Logger, options: TelemetryOptions, currentSnapshot: () => Snapshot): Promise<Telemetry> {
     const fingerprints = await CredentialFingerprinter.load(join(dataDir, 'telemetry.secret'));
     const recorder = new Recorder(store, log, options.recorder ?? DEFAULT_RECORDER_OPTIONS);
     const telemetry = new Telemetry(store, recorder, fingerprints, log, options);
@@ -99,10 +98,9 @@ export class Telemetry {
     this.purgeTimer.unref();
   }
 
-  /** close writes what is queued and closes the store (clean shutdown). */
+  /** close writes what is queued (clean shutdown); the store's owner closes the store. */
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     await this.recorder.drain();
-    await this.store.close();
   }
 }

@@ -20,7 +20,7 @@ import { cut, redactHeaders, redactQuery } from './capture.js';
 import { pricingFor } from './pricing.js';
 import type { Capture, CredentialSource, RequestRecord } from './record.js';
 import { conversationFingerprint, sessionFromBody, sessionFromHeaders } from './session.js';
-import { ResponseTap } from './tap.js';
+import { ResponseTap, type TapResult } from './tap.js';
 import type { Telemetry } from './telemetry.js';
 
 export class RequestTrace {
@@ -71,14 +71,20 @@ export class RequestTrace {
     this.credentialFingerprint = source === 'client' && clientCredential ? this.telemetry.fingerprints.of(clientCredential) : null;
   }
 
-  /** finish records an exchange that reached the relay. */
-  finish(outcome: ForwardOutcome): void {
+  /** finish records an exchange that reached the relay; it resolves with what the tap read. */
+  finish(outcome: ForwardOutcome): Promise<TapResult | undefined> {
     const tap = this.tap;
-    if (!tap) return;
+    if (!tap) return Promise.resolve(undefined);
     const durationMs = performance.now() - this.startedPerf;
-    void tap.finish().then(
-      (result) => this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result),
-      () => this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined),
+    return tap.finish().then(
+      (result) => {
+        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result);
+        return result;
+      },
+      () => {
+        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined);
+        return undefined;
+      },
     );
   }
 
@@ -87,7 +93,7 @@ export class RequestTrace {
     this.submit(error.status, error, false, performance.now() - this.startedPerf, undefined);
   }
 
-  private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: Awaited<ReturnType<ResponseTap['finish']>> | undefined): void {
+  private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: TapResult | undefined): void {
     try {
       const summary = tapped?.summary;
       const provider = this.provider;

@@ -65,4 +65,30 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX captures_created ON captures (created_at);
   `,
+  // 2: chat conversations, per user; not telemetry (never purged by retention).
+  `
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    login TEXT NOT NULL,
+    title TEXT NOT NULL,
+    model TEXT NOT NULL,
+    system_prompt TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX conversations_login ON conversations (login, updated_at);
+  CREATE TABLE chat_messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    request_id TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
+  `,
 ];

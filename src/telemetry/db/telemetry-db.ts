@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Capture, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
+import { ConversationsDb } from './conversations-db.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface QueryFilter {
@@ -84,6 +85,8 @@ export class TelemetryDb {
   private readonly insertTool: Database.Statement;
   private readonly insertCapture: Database.Statement;
   private readonly insertMany: (items: InsertItem[]) => void;
+  /** The chat conversations kept in the same database. */
+  readonly conversations: ConversationsDb;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -91,6 +94,7 @@ export class TelemetryDb {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.conversations = new ConversationsDb(this.db);
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (
       @id, @startedAt, @durationMs, @ttfbMs, @login, @nodeId, @tags, @userAgent, @client, @format, @path,
       @requestedModel, @provider, @upstreamModel, @status, @errorCode, @errorClass, @stream, @hasUsage,

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
+import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type GroupBy, type QueryFilter } from './telemetry-db.js';
 
 export type WorkerRequest =
@@ -16,6 +17,13 @@ export type WorkerRequest =
   | { op: 'request'; id: string }
   | { op: 'sessions'; filter: QueryFilter; limit: number }
   | { op: 'purge'; capturesBefore?: number; toolsBefore?: number }
+  | { op: 'chat.list'; login: string }
+  | { op: 'chat.create'; login: string; conversation: Conversation }
+  | { op: 'chat.get'; login: string; id: string }
+  | { op: 'chat.update'; login: string; id: string; patch: ConversationPatch; now: number }
+  | { op: 'chat.delete'; login: string; id: string }
+  | { op: 'chat.append'; login: string; id: string; messages: ChatMessage[]; dropLast: number; now: number }
+  | { op: 'chat.finish'; login: string; id: string; messageId: string; content: string; status: MessageStatus; error: string | null; requestId: string | null }
   | { op: 'close' };
 
 export type WorkerMessage = { id: number; request: WorkerRequest };
@@ -43,6 +51,20 @@ function handle(req: WorkerRequest): unknown {
       return db.sessions(req.filter, req.limit);
     case 'purge':
       return db.purge(req.capturesBefore, req.toolsBefore);
+    case 'chat.list':
+      return db.conversations.list(req.login);
+    case 'chat.create':
+      return db.conversations.create(req.login, req.conversation);
+    case 'chat.get':
+      return db.conversations.get(req.login, req.id);
+    case 'chat.update':
+      return db.conversations.update(req.login, req.id, req.patch, req.now);
+    case 'chat.delete':
+      return db.conversations.delete(req.login, req.id);
+    case 'chat.append':
+      return db.conversations.append(req.login, req.id, req.messages, req.dropLast, req.now);
+    case 'chat.finish':
+      return db.conversations.finishMessage(req.login, req.id, req.messageId, req.content, req.status, req.error, req.requestId);
     case 'close':
       db.close();
       return true;

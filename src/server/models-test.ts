@@ -1,0 +1,53 @@
+/**
+ * `POST /api/models/test` (the dashboard's Test button): a short request to one model,
+ * sent from the server with the provider's own key, answered with the model's reply or
+ * the provider's error. Passthrough-only providers have no key to test with.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Access } from '../access/grants.js';
+import { GatewayError } from '../errors.js';
+import { FORMATS } from '../formats/registry.js';
+import type { Identity } from '../identity/identity.js';
+import { readBody } from './body.js';
+import type { GatewayContext } from './context.js';
+import { callProvider, serverFormat } from './provider-call.js';
+import { sendJson } from './respond.js';
+
+export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, identity: Identity, access: Access): Promise<void> {
+  let body: { provider?: unknown; model?: unknown };
+  try {
+    body = JSON.parse((await readBody(req, ctx.bodyLimit)).toString('utf8')) as typeof body;
+  } catch {
+    throw new GatewayError('BAD_JSON');
+  }
+  const snapshot = ctx.config.current;
+  const provider = typeof body.provider === 'string' ? snapshot.providers.get(body.provider) : undefined;
+  const model = typeof body.model === 'string' ? body.model : '';
+  if (!provider || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model)) {
+    throw new GatewayError('UNKNOWN_MODEL', `model "${String(body.provider)}/${model}" is not available to you`);
+  }
+  if (provider.requiresClientAuth) throw new GatewayError('NO_PROVIDER_KEY', `no API key is configured for ${provider.id}; clients bring their own (passthrough-only), so there is nothing to test with`);
+  const format = serverFormat(provider, FORMATS);
+  if (!format) throw new GatewayError('BAD_REQUEST', `${provider.id} serves no API keyway can test`);
+  const started = performance.now();
+  const result = await callProvider({
+    ctx,
+    identity,
+    access,
+    snapshot,
+    provider,
+    format,
+    upstreamModel: model,
+    turns: [{ role: 'user', content: 'Reply with the single word: OK' }],
+    stream: false,
+    maxTokens: 16,
+    client: 'dashboard-test',
+  });
+  sendJson(res, 200, {
+    ok: result.ok,
+    status: result.status,
+    latency_ms: Math.round(performance.now() - started),
+    format: format.flag,
+    ...(result.ok ? { text: result.text } : { error: result.error }),
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * callProvider sends a request that starts on the server (a chat message, the
+ * dashboard's Test button) through the same steps as a client's: the caller's grants,
+ * routing already done by the caller, credentials by auth mode (as a request that brings
+ * no credential of its own: override key, passthrough fallback key, or none), telemetry.
+ * It speaks the provider's own API through the format's ConversationAdapter.
+ */
+import type { Access } from '../access/grants.js';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
+import { GatewayError, upstreamErrorFromTransport } from '../errors.js';
+import type { ApiFormat, ChatTurn } from '../formats/types.js';
+import type { Identity } from '../identity/identity.js';
+import { SseParser } from '../telemetry/sse-parser.js';
+import type { Usage } from '../telemetry/usage.js';
+import { buildUpstreamHeaders } from '../upstream/headers.js';
+import { upstreamTarget } from '../upstream/url.js';
+import type { GatewayContext } from './context.js';
+
+export interface ProviderCall {
+  ctx: GatewayContext;
+  identity: Identity;
+  access: Access;
+  snapshot: Snapshot;
+  provider: CompiledProvider;
+  format: ApiFormat;
+  upstreamModel: string;
+  turns: ChatTurn[];
+  system?: string;
+  stream: boolean;
+  maxTokens: number;
+  /** Recorded as the request's client in telemetry (`chat-ui`, `dashboard-test`). */
+  client: string;
+  signal?: AbortSignal;
+  /** Called with each piece of answer text as it streams in. */
+  onText?: (text: string) => void;
+}
+
+export interface ProviderCallResult {
+  status: number;
+  ok: boolean;
+  text: string;
+  /** The provider's own error message, or keyway's when the upstream could not be reached. */
+  error?: string;
+  aborted: boolean;
+  requestId?: string;
+  stopReason?: string;
+  usage?: Usage;
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+export async function callProvider(call: ProviderCall): Promise<ProviderCallResult> {
+  const { ctx, provider, format } = call;
+  const adapter = format.conversation;
+  const built = adapter.request(call.upstreamModel, call.turns, { system: call.system, stream: call.stream, maxTokens: call.maxTokens });
+  const [path, query = ''] = built.path.split('?');
+  const bodyText = JSON.stringify(built.body);
+  const userAgent = `keyway/${call.client}`;
+  const trace = ctx.telemetry?.startTrace({ headers: { 'user-agent': userAgent, ...built.headers }, url: built.path }, call.identity, format, call.snapshot, call.client);
+  trace?.setRequest(built.body, bodyText, `${provider.id}/${call.upstreamModel}`, call.stream);
+  const tap = trace?.setRoute(provider, call.upstreamModel);
+
+  const target = upstreamTarget(provider, path!, query ? `?${query}` : '', format.credentialQueryParams);
+  const raw = ['content-type', 'application/json', 'user-agent', userAgent, ...Object.entries(built.headers).flat()];
+  const { headers, credentialSource } = buildUpstreamHeaders(raw, provider, call.access.addHeaders, undefined);
+  trace?.setCredential(credentialSource, undefined);
+
+  let status = 0;
+  let text = '';
+  let error: string | undefined;
+  let aborted = false;
+  let gatewayError: GatewayError | undefined;
+  try {
+    const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: bodyText, signal: call.signal });
+    status = res.statusCode;
+    tap?.onResponseStart(status, res.headers);
+    const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && !res.headers['content-encoding'];
+    const parser = sse
+      ? new SseParser((event, data) => {
+          const piece = adapter.streamText(event, data);
+          if (piece) {
+            text += piece;
+            call.onText?.(piece);
+          } else if (data.includes('"error"')) {
+            error ??= adapter.errorMessage(safeJson(data));
+          }
+        })
+      : undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      tap?.onData(chunk);
+      if (parser) parser.push(chunk);
+      else if (size < ERROR_BODY_LIMIT * 16) {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+    }
+    parser?.end();
+    if (!parser) {
+      const body = safeJson(Buffer.concat(chunks).toString('utf8'));
+      if (status >= 200 && status < 300) text = adapter.answerText(body);
+      else error = adapter.errorMessage(body) ?? Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_LIMIT);
+    }
+    if (status >= 400 && error === undefined) error = `the provider answered ${status}`;
+  } catch (err) {
+    if (call.signal?.aborted) {
+      aborted = true;
+    } else {
+      gatewayError = upstreamErrorFromTransport(err);
+      status = gatewayError.status;
+      error = gatewayError.message;
+    }
+  }
+  const tapped = await trace?.finish({ status, error: gatewayError, clientAborted: aborted });
+  return {
+    status,
+    ok: status >= 200 && status < 300 && error === undefined && !aborted,
+    text,
+    error,
+    aborted,
+    requestId: trace?.id,
+    stopReason: tapped?.summary?.stopReason,
+    usage: tapped?.summary?.usage,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** serverFormat picks the API keyway uses to talk to a provider itself, in order of preference. */
+export function serverFormat(provider: CompiledProvider, formats: readonly ApiFormat[]): ApiFormat | undefined {
+  // Chat completions before responses: OpenAI-compatible servers speak it far more often.
+  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content'];
+  return order.map((flag) => formats.find((f) => f.flag === flag)).find((f): f is ApiFormat => f !== undefined && provider.formats.has(f.flag));
+}
