@@ -35,6 +35,10 @@ export const geminiGenerateContent: ApiFormat = {
   credentialQueryParams: ['key'],
   renderError: renderGoogleError,
   renderStreamError: (status, code, message) => `data: ${renderGoogleError(status, code, message)}\n\n`,
+  // @google/genai 2.x throws on that event; Gemini CLI 0.61 (which bundles genai 1.30) does
+  // not, and takes a cleanly ended stream as a short answer: it retries, prints the partial
+  // text again and exits 0. A cut connection makes it fail at once, as without keyway.
+  abortAfterStreamError: true,
   createResponseReader: () => new GeminiResponseReader(),
   conversation: geminiConversation,
 };

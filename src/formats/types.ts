@@ -19,6 +19,11 @@ export interface ApiFormat {
   /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */
   renderStreamError(status: number, code: string, message: string): string;
   /**
+   * After that event, cut the connection instead of ending the stream cleanly: for APIs
+   * whose clients ignore the event and would take a cleanly ended stream as complete.
+   */
+  readonly abortAfterStreamError?: boolean;
+  /**
    * createResponseReader returns a fresh reader for one answer in this API (usage, tool
    * calls, stop reason, reassembly). Readers are cheap, single-use and never throw.
    */

@@ -13,7 +13,7 @@ import { GatewayError } from '../errors.js';
 import { formatByFlag } from '../formats/registry.js';
 import { LOCAL_OWNER, type Identity } from '../identity/identity.js';
 import { explainModel } from '../routing/explain.js';
-import { readBody } from './body.js';
+import { readJsonObject } from './body.js';
 import type { GatewayContext } from './context.js';
 import { sendJson } from './respond.js';
 
@@ -65,12 +65,7 @@ function namedIdentity(login: string, groups: string[], tags: string[]): Identit
  */
 export async function explainDraft(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, access: Access): Promise<void> {
   if (access.role !== 'admin') throw new GatewayError(access.role === undefined ? 'NO_ROLE' : 'NOT_ADMIN');
-  let body: { config?: unknown; as?: unknown; groups?: unknown; tags?: unknown; models?: unknown; format?: unknown };
-  try {
-    body = JSON.parse((await readBody(req, ctx.bodyLimit)).toString('utf8')) as typeof body;
-  } catch {
-    throw new GatewayError('BAD_JSON');
-  }
+  const body = await readJsonObject(req, ctx.bodyLimit);
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   if (typeof body.as !== 'string' || !Array.isArray(body.models)) throw new GatewayError('BAD_REQUEST', 'body must be {"as": "<login>", "models": ["<model>", …], "groups"?, "tags"?, "format"?, "config"?}');
   let snapshot = ctx.config.current;

@@ -12,7 +12,7 @@ import type { Snapshot } from '../config/snapshot.js';
 import type { Problem } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
-import { readBody } from './body.js';
+import { readBody, readJsonObject } from './body.js';
 import type { GatewayContext } from './context.js';
 import { sendJson } from './respond.js';
 
@@ -60,15 +60,8 @@ async function readConfig(r: AdminRequest): Promise<void> {
   }, { 'cache-control': 'no-store' });
 }
 
-async function readJson(r: AdminRequest): Promise<Record<string, unknown>> {
-  const raw = await readBody(r.req, r.ctx.bodyLimit);
-  try {
-    const value: unknown = JSON.parse(raw.toString('utf8'));
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new GatewayError('BAD_JSON', 'request body must be a JSON object');
+function readJson(r: AdminRequest): Promise<Record<string, unknown>> {
+  return readJsonObject(r.req, r.ctx.bodyLimit);
 }
 
 async function saveConfig(r: AdminRequest): Promise<void> {

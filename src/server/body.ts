@@ -42,6 +42,22 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * readJsonObject reads a body that must be a JSON object (keyway's own API). An empty body
+ * reads as `{}`; anything else that is not an object is BAD_JSON.
+ */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const text = (await readBody(req, limit)).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new GatewayError('BAD_JSON', 'request body must be a JSON object');
+}
+
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('BODY_TOO_LARGE', `request body is larger than the ${limit}-byte limit`);
 }

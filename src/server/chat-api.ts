@@ -14,7 +14,7 @@ import { FORMATS } from '../formats/registry.js';
 import type { ApiFormat, ChatTurn } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import type { ChatMessage, Conversation } from '../telemetry/store.js';
-import { readBody } from './body.js';
+import { readJsonObject } from './body.js';
 import type { GatewayContext } from './context.js';
 import { callProvider, serverFormat } from './provider-call.js';
 import { sendJson } from './respond.js';
@@ -127,16 +127,8 @@ function send(r: ChatRequest, value: unknown, status = 200): true {
   return true;
 }
 
-async function readJson(r: ChatRequest): Promise<Record<string, unknown>> {
-  const raw = (await readBody(r.req, r.ctx.bodyLimit)).toString('utf8');
-  if (raw.trim() === '') return {};
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new GatewayError('BAD_JSON');
+function readJson(r: ChatRequest): Promise<Record<string, unknown>> {
+  return readJsonObject(r.req, r.ctx.bodyLimit);
 }
 
 function text(v: unknown, max: number): string | undefined {

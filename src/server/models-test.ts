@@ -8,18 +8,13 @@ import type { Access } from '../access/grants.js';
 import { GatewayError } from '../errors.js';
 import { FORMATS } from '../formats/registry.js';
 import type { Identity } from '../identity/identity.js';
-import { readBody } from './body.js';
+import { readJsonObject } from './body.js';
 import type { GatewayContext } from './context.js';
 import { callProvider, serverFormat } from './provider-call.js';
 import { sendJson } from './respond.js';
 
 export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, identity: Identity, access: Access): Promise<void> {
-  let body: { provider?: unknown; model?: unknown };
-  try {
-    body = JSON.parse((await readBody(req, ctx.bodyLimit)).toString('utf8')) as typeof body;
-  } catch {
-    throw new GatewayError('BAD_JSON');
-  }
+  const body = await readJsonObject(req, ctx.bodyLimit);
   const snapshot = ctx.config.current;
   const provider = typeof body.provider === 'string' ? snapshot.providers.get(body.provider) : undefined;
   const model = typeof body.model === 'string' ? body.model : '';

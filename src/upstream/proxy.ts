@@ -118,7 +118,9 @@ class Relay implements Dispatcher.DispatchHandler {
       this.status = error.status;
     } else if (this.streaming && !this.res.getHeader('content-encoding')) {
       // Mid-stream: the status is gone, so end with the API's own error event.
-      this.res.end(`\n\n${this.format.renderStreamError(error.status, snakeCase(error.code), error.message)}`);
+      const event = `\n\n${this.format.renderStreamError(error.status, snakeCase(error.code), error.message)}`;
+      if (this.format.abortAfterStreamError) this.res.write(event, () => this.res.destroy());
+      else this.res.end(event);
     } else {
       this.res.destroy(err);
     }
