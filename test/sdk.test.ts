@@ -115,5 +115,8 @@ describe('official SDKs through keyway (passthrough)', () => {
     assert.equal(plain.text, 'MOCK_OK (gemini gemini-2.5-flash)');
     const count = await ai.models.countTokens({ model: 'gemini-2.5-flash', contents: 'hi' });
     assert.ok((count.totalTokens ?? 0) > 0);
+    const names: string[] = [];
+    for await (const m of await ai.models.list()) names.push(m.name ?? '');
+    assert.deepEqual(names, ['models/gemini-2.5-flash'], 'only Gemini-format models, in the Gemini shape');
   });
 });

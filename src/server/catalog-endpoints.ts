@@ -93,3 +93,26 @@ export function listProviders(snapshot: Snapshot, access: Access) {
 function sortedProviders(snapshot: Snapshot): CompiledProvider[] {
   return [...snapshot.providers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
+
+/**
+ * listGeminiModels answers `GET /v1beta/models` in the Gemini API's own shape, so Google's
+ * SDKs can list models too: the caller's granted models of providers that serve the
+ * Gemini format, by bare name (a client may still call `provider/model`).
+ */
+export function listGeminiModels(snapshot: Snapshot, access: Access) {
+  const models: Array<{ name: string; baseModelId: string; displayName: string; description: string; supportedGenerationMethods: string[] }> = [];
+  for (const provider of sortedProviders(snapshot)) {
+    if (provider.spec.disabled || !provider.formats.has('gemini_generate_content')) continue;
+    for (const model of provider.spec.models) {
+      if (!access.canUseModel(provider.id, model)) continue;
+      models.push({
+        name: `models/${model}`,
+        baseModelId: model,
+        displayName: model,
+        description: `${provider.spec.name || provider.id}${provider.spec.description ? `: ${provider.spec.description}` : ''}`,
+        supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
+      });
+    }
+  }
+  return { models };
+}

@@ -12,7 +12,7 @@ import type { ApiFormat } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import { explain, explainDraft, whoami } from './access-api.js';
 import { handleAdmin } from './admin-api.js';
-import { listModels, listProviders } from './catalog-endpoints.js';
+import { listGeminiModels, listModels, listProviders } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
 import { handleInference } from './inference.js';
@@ -90,7 +90,7 @@ async function handleOwnRoutes(
     await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
     return;
   }
-  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models') {
+  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models') {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
@@ -100,6 +100,7 @@ async function handleOwnRoutes(
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
     if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
+    if (pathname === '/v1beta/models' && method === 'GET') return sendJson(res, 200, listGeminiModels(snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });

@@ -424,7 +424,7 @@ describe('@google/genai through keyway', TIMEOUT, () => {
     assert.match(broken.message, /upstream provider connection failed/);
   });
 
-  test('models.list() (GET /v1beta/models)', { todo: 'keyway serves the model list only at GET /v1/models (OpenAI/Anthropic shape); the Gemini SDK lists models at GET /v1beta/models' }, async () => {
+  test('models.list() (GET /v1beta/models, in the Gemini shape)', async () => {
     const names: string[] = [];
     for await (const m of await client(KEYS.googleClient).models.list()) names.push(m.name ?? '');
     assert.ok(names.some((n) => n.endsWith('gemini-2.5-flash')), names.join(', '));
