@@ -151,9 +151,9 @@ export function createStaticUi(root: string): StaticUi {
       } catch {
         throw new GatewayError('NOT_FOUND', 'no such file');
       }
-      const last = rel.slice(rel.lastIndexOf('/') + 1);
-      // Client-side routes (no extension) are the app itself.
-      if (rel === '' || !last.includes('.')) return sendIndex(req, res);
+      // Client-side routes are the app itself; only names with a static file's extension
+      // (not `/ui/dashboard/alice@example.com`) are looked up as files.
+      if (rel === '' || !Object.hasOwn(CONTENT_TYPES, extname(rel).toLowerCase())) return sendIndex(req, res);
       const file = resolve(base, rel);
       // Never leave the web root, never serve dotfiles or NUL tricks.
       if (rel.includes('\0') || !file.startsWith(base + sep) || rel.split(/[\\/]/).some((s) => s.startsWith('.'))) {

@@ -1,0 +1,112 @@
+/** The request log (GET /api/requests, /api/requests/{id}): records, tool calls and captures. */
+import { useCallback, useEffect, useState } from 'react';
+import { apiFetch, query, type ApiError } from '../api';
+import { useApi } from './use-api';
+import type { UsageFilter } from './usage';
+
+export interface RequestUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  reasoningTokens: number;
+  webSearchCount: number;
+}
+
+export type CredentialSource = 'client' | 'fallback' | 'provider' | 'none';
+
+export interface RequestRecord {
+  id: string;
+  startedAt: number;
+  durationMs: number;
+  ttfbMs: number | null;
+  login: string;
+  nodeId: string;
+  tags: string[];
+  userAgent: string;
+  client: string;
+  format: string;
+  path: string;
+  requestedModel: string;
+  provider: string | null;
+  upstreamModel: string | null;
+  status: number;
+  errorCode: string | null;
+  errorClass: string | null;
+  stream: boolean;
+  usage: RequestUsage | null;
+  toolCallCount: number;
+  stopReason: string | null;
+  sessionId: string;
+  credentialSource: CredentialSource;
+  credentialFingerprint: string | null;
+  costUsd: number | null;
+  costBasis: string | null;
+}
+
+export interface ToolCall {
+  name: string;
+  arguments?: string;
+}
+
+export interface Capture {
+  requestHeaders: Record<string, string>;
+  requestBody: string;
+  requestTruncated: boolean;
+  responseHeaders: Record<string, string>;
+  responseBody: string;
+  responseTruncated: boolean;
+}
+
+export interface RequestDetail {
+  request: RequestRecord;
+  toolCalls: ToolCall[];
+  capture: Capture | null;
+}
+
+export interface LogFilter extends UsageFilter {
+  session?: string;
+}
+
+/**
+ * useRequests pages through the log, newest first: `more` loads the next page with the
+ * `next` cursor. Changing the filter starts over.
+ */
+export function useRequests(filter: LogFilter, pageSize = 50) {
+  const key = query({ from: filter.from, to: filter.to, user: filter.user, model: filter.model, status: filter.status, session: filter.session, limit: pageSize });
+  const [state, setState] = useState<{ key: string; rows: RequestRecord[]; next: string | null; error?: ApiError; loading: boolean }>({ key, rows: [], next: null, loading: true });
+
+  const load = useCallback(
+    async (before: string | null, signal?: AbortSignal) => {
+      const cursor = before ? `${key ? '&' : '?'}before=${encodeURIComponent(before)}` : '';
+      const r = await apiFetch<{ requests: RequestRecord[]; next: string | null }>(`/api/requests${key}${cursor}`, { signal });
+      if (signal?.aborted) return;
+      setState((s) => {
+        const base = before && s.key === key ? s.rows : [];
+        return r.ok ? { key, rows: [...base, ...r.data.requests], next: r.data.next, loading: false } : { key, rows: base, next: s.next, error: r.error, loading: false };
+      });
+    },
+    [key],
+  );
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setState({ key, rows: [], next: null, loading: true });
+    load(null, abort.signal);
+    return () => abort.abort();
+  }, [key, load]);
+
+  const more = useCallback(() => {
+    if (!state.next) return;
+    setState((s) => ({ ...s, loading: true }));
+    load(state.next);
+  }, [state.next, load]);
+
+  const current = state.key === key;
+  return { rows: current ? state.rows : [], next: current ? state.next : null, error: current ? state.error : undefined, loading: !current || state.loading, more };
+}
+
+export function useRequestDetail(id: string | null) {
+  return useApi<RequestDetail>(id ? `/api/requests/${encodeURIComponent(id)}` : null);
+}

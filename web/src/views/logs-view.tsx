@@ -1,0 +1,355 @@
+/**
+ * Logs: sessions with their totals, expandable to their requests, and every request's
+ * detail (headers with credentials redacted by keyway, bodies, tool calls, tokens, cost,
+ * credential source). Users see their own traffic; admins see everyone's and can filter
+ * by user. Filters live in the URL, so a filtered view can be linked.
+ */
+import { Fragment, useState, type ReactNode } from 'react';
+import { useRequestDetail, useRequests, type LogFilter, type RequestDetail, type RequestRecord } from '../hooks/logs';
+import { useSessions, type UsageFilter } from '../hooks/usage';
+import { isAdmin, useWhoami } from '../hooks/whoami';
+import { Link, navigate, useLocation } from '../router';
+import Badge from '../ui/badge';
+import Button from '../ui/button';
+import Card from '../ui/card';
+import Page from '../ui/page';
+import { Empty, Failed, Loading } from '../ui/state';
+import { clock, duration, integer, tokens, usd, when } from '../utils/format';
+
+const DAY = 86_400_000;
+
+function filterFrom(search: URLSearchParams): LogFilter {
+  const day = (name: string, end: boolean) => {
+    const v = search.get(name);
+    if (!v) return undefined;
+    const t = Date.parse(`${v}T00:00:00Z`);
+    return Number.isNaN(t) ? undefined : end ? t + DAY : t;
+  };
+  const status = search.get('status');
+  return {
+    from: day('from', false),
+    to: day('to', true),
+    user: search.get('user') || undefined,
+    model: search.get('model') || undefined,
+    status: status && /^\d{3}$/.test(status) ? Number(status) : undefined,
+    session: search.get('session') || undefined,
+  };
+}
+
+export default function LogsView({ params }: { params: Record<string, string> }) {
+  const { search } = useLocation();
+  const filter = filterFrom(search);
+  const [tab, setTab] = useState<'sessions' | 'requests'>(filter.session ? 'requests' : 'sessions');
+  const back = `/ui/logs${search.toString() ? `?${search}` : ''}`;
+
+  if (params.requestId) {
+    return (
+      <Page title="Request" actions={<Link href={back}>← Back to the log</Link>}>
+        <RequestDetailView id={params.requestId} />
+      </Page>
+    );
+  }
+  return (
+    <Page title="Logs">
+      <Filters search={search} />
+      {filter.session ? (
+        <Card title={<>Session <span className="mono small">{filter.session}</span></>} actions={<Link href={withParam(search, 'session', '')}>Show all sessions</Link>}>
+          <RequestTable filter={filter} search={search} />
+        </Card>
+      ) : (
+        <>
+          <div className="tabs" role="tablist" aria-label="Log view">
+            {(['sessions', 'requests'] as const).map((t) => (
+              <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+                {t === 'sessions' ? 'Sessions' : 'All requests'}
+              </button>
+            ))}
+          </div>
+          {tab === 'sessions' ? <SessionTable filter={filter} search={search} /> : <RequestTable filter={filter} search={search} />}
+        </>
+      )}
+    </Page>
+  );
+}
+
+function withParam(search: URLSearchParams, name: string, value: string): string {
+  const q = new URLSearchParams(search);
+  if (value) q.set(name, value);
+  else q.delete(name);
+  const s = q.toString();
+  return `/ui/logs${s ? `?${s}` : ''}`;
+}
+
+function Filters({ search }: { search: URLSearchParams }) {
+  const who = useWhoami();
+  const [draft, setDraft] = useState(() => ({
+    from: search.get('from') ?? '',
+    to: search.get('to') ?? '',
+    user: search.get('user') ?? '',
+    model: search.get('model') ?? '',
+    status: search.get('status') ?? '',
+  }));
+  const apply = (e: React.FormEvent) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(draft)) if (v.trim()) q.set(k, v.trim());
+    const session = search.get('session');
+    if (session) q.set('session', session);
+    navigate(`/ui/logs${q.toString() ? `?${q}` : ''}`, true);
+  };
+  const input = (name: keyof typeof draft, label: string, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <div className="field">
+      <label htmlFor={`f-${name}`}>{label}</label>
+      <input id={`f-${name}`} value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} {...props} />
+    </div>
+  );
+  return (
+    <form className="filters" onSubmit={apply} aria-label="Filters">
+      {input('from', 'From', { type: 'date' })}
+      {input('to', 'To', { type: 'date' })}
+      {isAdmin(who) && input('user', 'User', { type: 'search', placeholder: 'everyone' })}
+      {input('model', 'Model', { type: 'search', placeholder: 'any' })}
+      {input('status', 'Status', { type: 'search', inputMode: 'numeric', placeholder: 'any', pattern: '\\d{3}', size: 5 })}
+      <Button type="submit" variant="primary">
+        Apply
+      </Button>
+    </form>
+  );
+}
+
+function SessionTable({ filter, search }: { filter: UsageFilter; search: URLSearchParams }) {
+  const sessions = useSessions(filter, 100);
+  const [open, setOpen] = useState<string | null>(null);
+  if (sessions.error) return <Failed error={sessions.error} retry={sessions.reload} />;
+  if (!sessions.data) return <Loading />;
+  if (sessions.data.sessions.length === 0) return <Empty>No sessions match these filters.</Empty>;
+  return (
+    <div className="table-wrap card">
+      <table>
+        <thead>
+          <tr>
+            <th>Session</th>
+            <th>User</th>
+            <th>Started</th>
+            <th>Models</th>
+            <th className="num">Requests</th>
+            <th className="num">Input</th>
+            <th className="num">Output</th>
+            <th className="num">Cost</th>
+            <th className="num">Length</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sessions.data.sessions.map((s) => {
+            const expanded = open === s.sessionId;
+            return (
+              <Fragment key={s.sessionId}>
+                <tr>
+                  <td>
+                    <button type="button" className="row-button mono" aria-expanded={expanded} onClick={() => setOpen(expanded ? null : s.sessionId)}>
+                      {expanded ? '▾' : '▸'} {s.sessionId.slice(0, 20)}
+                    </button>
+                  </td>
+                  <td>{s.login}</td>
+                  <td>{when(s.startedAt)}</td>
+                  <td>{s.models.join(', ')}</td>
+                  <td className="num">{integer(s.requests)}</td>
+                  <td className="num">{tokens(s.inputTokens)}</td>
+                  <td className="num">{tokens(s.outputTokens)}</td>
+                  <td className="num">{usd(s.costUsd)}</td>
+                  <td className="num">{duration(s.endedAt - s.startedAt)}</td>
+                </tr>
+                {expanded && (
+                  <tr className="expanded-row">
+                    <td colSpan={9}>
+                      <RequestTable filter={{ ...filter, session: s.sessionId }} search={search} compact />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function statusTone(r: RequestRecord) {
+  if (r.errorClass === 'client_abort') return 'warning' as const;
+  return r.status >= 400 || r.errorClass ? ('danger' as const) : ('success' as const);
+}
+
+function RequestTable({ filter, search, compact }: { filter: LogFilter; search: URLSearchParams; compact?: boolean }) {
+  const list = useRequests(filter, compact ? 25 : 50);
+  const q = search.toString();
+  if (list.error && list.rows.length === 0) return <Failed error={list.error} />;
+  if (list.rows.length === 0) return list.loading ? <Loading /> : <Empty>No requests match these filters.</Empty>;
+  return (
+    <div className={compact ? 'table-wrap' : 'table-wrap card'}>
+      <table>
+        <thead>
+          <tr>
+            <th>Time</th>
+            {!compact && <th>User</th>}
+            <th>Model</th>
+            <th>Status</th>
+            <th className="num">Input</th>
+            <th className="num">Output</th>
+            <th className="num">Cost</th>
+            <th className="num">Duration</th>
+            <th>Credential</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.rows.map((r) => (
+            <tr key={r.id}>
+              <td>
+                <Link href={`/ui/logs/${encodeURIComponent(r.id)}${q ? `?${q}` : ''}`} title={when(r.startedAt)}>
+                  {compact ? clock(r.startedAt) : when(r.startedAt)}
+                </Link>
+              </td>
+              {!compact && <td>{r.login}</td>}
+              <td className="mono small">{r.provider ? `${r.provider}/${r.upstreamModel ?? r.requestedModel}` : r.requestedModel}</td>
+              <td>
+                <Badge tone={statusTone(r)} title={r.errorCode ?? r.errorClass ?? undefined}>
+                  {r.status}
+                </Badge>
+              </td>
+              <td className="num">{r.usage ? tokens(r.usage.inputTokens) : '—'}</td>
+              <td className="num">{r.usage ? tokens(r.usage.outputTokens) : '—'}</td>
+              <td className="num">{usd(r.costUsd)}</td>
+              <td className="num">{duration(r.durationMs)}</td>
+              <td>{r.credentialSource}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.next && (
+        <p>
+          <Button size="small" onClick={list.more} disabled={list.loading}>
+            {list.loading ? 'Loading…' : 'Load more'}
+          </Button>
+        </p>
+      )}
+    </div>
+  );
+}
+
+function RequestDetailView({ id }: { id: string }) {
+  const detail = useRequestDetail(id);
+  if (detail.error) return <Failed error={detail.error} retry={detail.reload} />;
+  if (!detail.data) return <Loading />;
+  return <RequestDetailBody detail={detail.data} />;
+}
+
+const CREDENTIAL_TEXT: Record<string, string> = {
+  client: "the caller's own key or token",
+  fallback: "the provider's fallback key (passthrough, the caller sent none)",
+  provider: "the provider's key (override mode)",
+  none: 'no credential',
+};
+
+function RequestDetailBody({ detail }: { detail: RequestDetail }) {
+  const r = detail.request;
+  const u = r.usage;
+  const rows: Array<[string, ReactNode]> = [
+    ['Time', `${when(r.startedAt)} (${duration(r.durationMs)}${r.ttfbMs !== null ? `, first byte after ${duration(r.ttfbMs)}` : ''})`],
+    ['User', r.login],
+    ['Client', `${r.client} — ${r.userAgent || 'no user agent'}`],
+    ['API', `${r.format} ${r.path}${r.stream ? ' (streamed)' : ''}`],
+    ['Model', `${r.requestedModel}${r.provider ? ` → ${r.provider}/${r.upstreamModel}` : ''}`],
+    ['Status', <Badge key="s" tone={statusTone(r)}>{`${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}${r.errorClass ? ` (${r.errorClass})` : ''}`}</Badge>],
+    ['Stop reason', r.stopReason ?? '—'],
+    ['Tokens', u ? `${integer(u.inputTokens)} in (${integer(u.cacheReadTokens)} cached, ${integer(u.cacheWrite5mTokens + u.cacheWrite1hTokens)} cache writes), ${integer(u.outputTokens)} out (${integer(u.reasoningTokens)} reasoning)` : 'not reported'],
+    ['Cost', `${usd(r.costUsd)}${r.costBasis ? ` as ${r.costBasis}` : ''}`],
+    ['Credential', `${CREDENTIAL_TEXT[r.credentialSource] ?? r.credentialSource}${r.credentialFingerprint ? ` · ${r.credentialFingerprint}` : ''}`],
+    ['Session', <Link key="l" href={`/ui/logs?session=${encodeURIComponent(r.sessionId)}`} className="mono">{r.sessionId}</Link>],
+    ['Request ID', <span key="i" className="mono">{r.id}</span>],
+  ];
+  const c = detail.capture;
+  return (
+    <>
+      <Card title="Summary">
+        <dl className="kv">
+          {rows.map(([k, v]) => (
+            <Fragment key={k}>
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      </Card>
+      <Card title={`Tool calls (${r.toolCallCount})`}>
+        {detail.toolCalls.length === 0 ? (
+          <Empty>{r.toolCallCount > 0 ? 'The details were purged under the retention policy.' : 'None.'}</Empty>
+        ) : (
+          <ul className="list-plain">
+            {detail.toolCalls.map((t, i) => (
+              <li key={i}>
+                <strong className="mono">{t.name}</strong>
+                {t.arguments && <pre>{pretty(t.arguments)}</pre>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+      {c ? (
+        <div className="grid-2">
+          <Card title="Request">
+            <Headers headers={c.requestHeaders} />
+            <Body text={c.requestBody} truncated={c.requestTruncated} label="Request body" />
+          </Card>
+          <Card title="Response">
+            <Headers headers={c.responseHeaders} />
+            <Body text={c.responseBody} truncated={c.responseTruncated} label="Response body" />
+          </Card>
+        </div>
+      ) : (
+        <Card title="Capture">
+          <Empty>No capture is stored for this request (purged, or captures are off).</Empty>
+        </Card>
+      )}
+    </>
+  );
+}
+
+function Headers({ headers }: { headers: Record<string, string> }) {
+  const entries = Object.entries(headers);
+  return (
+    <details open>
+      <summary>Headers ({entries.length})</summary>
+      <dl className="kv small mono">
+        {entries.map(([k, v]) => (
+          <Fragment key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </Fragment>
+        ))}
+      </dl>
+    </details>
+  );
+}
+
+function Body({ text, truncated, label }: { text: string; truncated: boolean; label: string }) {
+  return (
+    <>
+      <h3 className="small muted" style={{ marginTop: '0.75rem' }}>
+        {label}
+        {truncated && ' (cut at the capture limit)'}
+      </h3>
+      <pre aria-label={label} tabIndex={0}>
+        {pretty(text) || '(empty)'}
+      </pre>
+    </>
+  );
+}
+
+/** pretty indents JSON text and leaves anything else as it is. */
+function pretty(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
