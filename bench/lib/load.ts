@@ -1,0 +1,133 @@
+/**
+ * The load driver: a fixed number of keep-alive connections sending the same POST for a
+ * fixed time, in its own process. `wrk` (Debian package) when installed, since it costs
+ * the machine far less CPU than a Node load generator; otherwise autocannon from npm.
+ */
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { findExecutable, runJsonChild } from './procs.js';
+
+export interface LoadSpec {
+  /** Full URL including the path. */
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  /** File holding the request body. */
+  bodyFile: string;
+  connections: number;
+  seconds: number;
+}
+
+export interface LoadResult {
+  tool: 'wrk' | 'autocannon';
+  requests: number;
+  seconds: number;
+  rps: number;
+  /** Connection, read, write errors and timeouts. */
+  errors: number;
+  /** Responses with a status outside 2xx/3xx. */
+  non2xx: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface LoadDriver {
+  readonly tool: 'wrk' | 'autocannon';
+  run(spec: LoadSpec): Promise<LoadResult>;
+}
+
+/**
+ * pickLoadDriver returns wrk when asked or when `auto` finds it, else autocannon.
+ * It throws when wrk is demanded but missing.
+ */
+export function pickLoadDriver(preference: 'auto' | 'wrk' | 'autocannon', tmp: string): LoadDriver {
+  const wrk = preference === 'autocannon' ? undefined : findExecutable('wrk');
+  if (preference === 'wrk' && !wrk) throw new Error('--loadgen wrk: wrk is not installed (apt-get install -y wrk)');
+  return wrk ? wrkDriver(wrk, tmp) : autocannonDriver();
+}
+
+function wrkDriver(wrk: string, tmp: string): LoadDriver {
+  let scripts = 0;
+  return {
+    tool: 'wrk',
+    async run(spec) {
+      const script = join(tmp, `wrk-${++scripts}.lua`);
+      await writeFile(script, wrkScript(spec));
+      // One wrk thread: the machine has two cores to share between wrk, the mock and the proxy.
+      const args = ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '10s', '-s', script, spec.url];
+      const r = await runJsonChild<WrkJson>(wrk, args, (spec.seconds + 30) * 1000);
+      const seconds = r.duration_us / 1e6;
+      return {
+        tool: 'wrk',
+        requests: r.requests,
+        seconds,
+        rps: r.requests / seconds,
+        errors: r.connect + r.read + r.write + r.timeout,
+        non2xx: r.status,
+        p50Ms: r.p50_us / 1000,
+        p99Ms: r.p99_us / 1000,
+      };
+    },
+  };
+}
+
+interface WrkJson {
+  requests: number;
+  duration_us: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  p50_us: number;
+  p99_us: number;
+}
+
+function wrkScript(spec: LoadSpec): string {
+  const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers })
+    .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+    .join('\n');
+  return `local f = assert(io.open(${JSON.stringify(spec.bodyFile)}, "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+${headers}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+`;
+}
+
+interface AutocannonJson {
+  requests: { total: number };
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latency: { p50: number; p99: number };
+}
+
+function autocannonDriver(): LoadDriver {
+  const bin = createRequire(import.meta.url).resolve('autocannon');
+  return {
+    tool: 'autocannon',
+    async run(spec) {
+      const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers }).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+      const args = [bin, '-c', String(spec.connections), '-d', String(spec.seconds), '-m', 'POST', ...headers, '-i', spec.bodyFile, '-j', '-n', spec.url];
+      const r = await runJsonChild<AutocannonJson>(process.execPath, args, (spec.seconds + 30) * 1000);
+      return {
+        tool: 'autocannon',
+        requests: r.requests.total,
+        seconds: r.duration,
+        rps: r.requests.total / r.duration,
+        errors: r.errors + r.timeouts,
+        non2xx: r.non2xx,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+      };
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Running the measuring clients (bench/clients/) in their own processes. Each call
+ * writes a spec file, runs the client to its end under a deadline and returns its JSON.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LatencyResult, LatencySpec } from '../clients/latency.js';
+import type { SseResult, SseSpec } from '../clients/sse.js';
+import { push, type PerRepeat } from './compare.js';
+import type { LoadResult, LoadSpec } from './load.js';
+import { clientScript } from './paths.js';
+import { runJsonChild } from './procs.js';
+import type { BenchContext, Target, TargetName } from './types.js';
+
+let specs = 0;
+
+async function runClient<T>(ctx: BenchContext, name: string, spec: unknown, timeoutMs: number): Promise<T> {
+  const file = join(ctx.tmp, `${name}-${++specs}.json`);
+  await writeFile(file, JSON.stringify(spec));
+  return runJsonChild<T>(process.execPath, [clientScript(name), file], timeoutMs);
+}
+
+export interface LatencyRun {
+  targets: Target[];
+  bodyBytes: number;
+  headers?: Record<string, string>;
+  warmup: number;
+  requests: number;
+}
+
+/** latency runs the concurrency-1 client once over `targets`, interleaved. */
+export async function latency(ctx: BenchContext, run: LatencyRun): Promise<LatencyResult> {
+  const spec: LatencySpec = {
+    targets: run.targets.map((t) => ({ name: t.name, url: t.url })),
+    path: '/v1/chat/completions',
+    headers: run.headers ?? {},
+    bodyFile: await ctx.bodyFile(run.bodyBytes),
+    warmup: run.warmup,
+    requests: run.requests,
+    timeoutMs: 30_000,
+  };
+  const result = await runClient<LatencyResult>(ctx, 'latency', spec, 5 * 60_000);
+  for (const t of run.targets) {
+    const r = result[t.name];
+    if (!r || r.errors > 0) throw new Error(`${t.name}: ${r?.errors ?? 'all'} failed requests (${r?.firstError ?? 'no result'})`);
+  }
+  return result;
+}
+
+export interface SseRun {
+  targets: Target[];
+  /** x-mock-scenario value, e.g. `chunks=200,interval=5`. */
+  scenario: string;
+  streams: number;
+  concurrency: number;
+  rampMs: number;
+  stallMs: number;
+  deadlineMs: number;
+  expectEvents: number;
+  stopStartingMs?: number;
+  /** Open the connections first with unmeasured streams of this x-mock-scenario. */
+  warmupScenario?: string;
+}
+
+/** sse runs the streaming client once over `targets`, interleaved. */
+export async function sse(ctx: BenchContext, run: SseRun): Promise<SseResult> {
+  const spec: SseSpec = {
+    targets: run.targets.map((t) => ({ name: t.name, url: t.url })),
+    path: '/v1/chat/completions',
+    headers: { 'x-mock-scenario': run.scenario },
+    bodyFile: await ctx.bodyFile(1024, true),
+    streams: run.streams,
+    concurrency: run.concurrency,
+    rampMs: run.rampMs,
+    stallMs: run.stallMs,
+    deadlineMs: run.deadlineMs,
+    expectEvents: run.expectEvents,
+    ...(run.stopStartingMs !== undefined ? { stopStartingMs: run.stopStartingMs } : {}),
+    ...(run.warmupScenario !== undefined ? { warmupScenario: run.warmupScenario } : {}),
+  };
+  return runClient<SseResult>(ctx, 'sse', spec, run.deadlineMs + 30_000);
+}
+
+export interface LoadRounds {
+  /** Requests per second, one value per repeat and target. */
+  rps: PerRepeat;
+  /** p99 latency in ms, one value per repeat and target. */
+  p99: PerRepeat;
+  /** Failed or non-2xx requests per target, over all repeats. */
+  failures: Partial<Record<TargetName, number>>;
+  runs: LoadResult[];
+}
+
+export interface LoadRun {
+  path?: string;
+  headers: Record<string, string>;
+  connections: number;
+  bodyBytes: number;
+  /** Rounds (each target once per round); default ctx.opts.repeat. */
+  rounds?: number;
+  /** Seconds per run; default ctx.opts.loadSeconds. */
+  seconds?: number;
+}
+
+/**
+ * loadRounds runs the load generator against each target in turn, round after round,
+ * rotating which target goes first, after a short unmeasured warm-up of each.
+ */
+export async function loadRounds(ctx: BenchContext, targets: Target[], run: LoadRun): Promise<LoadRounds> {
+  const bodyFile = await ctx.bodyFile(run.bodyBytes);
+  const spec = (t: Target, seconds: number): LoadSpec => ({
+    url: t.url + (run.path ?? '/v1/chat/completions'),
+    headers: run.headers,
+    bodyFile,
+    connections: run.connections,
+    seconds,
+  });
+  for (const t of targets) await ctx.load.run(spec(t, 1));
+  const out: LoadRounds = { rps: {}, p99: {}, failures: {}, runs: [] };
+  for (let r = 0; r < (run.rounds ?? ctx.opts.repeat); r++) {
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[(r + k) % targets.length]!;
+      const res = await ctx.load.run(spec(t, run.seconds ?? ctx.opts.loadSeconds));
+      ctx.log(`    ${t.name.padEnd(6)} ${Math.round(res.rps)} req/s, p99 ${res.p99Ms.toFixed(2)} ms, ${res.errors + res.non2xx} failed`);
+      push(out.rps, t.name, res.rps);
+      push(out.p99, t.name, res.p99Ms);
+      out.failures[t.name] = (out.failures[t.name] ?? 0) + res.errors + res.non2xx;
+      out.runs.push(res);
+    }
+  }
+  return out;
+}
