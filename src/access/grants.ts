@@ -72,12 +72,20 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
     }
     if (chatDisabled) enableChatUi = false;
     const matchers = patterns.map(globFor);
+    const decided = new Map<string, boolean>();
     return {
       role,
       modelPatterns: patterns,
       canUseModel: (provider, model) => {
         const fqn = `${provider}/${model}`;
-        return matchers.some((m) => m(fqn));
+        // Access lives as long as its snapshot, so each name is matched against the
+        // caller's patterns once, however many grants they have.
+        let allowed = decided.get(fqn);
+        if (allowed === undefined) {
+          allowed = matchers.some((m) => m(fqn));
+          if (decided.size < 10_000) decided.set(fqn, allowed);
+        }
+        return allowed;
       },
       addHeaders,
       enableChatUi,
