@@ -118,7 +118,7 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
 }
 
 function isOwnPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/healthz' || pathname === '/metrics';
+  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';
 }
 
 function closeServer(server: Server, graceMs: number): Promise<void> {
