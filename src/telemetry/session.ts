@@ -40,7 +40,10 @@ export function sessionFromBody(body: Record<string, unknown>): string | undefin
 /** conversationFingerprint hashes the caller and the conversation's first message. */
 export function conversationFingerprint(login: string, body: Record<string, unknown>): string {
   const first = firstMessage(body);
-  const hash = createHash('sha256').update(login).update('\0').update(first === undefined ? '' : JSON.stringify(first)).digest('hex');
+  // A bounded prefix identifies a conversation as well as the whole message and keeps the
+  // cost flat for the 80 KB first turns coding agents send.
+  const text = first === undefined ? '' : typeof first === 'string' ? first : JSON.stringify(first);
+  const hash = createHash('sha256').update(login).update('\0').update(text.slice(0, 4096)).digest('hex');
   return `fp_${hash.slice(0, 24)}`;
 }
 
