@@ -32,12 +32,12 @@ import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../../src/start.j
 
 /** Obvious fakes. A value containing "invalid" makes the mock upstream answer 401. */
 export const KEYS = {
-  anthropicClient: 'sk-ant-e2e-client-key-0001',
-  anthropicOauth: 'sk-ant-oat01-e2e-oauth-token-0001',
+  anthropicClient: 'sk-ant-test-e2e-client-key-0001',
+  anthropicOauth: 'sk-ant-oat01-test-e2e-oauth-token-0001',
   anthropicGatewayToken: 'e2e-gateway-bearer-token-0001',
-  anthropicProvider: 'sk-ant-e2e-PROVIDER-key-9999',
-  anthropicFallback: 'sk-ant-e2e-FALLBACK-key-8888',
-  anthropicNone: 'sk-ant-e2e-NONE-provider-key-7777',
+  anthropicProvider: 'sk-ant-test-e2e-PROVIDER-key-9999',
+  anthropicFallback: 'sk-ant-test-e2e-FALLBACK-key-8888',
+  anthropicNone: 'sk-ant-test-e2e-NONE-provider-key-7777',
   openaiClient: 'sk-e2e-client-openai-0001',
   openaiProvider: 'sk-e2e-PROVIDER-openai-9999',
   googleClient: 'AIza-e2e-client-google-0001',
