@@ -3,29 +3,33 @@
  * run in one process (tests) without clashing. Label values come from the configuration
  * (providers, models, formats), never from free request input, so cardinality is bounded.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestRecord } from './record.js';
 import type { RecorderStats } from './recorder.js';
+import { SeriesCounter, SeriesHistogram } from './series.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'format' | 'provider' | 'model' | 'status'>;
-  readonly duration: Histogram<'format' | 'provider'>;
-  readonly ttfb: Histogram<'format' | 'provider'>;
-  readonly tokens: Counter<'provider' | 'model' | 'kind'>;
-  readonly cost: Counter<'provider' | 'model'>;
-  readonly upstreamErrors: Counter<'provider' | 'code'>;
+  // Per-request metrics: aggregated by hand (series.ts), read by prom-client at scrape time.
+  readonly requests: SeriesCounter<'format' | 'provider' | 'model' | 'status'>;
+  readonly duration: SeriesHistogram<'format' | 'provider'>;
+  readonly ttfb: SeriesHistogram<'format' | 'provider'>;
+  readonly tokens: SeriesCounter<'provider' | 'model' | 'kind'>;
+  readonly cost: SeriesCounter<'provider' | 'model'>;
+  readonly upstreamErrors: SeriesCounter<'provider' | 'code'>;
   readonly configReloads: Counter<'source' | 'result'>;
 
   constructor(stats: () => RecorderStats | undefined) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'keyway_requests_total', help: 'Inference requests by API format, provider, model and status', labelNames: ['format', 'provider', 'model', 'status'], registers });
-    this.duration = new Histogram({ name: 'keyway_request_duration_seconds', help: 'Time from request to the end of the answer', labelNames: ['format', 'provider'], buckets: LATENCY_BUCKETS, registers });
-    this.ttfb = new Histogram({ name: 'keyway_time_to_first_byte_seconds', help: 'Time from request to the first byte of the upstream answer', labelNames: ['format', 'provider'], buckets: LATENCY_BUCKETS, registers });
-    this.tokens = new Counter({ name: 'keyway_tokens_total', help: 'Tokens by provider, model and kind (input, output, cache_read, cache_write, reasoning)', labelNames: ['provider', 'model', 'kind'], registers });
-    this.cost = new Counter({ name: 'keyway_cost_usd_total', help: 'Estimated cost in US dollars', labelNames: ['provider', 'model'], registers });
-    this.upstreamErrors = new Counter({ name: 'keyway_upstream_errors_total', help: 'Upstream failures keyway answered itself (unreachable, timeout, broken)', labelNames: ['provider', 'code'], registers });
+    const r = this.registry;
+    this.requests = new SeriesCounter('keyway_requests_total', 'Inference requests by API format, provider, model and status', r);
+    this.duration = new SeriesHistogram('keyway_request_duration_seconds', 'Time from request to the end of the answer', r, LATENCY_BUCKETS);
+    this.ttfb = new SeriesHistogram('keyway_time_to_first_byte_seconds', 'Time from request to the first byte of the upstream answer', r, LATENCY_BUCKETS);
+    this.tokens = new SeriesCounter('keyway_tokens_total', 'Tokens by provider, model and kind (input, output, cache_read, cache_write, reasoning)', r);
+    this.cost = new SeriesCounter('keyway_cost_usd_total', 'Estimated cost in US dollars', r);
+    this.upstreamErrors = new SeriesCounter('keyway_upstream_errors_total', 'Upstream failures keyway answered itself (unreachable, timeout, broken)', r);
     this.configReloads = new Counter({ name: 'keyway_config_reloads_total', help: 'Configuration changes applied or rejected, by source', labelNames: ['source', 'result'], registers });
     const gauge = (name: string, help: string, read: (s: RecorderStats) => number) =>
       new Gauge({
@@ -43,5 +47,38 @@ export class Metrics {
     gauge('keyway_telemetry_failed_writes', 'Batches the store failed to write', (s) => s.failedWrites);
     gauge('keyway_telemetry_written_records', 'Request records written', (s) => s.written);
     collectDefaultMetrics({ register: this.registry, prefix: 'keyway_' });
+  }
+
+  /** observe counts one finished request. */
+  observe(r: RequestRecord): void {
+    const format = r.format;
+    const provider = r.provider ?? 'none';
+    const model = r.provider ? (r.upstreamModel ?? 'unknown') : 'unknown';
+    const status = String(r.status);
+    this.requests.inc(`${format}\0${provider}\0${model}\0${status}`, () => ({ format, provider, model, status }));
+    const by = `${format}\0${provider}`;
+    const byLabels = () => ({ format, provider });
+    this.duration.observe(by, byLabels, r.durationMs / 1000);
+    if (r.ttfbMs !== null) this.ttfb.observe(by, byLabels, r.ttfbMs / 1000);
+    if (r.errorClass === 'gateway' && r.provider && r.errorCode?.startsWith('UPSTREAM_')) {
+      const code = r.errorCode;
+      this.upstreamErrors.inc(`${provider}\0${code}`, () => ({ provider, code }));
+    }
+    const u = r.usage;
+    if (u && r.provider) {
+      const kind = (k: string, n: number) => {
+        if (n > 0) this.tokens.inc(`${provider}\0${model}\0${k}`, () => ({ provider, model, kind: k }), n);
+      };
+      kind('input', u.inputTokens);
+      kind('output', u.outputTokens);
+      kind('cache_read', u.cacheReadTokens);
+      kind('cache_write', u.cacheWrite5mTokens + u.cacheWrite1hTokens);
+      kind('reasoning', u.reasoningTokens);
+    }
+  }
+
+  /** observeCost adds a request's estimated cost, known once the store has priced it. */
+  observeCost(provider: string, model: string, usd: number): void {
+    this.cost.inc(`${provider}\0${model}`, () => ({ provider, model }), usd);
   }
 }

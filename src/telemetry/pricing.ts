@@ -23,6 +23,9 @@ const PRICE_PROVIDER: Record<string, string | undefined> = {
   vercel: undefined, // model IDs are `vendor/model`: the vendor names the price list
 };
 
+/** Most models whose prices are remembered; beyond it the memo starts over. */
+const MAX_PRICE_MODELS = 10_000;
+
 /** The cost basis a format implies when `auto_cost_basis` is on. */
 const BASIS_BY_FORMAT: Record<string, string> = {
   anthropic_messages: 'anthropic',
@@ -38,6 +41,21 @@ const BASIS_BY_FORMAT: Record<string, string> = {
  * Returns null when the call cannot be priced.
  */
 export function pricingFor(spec: ProviderSpec, format: string, upstreamModel: string, autoCostBasis: boolean): PricingInput | null {
+  // Resolved once per provider, format and model: requests only ask about configured models.
+  let byModel = resolvedPricing.get(spec);
+  if (!byModel) resolvedPricing.set(spec, (byModel = new Map()));
+  const key = `${format}\0${upstreamModel}\0${autoCostBasis ? 1 : 0}`;
+  let pricing = byModel.get(key);
+  if (pricing === undefined) {
+    if (byModel.size >= MAX_PRICE_MODELS) byModel.clear();
+    byModel.set(key, (pricing = resolvePricing(spec, format, upstreamModel, autoCostBasis)));
+  }
+  return pricing;
+}
+
+const resolvedPricing = new WeakMap<ProviderSpec, Map<string, PricingInput | null>>();
+
+function resolvePricing(spec: ProviderSpec, format: string, upstreamModel: string, autoCostBasis: boolean): PricingInput | null {
   const basis = spec.costBasis ?? (autoCostBasis ? BASIS_BY_FORMAT[format] : undefined);
   if (!basis) return null;
   const mapped = spec.modelCostMap.find((m) => goPathMatch(m.match, upstreamModel));
@@ -56,20 +74,122 @@ export function estimateCost(pricing: PricingInput, usage: Usage): { usd: number
     }
   }
   if (!providerId) return null;
-  try {
-    const result = calcPrice(
-      {
-        input_tokens: usage.inputTokens,
-        output_tokens: usage.outputTokens,
-        cache_read_tokens: usage.cacheReadTokens,
-        cache_write_tokens: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
-      },
+  const prices = priceModel(providerId, model);
+  if (!prices) return null;
+  const tokens: TokenCounts = {
+    input: usage.inputTokens,
+    output: usage.outputTokens,
+    cacheRead: usage.cacheReadTokens,
+    cacheWrite: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
+  };
+  const total = linearPrice(prices, tokens) ?? price(providerId, model, tokens)?.total_price;
+  if (total === undefined) return null;
+  const webSearch = usage.webSearchCount > 0 ? prices.webSearch * usage.webSearchCount : 0;
+  return { usd: (total + webSearch) * pricing.adjustment, basis: `${pricing.basis}/${prices.modelId}` };
+}
+
+interface TokenCounts {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+/** USD per token of each kind, and per request (`fixed`). */
+type Rates = TokenCounts & { fixed: number };
+
+/**
+ * What one model costs, resolved once. genai-prices finds the model among all of a
+ * provider's by pattern on every call (10-20 µs); keyway asks it once per model, and for
+ * prices that are per-token rates it learns the rates and prices a request by a dot
+ * product. Tiered prices (a higher rate once the input passes a threshold) are such
+ * rates within each tier, so rates are learned per tier. Dated or time-of-day prices, and
+ * usages where cached tokens exceed the input, are left to genai-prices on every call.
+ */
+interface PriceModel {
+  providerId: string;
+  model: string;
+  modelId: string;
+  webSearch: number;
+  /** Input-token thresholds where tiers start (the tier applies above it); undefined: not rates. */
+  tierStarts: number[] | undefined;
+  /** Rates per tier (index: how many thresholds the input exceeds), learned on first use. */
+  tiers: Map<number, Rates | null>;
+}
+
+const priceModels = new Map<string, PriceModel | null>();
+
+function priceModel(providerId: string, model: string): PriceModel | null {
+  const key = `${providerId}\0${model}`;
+  let cached = priceModels.get(key);
+  if (cached === undefined) {
+    if (priceModels.size >= MAX_PRICE_MODELS) priceModels.clear();
+    const at = price(providerId, model, { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+    cached = at && {
+      providerId,
       model,
-      { providerId },
-    );
-    if (!result) return null;
-    const webSearch = usage.webSearchCount > 0 ? webSearchPrice(result.model_price) * usage.webSearchCount : 0;
-    return { usd: (result.total_price + webSearch) * pricing.adjustment, basis: `${pricing.basis}/${result.model.id}` };
+      modelId: at.model.id,
+      webSearch: webSearchPrice(at.model_price),
+      tierStarts: Array.isArray(at.model.prices) ? undefined : tierStarts(at.model_price),
+      tiers: new Map(),
+    };
+    priceModels.set(key, cached);
+  }
+  return cached;
+}
+
+/** The sorted tier thresholds of a price, or undefined when a price is neither a rate nor tiered rates. */
+function tierStarts(modelPrice: Record<string, unknown>): number[] | undefined {
+  const starts = new Set<number>();
+  for (const v of Object.values(modelPrice)) {
+    if (v === undefined || typeof v === 'number') continue;
+    const tiers = (v as { tiers?: unknown }).tiers;
+    if (!Array.isArray(tiers)) return undefined;
+    for (const t of tiers as Array<{ start?: unknown }>) {
+      if (typeof t.start !== 'number') return undefined;
+      starts.add(t.start);
+    }
+  }
+  return [...starts].sort((a, b) => a - b);
+}
+
+function linearPrice(m: PriceModel, t: TokenCounts): number | undefined {
+  if (!m.tierStarts || t.cacheRead + t.cacheWrite > t.input) return undefined;
+  let tier = 0;
+  while (tier < m.tierStarts.length && t.input > m.tierStarts[tier]!) tier++;
+  let rates = m.tiers.get(tier);
+  if (rates === undefined) m.tiers.set(tier, (rates = learnRates(m, tier)));
+  return rates ? rates.fixed + rates.input * t.input + rates.output * t.output + rates.cacheRead * t.cacheRead + rates.cacheWrite * t.cacheWrite : undefined;
+}
+
+/**
+ * learnRates measures a tier's rates with the table's own arithmetic (the change in price
+ * per token of each kind, around a point inside the tier with cached tokens part of the
+ * input as in real usage), then checks them at a second point; any disagreement (a price
+ * that is not linear after all) leaves this tier to genai-prices.
+ */
+function learnRates(m: PriceModel, tier: number): Rates | null {
+  const starts = m.tierStarts!;
+  const low = tier === 0 ? 0 : starts[tier - 1]!;
+  const high = tier < starts.length ? starts[tier]! : low + 16e6;
+  const span = high - low;
+  const x = low + span / 2;
+  const base: TokenCounts = { input: x, output: 1e5, cacheRead: x / 8, cacheWrite: x / 8 };
+  const at = (t: TokenCounts): number => price(m.providerId, m.model, t)?.total_price ?? NaN;
+  const slope = (k: keyof TokenCounts, step: number) => (at({ ...base, [k]: base[k] + step }) - at(base)) / step;
+  const rates = { input: slope('input', span / 8), output: slope('output', 1e5), cacheRead: slope('cacheRead', x / 8), cacheWrite: slope('cacheWrite', x / 8) };
+  const dot = (r: TokenCounts, t: TokenCounts) => r.input * t.input + r.output * t.output + r.cacheRead * t.cacheRead + r.cacheWrite * t.cacheWrite;
+  const fixed = at(base) - dot(rates, base);
+  const y = low + span / 4 + 1;
+  const probe: TokenCounts = { input: y, output: 54_321, cacheRead: y / 3, cacheWrite: y / 5 };
+  const expected = at(probe);
+  const got = fixed + dot(rates, probe);
+  return Math.abs(got - expected) <= 1e-9 * Math.max(1e-6, Math.abs(expected)) ? { ...rates, fixed } : null;
+}
+
+function price(providerId: string, model: string, t: TokenCounts) {
+  try {
+    return calcPrice({ input_tokens: t.input, output_tokens: t.output, cache_read_tokens: t.cacheRead, cache_write_tokens: t.cacheWrite }, model, { providerId });
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@
  * 4. otherwise a fingerprint of the conversation: the caller and the first message,
  *    which stays the same as a conversation grows.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 const MAX_ID = 128;
@@ -39,12 +39,37 @@ export function sessionFromBody(body: Record<string, unknown>): string | undefin
 
 /** conversationFingerprint hashes the caller and the conversation's first message. */
 export function conversationFingerprint(login: string, body: Record<string, unknown>): string {
-  const first = firstMessage(body);
   // A bounded prefix identifies a conversation as well as the whole message and keeps the
   // cost flat for the 80 KB first turns coding agents send.
-  const text = first === undefined ? '' : typeof first === 'string' ? first : JSON.stringify(first);
-  const hash = createHash('sha256').update(login).update('\0').update(text.slice(0, 4096)).digest('hex');
-  return `fp_${hash.slice(0, 24)}`;
+  const text = messageText(firstMessage(body)).slice(0, FINGERPRINT_CHARS);
+  return `fp_${hash('sha256', `${login}\0${text}`, 'hex').slice(0, 24)}`;
+}
+
+const FINGERPRINT_CHARS = 4096;
+
+/**
+ * messageText is what identifies a message: its role and text. The common shapes are read
+ * directly (a string, `content` as a string or text parts, Gemini `parts`; other parts,
+ * such as images, count by their type only, never by their possibly huge data), which is
+ * far cheaper than serialising the message. Any other shape is serialised.
+ */
+function messageText(message: unknown): string {
+  if (message === undefined) return '';
+  if (typeof message === 'string') return message.slice(0, FINGERPRINT_CHARS);
+  const m = message as { role?: unknown; content?: unknown; parts?: unknown };
+  const role = typeof m.role === 'string' ? m.role : '';
+  const parts = m.content ?? m.parts;
+  if (typeof parts === 'string') return `${role}:${parts.slice(0, FINGERPRINT_CHARS)}`;
+  if (Array.isArray(parts)) {
+    let text = `${role}:`;
+    for (const p of parts) {
+      const part = p as { text?: unknown; type?: unknown } | null;
+      text += typeof part?.text === 'string' ? part.text.slice(0, FINGERPRINT_CHARS) : `[${String(part?.type ?? typeof p)}]`;
+      if (text.length >= FINGERPRINT_CHARS) break;
+    }
+    return text;
+  }
+  return JSON.stringify(message) ?? '';
 }
 
 function firstMessage(body: Record<string, unknown>): unknown {

@@ -48,7 +48,7 @@ export class Telemetry {
     recorder.onWritten = (items, costs) => {
       items.forEach(({ record }, i) => {
         const usd = costs[i];
-        if (usd && record.provider) this.metrics.cost.inc({ provider: record.provider, model: record.upstreamModel ?? 'unknown' }, usd);
+        if (usd && record.provider) this.metrics.observeCost(record.provider, record.upstreamModel ?? 'unknown', usd);
       });
     };
   }
