@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -188,6 +188,42 @@ export function readMemory(pid: number): Memory | undefined {
     return at < 0 ? Number.NaN : Number.parseInt(text.slice(at + key.length + 1), 10);
   };
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** CPU time a process has used, in milliseconds: its main thread, and all its other threads. */
+export interface ThreadCpu {
+  mainMs: number;
+  otherMs: number;
+}
+
+/**
+ * readThreadCpu sums user + system time from /proc/<pid>/task/<tid>/stat. The main thread
+ * is the one whose id is the process id; for keyway the others are mostly the telemetry
+ * (SQLite) worker, V8's GC helpers and libuv's pool. Undefined when the process is gone.
+ */
+export function readThreadCpu(pid: number): ThreadCpu | undefined {
+  const msPerTick = 1000 / 100; // USER_HZ is 100 on Linux
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out: ThreadCpu = { mainMs: 0, otherMs: 0 };
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) * msPerTick;
+    if (tid === String(pid)) out.mainMs += ms;
+    else out.otherMs += ms;
+  }
+  return out;
 }
 
 /** runJsonChild runs a child to its end and parses the last stdout line that starts with `{`. */

@@ -33,6 +33,8 @@ export function formatValue(v: number | undefined, unit: string): string {
       return `${v.toFixed(1)} MB`;
     case 'µs/KB':
       return `${v.toFixed(2)} µs/KB`;
+    case 'µs':
+      return `${v.toFixed(1)} µs`;
     case '%':
       return `${v.toFixed(1)} %`;
     case 's':

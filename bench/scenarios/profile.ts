@@ -22,7 +22,14 @@ export const profileScenario: Scenario = {
   async run(ctx) {
     const keyway = await profiled(ctx, 'keyway', (args) => ctx.startKeyway({ nodeArgs: args }));
     const bare = await profiled(ctx, 'bare', (args) => ctx.startBare(args));
-    const text = [`== keyway (${keyway.file})`, formatProfile(keyway.summary), '', `== bare Node proxy (${bare.file})`, formatProfile(bare.summary)].join('\n');
+    const text = [
+      `== keyway (${keyway.file})`,
+      formatProfile(keyway.summary),
+      ...keyway.workers.flatMap((w) => ['', `== keyway worker thread (${w.file})`, formatProfile(w.summary)]),
+      '',
+      `== bare Node proxy (${bare.file})`,
+      formatProfile(bare.summary),
+    ].join('\n');
     await writeFile(join(RESULTS_DIR, 'profile.txt'), `${text}\n`);
     ctx.log(text.split('\n').map((l) => `    ${l}`).join('\n'));
     const share = (s: ProfileSummary, area: string) => s.areas.find((a) => a.area.startsWith(area))?.percent ?? 0;
@@ -44,6 +51,8 @@ interface Profiled {
   rps: number;
   file: string;
   summary: ProfileSummary;
+  /** Worker threads' profiles (keyway's telemetry writer), in thread order. */
+  workers: Array<{ file: string; summary: ProfileSummary }>;
 }
 
 async function profiled(ctx: BenchContext, name: string, start: (nodeArgs: string[]) => Promise<Service>): Promise<Profiled> {
@@ -58,10 +67,22 @@ async function profiled(ctx: BenchContext, name: string, start: (nodeArgs: strin
   } finally {
     await service.stop(); // the profile is written when the process exits
   }
-  const written = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
-  if (!written) throw new Error(`node --cpu-prof wrote no profile for ${name}`);
+  // Node writes one profile per thread, named CPU.<date>.<time>.<pid>.<thread>.<seq>: the
+  // main thread is thread 0; keyway's telemetry writer is a worker thread.
+  const written = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
+  if (written.length === 0) throw new Error(`node --cpu-prof wrote no profile for ${name}`);
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = `max-load-${name}.cpuprofile`;
-  await copyFile(join(dir, written), join(RESULTS_DIR, file));
-  return { rps, file, summary: await summarizeProfile(join(RESULTS_DIR, file)) };
+  await copyFile(join(dir, written[0]!), join(RESULTS_DIR, file));
+  const workers: Profiled['workers'] = [];
+  for (const [i, w] of written.slice(1).entries()) {
+    const workerFile = `max-load-${name}-worker${i + 1}.cpuprofile`;
+    await copyFile(join(dir, w), join(RESULTS_DIR, workerFile));
+    workers.push({ file: workerFile, summary: await summarizeProfile(join(RESULTS_DIR, workerFile)) });
+  }
+  return { rps, file, summary: await summarizeProfile(join(RESULTS_DIR, file)), workers };
+}
+
+function threadOf(file: string): number {
+  return Number(file.split('.').at(-3) ?? 0);
 }

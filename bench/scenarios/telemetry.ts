@@ -5,7 +5,8 @@
  */
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { latency, loadRounds } from '../lib/measure.js';
-import type { Scenario } from '../lib/types.js';
+import { readThreadCpu } from '../lib/procs.js';
+import type { BenchContext, Row, Scenario, Service } from '../lib/types.js';
 
 export const telemetryScenario: Scenario = {
   name: 'telemetry',
@@ -25,9 +26,25 @@ export const telemetryScenario: Scenario = {
         for (const t of targets) push(p50, t.name, res[t.name]!.ms.p50);
       }
       const note = '"direct" here is keyway with --telemetry off';
+      const cpuOff = await cpuPerRequest(ctx, off);
+      const cpuOn = await cpuPerRequest(ctx, on);
+      const cpuRow = (measure: string, pick: (c: CpuPerRequest) => number): Row => ({
+        scenario: this.title,
+        measure,
+        unit: 'µs',
+        direct: pick(cpuOff),
+        keyway: pick(cpuOn),
+        added: pick(cpuOn) - pick(cpuOff),
+        ratio: pick(cpuOn) / pick(cpuOff),
+        target: '–',
+        status: 'info',
+        note: `${note}; CPU time per request at max load (${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s)`,
+      });
       return [
         compareRow({ scenario: this.title, measure: 'max requests/s (off → on)', unit: 'req/s', target: '≤ 5 % lower' }, load.rps, (c) => c.ratio! >= 0.95, note),
         compareRow({ scenario: this.title, measure: 'latency p50 (off → on)', unit: 'ms', target: 'added ≤ 0.1 ms' }, p50, (c) => c.added! <= 0.1, note),
+        cpuRow('CPU per request, main thread', (c) => c.mainUs),
+        cpuRow('CPU per request, other threads', (c) => c.otherUs),
       ];
     } finally {
       await on.stop();
@@ -35,3 +52,26 @@ export const telemetryScenario: Scenario = {
     }
   },
 };
+
+interface CpuPerRequest {
+  rps: number;
+  mainUs: number;
+  /** The SQLite writer thread, GC helpers and libuv's pool. */
+  otherUs: number;
+}
+
+/** cpuPerRequest runs one max-load run and divides the CPU the gateway used by its requests. */
+async function cpuPerRequest(ctx: BenchContext, gateway: Service): Promise<CpuPerRequest> {
+  const spec = { url: `${gateway.url}/v1/chat/completions`, headers: {}, bodyFile: await ctx.bodyFile(1024), connections: 64, seconds: ctx.opts.loadSeconds };
+  const before = readThreadCpu(gateway.pid);
+  const res = await ctx.load.run(spec);
+  // The writer thread finishes the last batches a moment after the load stops.
+  await new Promise((r) => setTimeout(r, 500));
+  const after = readThreadCpu(gateway.pid);
+  if (!before || !after || res.requests === 0) return { rps: res.rps, mainUs: Number.NaN, otherUs: Number.NaN };
+  return {
+    rps: res.rps,
+    mainUs: ((after.mainMs - before.mainMs) * 1000) / res.requests,
+    otherUs: ((after.otherMs - before.otherMs) * 1000) / res.requests,
+  };
+}

@@ -21,7 +21,7 @@ export interface RecorderOptions {
 }
 
 export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = {
-  flushIntervalMs: 250,
+  flushIntervalMs: 100,
   batchSize: 500,
   maxQueued: 20_000,
   maxQueuedCaptureBytes: 64 * 1024 * 1024, // 64 MiB

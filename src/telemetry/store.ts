@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow } from './db/telemetry-db.js';
+import { toWire } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
@@ -75,7 +76,7 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
   }
 
   insert(items: Array<{ record: RequestRecord; capture: Capture | null }>) {
-    return this.call<Array<number | null>>({ op: 'insert', items });
+    return this.call<Array<number | null>>({ op: 'insert', items: items.map((i) => toWire(i.record, i.capture)) });
   }
   usage(filter: QueryFilter, groupBy?: GroupBy) {
     return this.call<{ totals: UsageRow; groups: UsageRow[] }>({ op: 'usage', filter, groupBy });

@@ -29,11 +29,11 @@ export class ResponseTap implements RelayObserver {
   private sse: SseParser | undefined;
   private decoder: Gunzip | undefined;
   private decoderDone: Promise<void> | undefined;
+  /** A JSON answer's bytes (up to PARSE_LIMIT); a stream's first `captureLimit` bytes. */
   private chunks: Buffer[] = [];
+  private kept = 0;
   private bytes = 0;
   private unreadable = false;
-  private rawCapture = '';
-  private rawTruncated = false;
 
   constructor(
     private readonly format: ApiFormat,
@@ -78,17 +78,17 @@ export class ResponseTap implements RelayObserver {
   private consume(chunk: Buffer): void {
     try {
       if (this.sse) this.sse.push(chunk);
-      else if (this.bytes + chunk.length <= PARSE_LIMIT) this.chunks.push(chunk);
-      this.bytes += chunk.length;
-      if (this.captureLimit > 0 && !this.rawTruncated) {
-        const room = this.captureLimit - this.rawCapture.length;
-        const text = chunk.toString('utf8');
-        if (text.length <= room) this.rawCapture += text;
-        else {
-          this.rawCapture += text.slice(0, room);
-          this.rawTruncated = true;
-        }
+      // Chunks are kept as they came and decoded once at the end: for a JSON answer into the
+      // text that is both parsed and captured; for a stream only if reassembly fails.
+      const keep = this.sse ? this.captureLimit : PARSE_LIMIT;
+      if (this.kept + chunk.length <= keep) {
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+      } else if (this.kept < keep) {
+        this.chunks.push(chunk.subarray(0, keep - this.kept));
+        this.kept = keep;
       }
+      this.bytes += chunk.length;
     } catch {
       this.unreadable = true;
     }
@@ -100,25 +100,32 @@ export class ResponseTap implements RelayObserver {
       this.decoder.end();
       await this.decoderDone;
     }
+    const text = () => (this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8'));
     let summary: ResponseSummary | undefined;
+    let body: string | undefined;
+    if (!this.sse) body = this.chunks.length > 0 ? text() : '';
     if (this.reader && !this.unreadable) {
       try {
         if (this.sse) this.sse.end();
-        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) this.reader.json(JSON.parse(Buffer.concat(this.chunks).toString('utf8')));
+        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) this.reader.json(JSON.parse(body!));
       } catch {
         // not JSON (an HTML error page, say): no usage
       }
       summary = this.reader.finish();
     }
-    this.chunks = [];
-    let body = this.rawCapture;
-    let bodyTruncated = this.rawTruncated;
-    if (this.sse && summary?.reassembled !== undefined) {
+    let bodyTruncated = this.bytes > this.kept;
+    if (this.sse && this.captureLimit > 0 && summary?.reassembled !== undefined) {
       const json = JSON.stringify(summary.reassembled);
       if (json.length <= this.captureLimit) {
         body = json;
         bodyTruncated = false;
       }
+    }
+    if (body === undefined) body = this.captureLimit > 0 ? text() : '';
+    this.chunks = [];
+    if (body.length > this.captureLimit) {
+      body = body.slice(0, this.captureLimit);
+      bodyTruncated = true;
     }
     return { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated };
   }

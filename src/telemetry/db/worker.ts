@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
-import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type GroupBy, type QueryFilter } from './telemetry-db.js';
+import { fromWire, type WireItem } from './wire.js';
 
 export type WorkerRequest =
-  | { op: 'insert'; items: Array<{ record: RequestRecord; capture: Capture | null }> }
+  | { op: 'insert'; items: WireItem[] }
   | { op: 'usage'; filter: QueryFilter; groupBy?: GroupBy }
   | { op: 'requests'; filter: QueryFilter; limit: number; before?: string }
   | { op: 'usageTable'; filter: QueryFilter }
@@ -36,9 +36,12 @@ const db = new TelemetryDb((workerData as { path: string }).path);
 function handle(req: WorkerRequest): unknown {
   switch (req.op) {
     case 'insert':
-      const items = req.items.map(({ record, capture }) => ({ request: priced(record), capture }));
+      const items = req.items.map((wire) => {
+        const { record, capture } = fromWire(wire);
+        return { record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture };
+      });
       db.insert(items);
-      return items.map((i) => i.request.costUsd);
+      return items.map((i) => i.cost?.usd ?? null);
     case 'usage':
       return db.usage(req.filter, req.groupBy);
     case 'requests':
@@ -69,12 +72,6 @@ function handle(req: WorkerRequest): unknown {
       db.close();
       return true;
   }
-}
-
-function priced(record: RequestRecord): StoredRequest {
-  const { pricing, ...rest } = record;
-  const cost = pricing && record.usage ? estimateCost(pricing, record.usage) : null;
-  return { ...rest, costUsd: cost?.usd ?? null, costBasis: cost?.basis ?? null, toolCallCount: record.toolCalls.length };
 }
 
 port.on('message', (msg: WorkerMessage) => {
