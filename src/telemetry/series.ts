@@ -94,9 +94,9 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += data.counts[i]!;
-        out.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le }, value: cumulative });
+        out.push({ metricName: `${this.name}_bucket`, labels: { le, ...labels }, value: cumulative });
       });
-      out.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: data.count });
+      out.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', ...labels }, value: data.count });
       out.push({ metricName: `${this.name}_sum`, labels, value: data.sum });
       out.push({ metricName: `${this.name}_count`, labels, value: data.count });
     }
