@@ -14,6 +14,13 @@ export interface Access {
   /** The `models` patterns granted, as written (for /api/whoami and explain). */
   modelPatterns: readonly string[];
   canUseModel(provider: string, model: string): boolean;
+  /**
+   * Names what canUseModel allows: within one snapshot, two Access objects with the same
+   * modelsKey allow exactly the same models. Per-snapshot caches of model lists key on it
+   * rather than on the Access object, which lives only as long as its Identity (one per
+   * connection with tailscale whois, one per request with serve-headers).
+   */
+  modelsKey: string;
   /** Headers from matching grants' `add_headers`, added to upstream requests. */
   addHeaders: ReadonlyArray<readonly [string, string]>;
   enableChatUi: boolean;
@@ -26,6 +33,7 @@ export const NO_ACCESS: Access = Object.freeze({
   role: undefined,
   modelPatterns: [],
   canUseModel: () => false,
+  modelsKey: '[]',
   addHeaders: [],
   enableChatUi: false,
   readMetrics: false,
@@ -71,21 +79,35 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
       if (cap.read_metrics) readMetrics = true;
     }
     if (chatDisabled) enableChatUi = false;
-    const matchers = patterns.map(globFor);
+    // `**` allows every name and a pattern without `*` one exact name (as compileModelGlob
+    // has it): neither needs a glob test per name, which matters when a caller matches
+    // hundreds of grants and lists thousands of models.
+    const allowAll = patterns.includes('**');
+    const exact = new Set(patterns.filter((p) => !p.includes('*')));
+    const wildcards = patterns.filter((p) => p !== '**' && p.includes('*')).map(globFor);
+    // canUseModel depends on nothing but the set of patterns (order does not matter to
+    // `some`). Built on first use: only the model listings read it.
+    let modelsKey: string | undefined;
     const decided = new Map<string, boolean>();
     return {
       role,
       modelPatterns: patterns,
       canUseModel: (provider, model) => {
+        if (allowAll) return true;
         const fqn = `${provider}/${model}`;
+        if (exact.has(fqn)) return true;
+        if (wildcards.length === 0) return false;
         // Access lives as long as its snapshot, so each name is matched against the
         // caller's patterns once, however many grants they have.
         let allowed = decided.get(fqn);
         if (allowed === undefined) {
-          allowed = matchers.some((m) => m(fqn));
+          allowed = wildcards.some((m) => m(fqn));
           if (decided.size < 10_000) decided.set(fqn, allowed);
         }
         return allowed;
+      },
+      get modelsKey() {
+        return (modelsKey ??= JSON.stringify([...patterns].sort()));
       },
       addHeaders,
       enableChatUi,

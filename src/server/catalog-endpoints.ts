@@ -2,6 +2,11 @@
  * `GET /v1/models` and `GET /api/providers`: what a caller can use, filtered by their
  * grants. Neither ever includes a key; `requires_client_auth` says whether a provider
  * can only be used with the caller's own credential (passthrough without a fallback key).
+ *
+ * The answers depend on nothing but the snapshot and the caller's granted models (no
+ * query parameters, no per-client shape, `created` is the snapshot's load time), so
+ * `listingBody` serializes each one once per (snapshot, listing, granted models) and
+ * serves the same bytes until a reload makes a new snapshot.
  */
 import type { Access } from '../access/grants.js';
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
@@ -115,4 +120,43 @@ export function listGeminiModels(snapshot: Snapshot, access: Access) {
     }
   }
   return { models };
+}
+
+export type Listing = 'models' | 'gemini' | 'providers';
+
+const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access) => unknown> = {
+  models: listModels,
+  gemini: listGeminiModels,
+  providers: listProviders,
+};
+
+// Serialized answers per snapshot, keyed by listing and Access.modelsKey (not by the Access
+// object: that lives only as long as its Identity, which can be one per connection or per
+// request). A reload makes a new Snapshot, so its cache starts empty and the old one goes
+// with the old snapshot. Least recently used bodies are dropped beyond these bounds.
+const MAX_BODIES = 32;
+const MAX_BYTES = 64 * 1024 * 1024;
+const bodies = new WeakMap<Snapshot, { entries: Map<string, Buffer>; bytes: number }>();
+
+/** listingBody returns the JSON body of a listing for this caller, built at most once per snapshot. */
+export function listingBody(listing: Listing, snapshot: Snapshot, access: Access): Buffer {
+  let cache = bodies.get(snapshot);
+  if (!cache) bodies.set(snapshot, (cache = { entries: new Map(), bytes: 0 }));
+  const key = `${listing}\0${access.modelsKey}`;
+  let body = cache.entries.get(key);
+  if (body) {
+    // Most recently used last, so eviction below drops the coldest first.
+    cache.entries.delete(key);
+    cache.entries.set(key, body);
+    return body;
+  }
+  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access)));
+  cache.entries.set(key, body);
+  cache.bytes += body.length;
+  for (const [k, b] of cache.entries) {
+    if (k === key || (cache.entries.size <= MAX_BODIES && cache.bytes <= MAX_BYTES)) break;
+    cache.entries.delete(k);
+    cache.bytes -= b.length;
+  }
+  return body;
 }

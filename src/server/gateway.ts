@@ -12,13 +12,13 @@ import type { ApiFormat } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import { explain, explainDraft, whoami } from './access-api.js';
 import { handleAdmin } from './admin-api.js';
-import { listGeminiModels, listModels, listProviders } from './catalog-endpoints.js';
+import { listingBody } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
 import { handleInference } from './inference.js';
 import { testModel } from './models-test.js';
 import { handleTelemetryApi } from './telemetry-api.js';
-import { sendError, sendJson, toGatewayError } from './respond.js';
+import { sendError, sendJson, sendJsonBody, toGatewayError } from './respond.js';
 import { serveUi } from './static.js';
 
 export interface Gateway {
@@ -99,9 +99,10 @@ async function handleOwnRoutes(
     if (pathname === '/api/explain' && method === 'POST') return explainDraft(ctx, req, res, access);
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
-    if (pathname === '/v1/models' && method === 'GET') return sendJson(res, 200, listModels(snapshot, access));
-    if (pathname === '/v1beta/models' && method === 'GET') return sendJson(res, 200, listGeminiModels(snapshot, access));
-    if (pathname === '/api/providers' && method === 'GET') return sendJson(res, 200, listProviders(snapshot, access));
+    // Serialized once per snapshot and set of granted models, then served as is.
+    if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access));
+    if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access));
+    if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;

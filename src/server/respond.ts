@@ -37,3 +37,9 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
+
+/** sendJsonBody is sendJson for a body already serialized (and cached) as UTF-8 JSON. */
+export function sendJsonBody(res: ServerResponse, status: number, body: Buffer, headers?: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
+  res.end(body);
+}
