@@ -29,8 +29,11 @@ export class ResponseTap implements RelayObserver {
   private sse: SseParser | undefined;
   private decoder: Gunzip | undefined;
   private decoderDone: Promise<void> | undefined;
-  /** A JSON answer's bytes (up to PARSE_LIMIT); a stream's first `captureLimit` bytes. */
+  /** A JSON answer's bytes, up to PARSE_LIMIT. */
   private chunks: Buffer[] = [];
+  /** A stream's first `captureLimit` bytes, as text. */
+  private rawText = '';
+  /** Bytes kept in `chunks` or `rawText`. */
   private kept = 0;
   private bytes = 0;
   private unreadable = false;
@@ -77,18 +80,24 @@ export class ResponseTap implements RelayObserver {
 
   private consume(chunk: Buffer): void {
     try {
-      if (this.sse) this.sse.push(chunk);
-      // Chunks are kept as they came and decoded once at the end: for a JSON answer into the
-      // text that is both parsed and captured; for a stream only if reassembly fails.
-      const keep = this.sse ? this.captureLimit : PARSE_LIMIT;
-      if (this.kept + chunk.length <= keep) {
+      this.bytes += chunk.length;
+      if (this.sse) {
+        this.sse.push(chunk);
+        // The raw stream is the capture only if reassembly fails. It is kept as text: a
+        // chunk may be a view into a much larger socket buffer, which keeping the chunk
+        // would hold in memory for as long as the stream lasts.
+        const room = this.captureLimit - this.kept;
+        if (room > 0) {
+          this.rawText += chunk.toString('utf8', 0, Math.min(chunk.length, room));
+          this.kept += Math.min(chunk.length, room);
+        }
+        return;
+      }
+      // A JSON answer is decoded once at the end, into the text that is parsed and captured.
+      if (this.kept + chunk.length <= PARSE_LIMIT) {
         this.chunks.push(chunk);
         this.kept += chunk.length;
-      } else if (this.kept < keep) {
-        this.chunks.push(chunk.subarray(0, keep - this.kept));
-        this.kept = keep;
       }
-      this.bytes += chunk.length;
     } catch {
       this.unreadable = true;
     }
@@ -100,10 +109,9 @@ export class ResponseTap implements RelayObserver {
       this.decoder.end();
       await this.decoderDone;
     }
-    const text = () => (this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8'));
     let summary: ResponseSummary | undefined;
     let body: string | undefined;
-    if (!this.sse) body = this.chunks.length > 0 ? text() : '';
+    if (!this.sse) body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
     if (this.reader && !this.unreadable) {
       try {
         if (this.sse) this.sse.end();
@@ -121,7 +129,7 @@ export class ResponseTap implements RelayObserver {
         bodyTruncated = false;
       }
     }
-    if (body === undefined) body = this.captureLimit > 0 ? text() : '';
+    if (body === undefined) body = this.rawText;
     this.chunks = [];
     if (body.length > this.captureLimit) {
       body = body.slice(0, this.captureLimit);
