@@ -40,11 +40,33 @@ export const telemetryScenario: Scenario = {
         status: 'info',
         note: `${note}; CPU time per request at max load (${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s)`,
       });
+      // What captures cost: a third gateway recording everything but bodies and headers.
+      const noCaptures = await ctx.startKeyway({ serveArgs: ['--capture-limit', '0'] });
+      let cpuBare: CpuPerRequest;
+      try {
+        await cpuPerRequest(ctx, noCaptures); // warm-up
+        cpuBare = await cpuPerRequest(ctx, noCaptures);
+      } finally {
+        await noCaptures.stop();
+      }
+      const capturesRow: Row = {
+        scenario: this.title,
+        measure: 'requests/s with captures off',
+        unit: 'req/s',
+        direct: cpuOff.rps,
+        keyway: cpuBare.rps,
+        added: cpuBare.rps - cpuOff.rps,
+        ratio: cpuBare.rps / cpuOff.rps,
+        target: '–',
+        status: 'info',
+        note: `${note}; "keyway" here is --capture-limit 0 (one run each); CPU per request main ${cpuBare.mainUs.toFixed(1)} µs, other threads ${cpuBare.otherUs.toFixed(1)} µs`,
+      };
       return [
         compareRow({ scenario: this.title, measure: 'max requests/s (off → on)', unit: 'req/s', target: '≤ 5 % lower' }, load.rps, (c) => c.ratio! >= 0.95, note),
         compareRow({ scenario: this.title, measure: 'latency p50 (off → on)', unit: 'ms', target: 'added ≤ 0.1 ms' }, p50, (c) => c.added! <= 0.1, note),
         cpuRow('CPU per request, main thread', (c) => c.mainUs),
         cpuRow('CPU per request, other threads', (c) => c.otherUs),
+        capturesRow,
       ];
     } finally {
       await on.stop();
