@@ -8,8 +8,12 @@ import { readMemory, sleep } from '../lib/procs.js';
 import { median } from '../lib/stats.js';
 import type { Row, Scenario } from '../lib/types.js';
 
-/** Shorter soaks (--quick) report RSS growth without a verdict. */
-const MIN_JUDGED_S = 60;
+/**
+ * The target is for a 10-minute soak; shorter ones (the default 60 s, --quick) report RSS
+ * growth without a verdict, because the heap is still settling in the first two minutes
+ * (the 10-minute runs in docs/performance.md are flat from minute 2 on).
+ */
+const MIN_JUDGED_S = 600;
 
 export const soakScenario: Scenario = {
   name: 'soak',
@@ -86,7 +90,7 @@ function soakRows(
       target: '< 5 %',
       // Under a minute the heap is still growing into its working size: report, do not judge.
       status: seconds < MIN_JUDGED_S ? 'info' : growth < 5 ? 'meets' : 'misses',
-      note: `RSS ${early.toFixed(1)} → ${late.toFixed(1)} MB after warm-up, peak ${hwmMb.toFixed(1)} MB${seconds < MIN_JUDGED_S ? ` (under ${MIN_JUDGED_S} s: too short to judge growth)` : ''}`,
+      note: `RSS ${early.toFixed(1)} → ${late.toFixed(1)} MB after warm-up, peak ${hwmMb.toFixed(1)} MB${seconds < MIN_JUDGED_S ? ` (shorter than the target's 10 minutes, which --soak runs: no verdict)` : ''}`,
       detail: { rssSamplesMb: rss },
     },
     {
