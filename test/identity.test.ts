@@ -192,6 +192,18 @@ describe('serve-headers identity', () => {
     assert.deepEqual(bad && !(bad instanceof Promise) && bad.capMap, {});
   });
 
+  test('the same headers give the same identity object, so grants are evaluated once per caller', () => {
+    const headers = { 'tailscale-user-login': 'same@example.com', 'tailscale-user-name': 'Same', 'tailscale-app-capabilities': JSON.stringify({ [CAP]: [{ role: 'user' }] }) };
+    const a = serveHeadersIdentity.identify(fakeReq('127.0.0.1', headers));
+    const b = serveHeadersIdentity.identify(fakeReq('127.0.0.1', { ...headers }));
+    assert.ok(a && !(a instanceof Promise));
+    assert.equal(a, b);
+    const other = serveHeadersIdentity.identify(fakeReq('127.0.0.1', { ...headers, 'tailscale-app-capabilities': JSON.stringify({ [CAP]: [{ role: 'admin' }] }) }));
+    assert.notEqual(other, a, 'other capabilities are another identity');
+    assert.deepEqual(other && !(other instanceof Promise) && other.capMap, { [CAP]: [{ role: 'admin' }] });
+    assert.equal(serveHeadersIdentity.identify(fakeReq('100.64.0.1', headers)), undefined, 'still loopback only');
+  });
+
   test('a loopback request without a login is the local owner only if it did not come through serve', () => {
     const local = serveHeadersIdentity.identify(fakeReq('127.0.0.1', {}));
     assert.equal(local && !(local instanceof Promise) && local.loopback, true);

@@ -24,20 +24,39 @@ export const serveHeadersIdentity: IdentitySource = {
     if (typeof rawLogin !== 'string' || rawLogin === '') {
       return h['x-forwarded-for'] === undefined ? LOCAL_OWNER : undefined;
     }
-    const login = decodeRfc2047(rawLogin);
-    if (login === '') return undefined;
-    const name = typeof h['tailscale-user-name'] === 'string' ? decodeRfc2047(h['tailscale-user-name']) : '';
-    return Object.freeze({
-      login,
-      displayName: name || login,
-      nodeId: '',
-      tags: [],
-      groups: [],
-      loopback: false,
-      capMap: parseAppCapabilities(h['tailscale-app-capabilities']),
-    });
+    const rawName = h['tailscale-user-name'];
+    const rawCaps = h['tailscale-app-capabilities'];
+    // The same headers always make the same identity, so it is built once and reused: a
+    // snapshot evaluates grants once per identity object (Snapshot.accessFor), and serve
+    // sends the headers with every request.
+    const key = `${rawLogin}\n${typeof rawName === 'string' ? rawName : ''}\n${typeof rawCaps === 'string' ? rawCaps : ''}`;
+    const known = identities.get(key);
+    if (known !== undefined) return known ?? undefined;
+    const identity = fromHeaders(rawLogin, rawName, rawCaps);
+    if (identities.size >= MAX_IDENTITIES) identities.clear();
+    identities.set(key, identity ?? null);
+    return identity;
   },
 };
+
+/** Identities by their raw headers; null for headers that name nobody. Bounded: cleared when full. */
+const identities = new Map<string, Identity | null>();
+const MAX_IDENTITIES = 10_000;
+
+function fromHeaders(rawLogin: string, rawName: string | string[] | undefined, rawCaps: string | string[] | undefined): Identity | undefined {
+  const login = decodeRfc2047(rawLogin);
+  if (login === '') return undefined;
+  const name = typeof rawName === 'string' ? decodeRfc2047(rawName) : '';
+  return Object.freeze({
+    login,
+    displayName: name || login,
+    nodeId: '',
+    tags: [],
+    groups: [],
+    loopback: false,
+    capMap: parseAppCapabilities(rawCaps),
+  });
+}
 
 /** parseAppCapabilities reads `Tailscale-App-Capabilities: {"<cap>": [...]}`; anything malformed grants nothing. */
 function parseAppCapabilities(header: string | string[] | undefined): Record<string, readonly unknown[]> {
