@@ -34,7 +34,8 @@ function usages(): Usage[] {
       const input = Math.max(1, scale - next(scale / 10 + 1));
       const cacheRead = next(input / 2);
       const write5m = next((input - cacheRead) / 2);
-      out.push({ inputTokens: input, outputTokens: next(20_000), cacheReadTokens: cacheRead, cacheWrite5mTokens: write5m, cacheWrite1hTokens: 0, reasoningTokens: 0, webSearchCount: i % 4 === 0 ? 2 : 0 });
+      const write1h = i % 3 === 0 ? next((input - cacheRead - write5m) / 2) : 0;
+      out.push({ inputTokens: input, outputTokens: next(20_000), cacheReadTokens: cacheRead, cacheWrite5mTokens: write5m, cacheWrite1hTokens: write1h, reasoningTokens: 0, webSearchCount: i % 4 === 0 ? 2 : 0 });
     }
   }
   // Outside the shortcut: more cached than input tokens (a provider reporting oddly), which
@@ -47,7 +48,7 @@ function usages(): Usage[] {
 function expected(providerId: string, model: string, u: Usage): number | null {
   let r;
   try {
-    r = calcPrice({ input_tokens: u.inputTokens, output_tokens: u.outputTokens, cache_read_tokens: u.cacheReadTokens, cache_write_tokens: u.cacheWrite5mTokens + u.cacheWrite1hTokens }, model, { providerId });
+    r = calcPrice({ input_tokens: u.inputTokens, output_tokens: u.outputTokens, cache_read_tokens: u.cacheReadTokens, cache_write_tokens: u.cacheWrite5mTokens + u.cacheWrite1hTokens, cache_write_1h_tokens: u.cacheWrite1hTokens }, model, { providerId });
   } catch {
     return null;
   }
@@ -75,6 +76,11 @@ describe('estimateCost', () => {
       assert.ok(priced > 80, `${model}: only ${priced} usages priced`);
     });
   }
+
+  test('1-hour cache writes cost more than 5-minute ones where the table says so', () => {
+    const at = (write5m: number, write1h: number) => estimateCost({ basis: 'anthropic', model: 'claude-opus-4-1', adjustment: 1 }, { inputTokens: 100_000, outputTokens: 0, cacheReadTokens: 0, cacheWrite5mTokens: write5m, cacheWrite1hTokens: write1h, reasoningTokens: 0, webSearchCount: 0 })!.usd;
+    assert.ok(at(0, 50_000) > at(50_000, 0), `${at(0, 50_000)} should exceed ${at(50_000, 0)}`);
+  });
 
   test('tiered prices change at the threshold', () => {
     const at = (input: number) => estimateCost({ basis: 'anthropic', model: 'claude-sonnet-4-5', adjustment: 1 }, { inputTokens: input, outputTokens: 0, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, webSearchCount: 0 })!.usd;

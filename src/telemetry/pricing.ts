@@ -81,6 +81,7 @@ export function estimateCost(pricing: PricingInput, usage: Usage): { usd: number
     output: usage.outputTokens,
     cacheRead: usage.cacheReadTokens,
     cacheWrite: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
+    cacheWrite1h: usage.cacheWrite1hTokens,
   };
   const total = linearPrice(prices, tokens) ?? price(providerId, model, tokens)?.total_price;
   if (total === undefined) return null;
@@ -92,7 +93,10 @@ interface TokenCounts {
   input: number;
   output: number;
   cacheRead: number;
+  /** All cache writes, the 1-hour ones included. */
   cacheWrite: number;
+  /** The part of `cacheWrite` with a 1-hour lifetime (priced higher where the table says so). */
+  cacheWrite1h: number;
 }
 
 /** USD per token of each kind, and per request (`fixed`). */
@@ -124,7 +128,7 @@ function priceModel(providerId: string, model: string): PriceModel | null {
   let cached = priceModels.get(key);
   if (cached === undefined) {
     if (priceModels.size >= MAX_PRICE_MODELS) priceModels.clear();
-    const at = price(providerId, model, { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+    const at = price(providerId, model, { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 });
     cached = at && {
       providerId,
       model,
@@ -159,7 +163,7 @@ function linearPrice(m: PriceModel, t: TokenCounts): number | undefined {
   while (tier < m.tierStarts.length && t.input > m.tierStarts[tier]!) tier++;
   let rates = m.tiers.get(tier);
   if (rates === undefined) m.tiers.set(tier, (rates = learnRates(m, tier)));
-  return rates ? rates.fixed + rates.input * t.input + rates.output * t.output + rates.cacheRead * t.cacheRead + rates.cacheWrite * t.cacheWrite : undefined;
+  return rates ? rates.fixed + dot(rates, t) : undefined;
 }
 
 /**
@@ -174,22 +178,35 @@ function learnRates(m: PriceModel, tier: number): Rates | null {
   const high = tier < starts.length ? starts[tier]! : low + 16e6;
   const span = high - low;
   const x = low + span / 2;
-  const base: TokenCounts = { input: x, output: 1e5, cacheRead: x / 8, cacheWrite: x / 8 };
+  const base: TokenCounts = { input: x, output: 1e5, cacheRead: x / 8, cacheWrite: x / 8, cacheWrite1h: x / 32 };
   const at = (t: TokenCounts): number => price(m.providerId, m.model, t)?.total_price ?? NaN;
   const slope = (k: keyof TokenCounts, step: number) => (at({ ...base, [k]: base[k] + step }) - at(base)) / step;
-  const rates = { input: slope('input', span / 8), output: slope('output', 1e5), cacheRead: slope('cacheRead', x / 8), cacheWrite: slope('cacheWrite', x / 8) };
-  const dot = (r: TokenCounts, t: TokenCounts) => r.input * t.input + r.output * t.output + r.cacheRead * t.cacheRead + r.cacheWrite * t.cacheWrite;
+  const rates: TokenCounts = {
+    input: slope('input', span / 8),
+    output: slope('output', 1e5),
+    cacheRead: slope('cacheRead', x / 8),
+    cacheWrite: slope('cacheWrite', x / 8),
+    cacheWrite1h: slope('cacheWrite1h', x / 32),
+  };
   const fixed = at(base) - dot(rates, base);
   const y = low + span / 4 + 1;
-  const probe: TokenCounts = { input: y, output: 54_321, cacheRead: y / 3, cacheWrite: y / 5 };
+  const probe: TokenCounts = { input: y, output: 54_321, cacheRead: y / 3, cacheWrite: y / 5, cacheWrite1h: y / 20 };
   const expected = at(probe);
   const got = fixed + dot(rates, probe);
   return Math.abs(got - expected) <= 1e-9 * Math.max(1e-6, Math.abs(expected)) ? { ...rates, fixed } : null;
 }
 
+function dot(r: TokenCounts, t: TokenCounts): number {
+  return r.input * t.input + r.output * t.output + r.cacheRead * t.cacheRead + r.cacheWrite * t.cacheWrite + r.cacheWrite1h * t.cacheWrite1h;
+}
+
 function price(providerId: string, model: string, t: TokenCounts) {
   try {
-    return calcPrice({ input_tokens: t.input, output_tokens: t.output, cache_read_tokens: t.cacheRead, cache_write_tokens: t.cacheWrite }, model, { providerId });
+    return calcPrice(
+      { input_tokens: t.input, output_tokens: t.output, cache_read_tokens: t.cacheRead, cache_write_tokens: t.cacheWrite, cache_write_1h_tokens: t.cacheWrite1h },
+      model,
+      { providerId },
+    );
   } catch {
     return null;
   }
