@@ -83,9 +83,16 @@ export function estimateCost(pricing: PricingInput, usage: Usage): { usd: number
     cacheWrite: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
     cacheWrite1h: usage.cacheWrite1hTokens,
   };
-  const total = linearPrice(prices, tokens) ?? price(providerId, model, tokens)?.total_price;
-  if (total === undefined) return null;
-  const webSearch = usage.webSearchCount > 0 ? prices.webSearch * usage.webSearchCount : 0;
+  let total = linearPrice(prices, tokens);
+  let perSearch = prices.webSearch;
+  if (total === undefined) {
+    // The table itself, at this moment (its prices may be dated or time-of-day).
+    const result = price(providerId, model, tokens);
+    if (!result) return null;
+    total = result.total_price;
+    perSearch = webSearchPrice(result.model_price);
+  }
+  const webSearch = usage.webSearchCount > 0 ? perSearch * usage.webSearchCount : 0;
   return { usd: (total + webSearch) * pricing.adjustment, basis: `${pricing.basis}/${prices.modelId}` };
 }
 
