@@ -1,0 +1,61 @@
+/**
+ * Records cross to the telemetry worker as flat arrays (src/telemetry/db/wire.ts): a round
+ * trip must give back every field, so a field added to RequestRecord and forgotten in the
+ * wire format fails here rather than being silently lost.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fromWire, toWire } from '../src/telemetry/db/wire.js';
+import type { Capture, RequestRecord } from '../src/telemetry/record.js';
+
+/** What postMessage does to a message. */
+const clone = <T>(value: T): T => structuredClone(value);
+
+const full: RequestRecord = {
+  id: 'req_0123456789abcdef0123',
+  startedAt: 1_795_737_802_158,
+  durationMs: 12.5,
+  ttfbMs: 3.25,
+  login: 'alice@example.com',
+  nodeId: 'nTEST',
+  tags: ['tag:ci', 'tag:dev'],
+  userAgent: 'claude-cli/2.0',
+  client: 'api',
+  format: 'anthropic_messages',
+  path: '/v1/messages?beta=true',
+  requestedModel: 'claude-test',
+  provider: 'anthropic',
+  upstreamModel: 'claude-test-1',
+  status: 200,
+  errorCode: null,
+  errorClass: null,
+  stream: true,
+  usage: { inputTokens: 10, outputTokens: 20, cacheReadTokens: 3, cacheWrite5mTokens: 4, cacheWrite1hTokens: 5, reasoningTokens: 6, webSearchCount: 7 },
+  toolCalls: [{ name: 'read_file', arguments: '{"path":"a"}' }, { name: 'no_args' }],
+  stopReason: 'tool_use',
+  sessionId: 'sess-test',
+  credentialSource: 'client',
+  credentialFingerprint: 'kf_0123456789abcdef',
+  pricing: { basis: 'anthropic', model: 'claude-test-1', adjustment: 0.9 },
+};
+
+const capture: Capture = {
+  requestId: full.id,
+  requestHeaders: { 'content-type': 'application/json', 'x-api-key': '[redacted]' },
+  requestBody: '{"model":"claude-test"}',
+  requestTruncated: false,
+  responseHeaders: { 'content-type': 'text/event-stream' },
+  responseBody: '{"id":"msg_1"}',
+  responseTruncated: true,
+};
+
+test('a record and its capture survive the trip to the worker', () => {
+  // Every field must be set in the fixture, or the round trip could not notice a lost one.
+  for (const [k, v] of Object.entries(full)) assert.notEqual(v, undefined, k);
+  assert.deepEqual(fromWire(clone(toWire(full, capture))), { record: full, capture });
+});
+
+test('empty parts: no usage, no pricing, no capture, no tool calls', () => {
+  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404 };
+  assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
+});
