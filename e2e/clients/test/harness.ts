@@ -34,16 +34,16 @@ import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../../src/start.j
 export const KEYS = {
   anthropicClient: 'sk-ant-test-e2e-client-key-0001',
   anthropicOauth: 'sk-ant-oat01-test-e2e-oauth-token-0001',
-  anthropicGatewayToken: 'e2e-gateway-bearer-token-0001',
+  anthropicGatewayToken: 'test-e2e-gateway-bearer-token-0001',
   anthropicProvider: 'sk-ant-test-e2e-PROVIDER-key-9999',
   anthropicFallback: 'sk-ant-test-e2e-FALLBACK-key-8888',
   anthropicNone: 'sk-ant-test-e2e-NONE-provider-key-7777',
-  openaiClient: 'sk-e2e-client-openai-0001',
-  openaiProvider: 'sk-e2e-PROVIDER-openai-9999',
-  googleClient: 'AIza-e2e-client-google-0001',
-  googleProvider: 'AIza-e2e-PROVIDER-google-9999',
+  openaiClient: 'sk-test-e2e-client-openai-0001',
+  openaiProvider: 'sk-test-e2e-PROVIDER-openai-9999',
+  googleClient: 'AIza-test-e2e-client-google-0001',
+  googleProvider: 'AIza-test-e2e-PROVIDER-google-9999',
   placeholder: 'placeholder-not-a-real-key',
-  invalid: 'sk-e2e-invalid-key-0000',
+  invalid: 'sk-test-e2e-invalid-key-0000',
 } as const;
 
 export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key'] as const;
