@@ -106,6 +106,8 @@ interface TokenCounts {
   cacheWrite1h: number;
 }
 
+const NO_TOKENS: TokenCounts = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 });
+
 /** USD per token of each kind, and per request (`fixed`). */
 type Rates = TokenCounts & { fixed: number };
 
@@ -135,7 +137,7 @@ function priceModel(providerId: string, model: string): PriceModel | null {
   let cached = priceModels.get(key);
   if (cached === undefined) {
     if (priceModels.size >= MAX_PRICE_MODELS) priceModels.clear();
-    const at = price(providerId, model, { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 });
+    const at = price(providerId, model, NO_TOKENS);
     cached = at && {
       providerId,
       model,
@@ -207,6 +209,7 @@ function dot(r: TokenCounts, t: TokenCounts): number {
   return r.input * t.input + r.output * t.output + r.cacheRead * t.cacheRead + r.cacheWrite * t.cacheWrite + r.cacheWrite1h * t.cacheWrite1h;
 }
 
+/** price asks genai-prices, which finds the model by pattern; null when it is unknown or the usage is refused. */
 function price(providerId: string, model: string, t: TokenCounts) {
   try {
     return calcPrice(
@@ -233,27 +236,23 @@ export interface PriceSheet {
 export function priceSheet(pricing: PricingInput): PriceSheet | undefined {
   const providerId = PRICE_PROVIDER[pricing.basis];
   if (!providerId) return undefined;
-  try {
-    const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, pricing.model, { providerId });
-    if (!result) return undefined;
-    const p = result.model_price;
-    const perToken = (key: string, per = 1e6): string | undefined => {
-      const v = p[key];
-      const n = typeof v === 'number' ? v : v && typeof v === 'object' && 'base' in v ? (v as { base: number }).base : undefined;
-      return n === undefined ? undefined : decimal((n * pricing.adjustment) / per);
-    };
-    const sheet: PriceSheet = { input: perToken('input_mtok') ?? '0', output: perToken('output_mtok') ?? '0' };
-    const extra: Array<[keyof PriceSheet, string | undefined]> = [
-      ['input_cache_read', perToken('cache_read_mtok')],
-      ['input_cache_write', perToken('cache_write_mtok')],
-      ['input_cache_write_1h', perToken('cache_write_1h_mtok')],
-      ['web_search', perToken('web_searches_kcount', 1000)],
-    ];
-    for (const [k, v] of extra) if (v !== undefined) sheet[k] = v;
-    return sheet;
-  } catch {
-    return undefined;
-  }
+  const result = price(providerId, pricing.model, NO_TOKENS);
+  if (!result) return undefined;
+  const p = result.model_price;
+  const perToken = (key: string, per = 1e6): string | undefined => {
+    const v = p[key];
+    const n = typeof v === 'number' ? v : v && typeof v === 'object' && 'base' in v ? (v as { base: number }).base : undefined;
+    return n === undefined ? undefined : decimal((n * pricing.adjustment) / per);
+  };
+  const sheet: PriceSheet = { input: perToken('input_mtok') ?? '0', output: perToken('output_mtok') ?? '0' };
+  const extra: Array<[keyof PriceSheet, string | undefined]> = [
+    ['input_cache_read', perToken('cache_read_mtok')],
+    ['input_cache_write', perToken('cache_write_mtok')],
+    ['input_cache_write_1h', perToken('cache_write_1h_mtok')],
+    ['web_search', perToken('web_searches_kcount', 1000)],
+  ];
+  for (const [k, v] of extra) if (v !== undefined) sheet[k] = v;
+  return sheet;
 }
 
 function decimal(n: number): string {
