@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { validateConfigText } from './config/validate.js';
+import { parseDurationMs } from './duration.js';
 import { compileSnapshot } from './config/snapshot.js';
 import type { FormatFlag } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
@@ -26,7 +27,13 @@ Usage:
   keyway --version
 
 serve flags (environment variable in brackets):
-  --listen ADDR        address to listen on [KEYWAY_LISTEN] (default 127.0.0.1)
+  --listen ADDR        address to listen on, or unix:PATH for a unix socket [KEYWAY_LISTEN] (default 127.0.0.1)
+  --host-name NAME     another Host name keyway answers for (repeatable) [KEYWAY_HOSTNAMES, comma-separated]
+                       (loopback, the listen address and, with tailnet identity, the node's names are always known)
+  --header-timeout D   longest wait for a request's headers [KEYWAY_HEADER_TIMEOUT] (default 30s)
+  --body-timeout D     longest pause between two pieces of a request body [KEYWAY_BODY_TIMEOUT] (default 60s)
+  --max-connections-per-peer N  open connections one address may hold, 0 for no limit [KEYWAY_MAX_CONNECTIONS_PER_PEER]
+                       (default 256; 0 with --identity serve-headers, where every caller is tailscale serve)
   --port N             port [KEYWAY_PORT] (default 8080)
   --data-dir DIR       data folder [KEYWAY_DATA_DIR] (default ./keyway-data)
   --config FILE        configuration file [KEYWAY_CONFIG] (default DATA_DIR/config.hujson)
@@ -118,6 +125,10 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'tailscale-socket': { type: 'string' },
       telemetry: { type: 'string' },
       'capture-limit': { type: 'string' },
+      'host-name': { type: 'string', multiple: true },
+      'header-timeout': { type: 'string' },
+      'body-timeout': { type: 'string' },
+      'max-connections-per-peer': { type: 'string' },
     },
     strict: true,
   });
@@ -145,7 +156,26 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
     tailscaleSocket: values['tailscale-socket'] ?? env.KEYWAY_TAILSCALE_SOCKET ?? d.tailscaleSocket,
     telemetry: onOff('--telemetry', values.telemetry ?? env.KEYWAY_TELEMETRY, d.telemetry),
     captureLimit: positiveInt('--capture-limit', values['capture-limit'] ?? env.KEYWAY_CAPTURE_LIMIT, d.captureLimit),
+    hostNames: [...(values['host-name'] ?? []), ...(env.KEYWAY_HOSTNAMES ?? '').split(',')].map((n) => n.trim()).filter((n) => n !== ''),
+    clientLimits: {
+      headerTimeoutMs: duration('--header-timeout', values['header-timeout'] ?? env.KEYWAY_HEADER_TIMEOUT, d.clientLimits.headerTimeoutMs, false),
+      bodyTimeoutMs: duration('--body-timeout', values['body-timeout'] ?? env.KEYWAY_BODY_TIMEOUT, d.clientLimits.bodyTimeoutMs, true),
+      maxConnectionsPerPeer: optionalInt('--max-connections-per-peer', values['max-connections-per-peer'] ?? env.KEYWAY_MAX_CONNECTIONS_PER_PEER),
+    },
   };
+}
+
+/** duration reads a flag like `30s` or `1m` (a bare number is seconds); `0` turns the bound off where `zeroOff`. */
+function duration(name: string, raw: string | undefined, fallbackMs: number, zeroOff: boolean): number {
+  if (raw === undefined || raw === '') return fallbackMs;
+  const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : parseDurationMs(raw);
+  if (ms === undefined) throw new UsageError(`${name} must be a duration like 30s or 2m, not "${raw}"`);
+  if (ms === 0 && !zeroOff) throw new UsageError(`${name} must be more than zero`);
+  return Math.round(ms);
+}
+
+function optionalInt(name: string, raw: string | undefined): number | undefined {
+  return raw === undefined || raw === '' ? undefined : positiveInt(name, raw, 0);
 }
 
 async function serve(args: string[]): Promise<number> {

@@ -4,17 +4,20 @@
  * so do the tests, with a temporary data folder and port 0.
  */
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
 import { ConfigFileStore } from './config/store.js';
 import type { Env } from './config/macros.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
-import type { IdentitySource } from './identity/identity.js';
-import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
+import { markLocalSocket, type IdentitySource } from './identity/identity.js';
+import { DEFAULT_TAILSCALE_SOCKET, localApiGet } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './server/context.js';
 import { CsrfGuard } from './server/csrf.js';
+import { HostAllowlist, tailnetNames, type NodeStatus } from './server/host-allowlist.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
@@ -22,6 +25,7 @@ import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstre
 
 /** Server settings: read once at start, from flags and environment (see cli.ts). */
 export interface ServerSettings {
+  /** Address to listen on: an IP or name, or `unix:PATH` for a unix socket. */
   host: string;
   port: number;
   dataDir: string;
@@ -40,6 +44,10 @@ export interface ServerSettings {
   telemetry: boolean;
   /** Most characters of each request or response body kept in a capture. */
   captureLimit: number;
+  /** Extra Host names keyway answers for (`--host-name`), besides loopback and its own. */
+  hostNames: string[];
+  /** Slow-client bounds; `maxConnectionsPerPeer` undefined picks the identity mode's default. */
+  clientLimits: Omit<ClientLimits, 'maxConnectionsPerPeer'> & { maxConnectionsPerPeer?: number };
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -54,6 +62,8 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   tailscaleSocket: DEFAULT_TAILSCALE_SOCKET,
   telemetry: true,
   captureLimit: DEFAULT_CAPTURE_LIMIT,
+  hostNames: [],
+  clientLimits: { headerTimeoutMs: DEFAULT_CLIENT_LIMITS.headerTimeoutMs, bodyTimeoutMs: DEFAULT_CLIENT_LIMITS.bodyTimeoutMs },
 };
 
 export interface Keyway {
@@ -104,21 +114,43 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard() });
-  gateway.server.listen(settings.port, settings.host);
+  const unixPath = settings.host.startsWith('unix:') ? settings.host.slice('unix:'.length) : undefined;
+  const hosts = new HostAllowlist(settings.host, settings.hostNames);
+  const stopNames = identity.name === 'tailscale' || identity.name === 'serve-headers' ? learnTailnetNames(hosts, settings.tailscaleSocket, log) : () => {};
+  // Behind tailscale serve every caller is the same loopback peer: a per-peer cap would cap everyone.
+  const maxConnectionsPerPeer = settings.clientLimits.maxConnectionsPerPeer ?? (identity.name === 'serve-headers' ? 0 : DEFAULT_CLIENT_LIMITS.maxConnectionsPerPeer);
+  const clientLimits: ClientLimits = { ...settings.clientLimits, maxConnectionsPerPeer };
+  if (identity.name === 'serve-headers' && !unixPath) {
+    log.warn(
+      { listen: settings.host },
+      'serve-headers identity trusts the Tailscale-User-Login header from any process on this machine: any local user or program can claim any login. ' +
+        'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
+    );
+  }
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits });
   try {
+    if (unixPath) {
+      await removeStaleSocket(unixPath);
+      gateway.server.on('connection', (socket: Socket) => markLocalSocket(socket));
+      gateway.server.listen(unixPath);
+    } else {
+      gateway.server.listen(settings.port, settings.host);
+    }
     await once(gateway.server, 'listening');
+    // Only keyway's own user (and root, which tailscale serve runs as) may connect.
+    if (unixPath) await chmod(unixPath, 0o600);
   } catch (err) {
+    stopNames();
     runtime.close();
     await telemetry?.close();
     await dataStore.close();
     await pools.closeAll();
     throw err;
   }
-  const port = (gateway.server.address() as AddressInfo).port;
+  const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const url = `http://${host}:${port}`;
-  log.info({ url, config: configPath, identity: identity.name, providers: runtime.current.providers.size }, 'keyway listening');
+  const url = unixPath ? settings.host : `http://${host}:${port}`;
+  log.info({ url, config: configPath, identity: identity.name, providers: runtime.current.providers.size, hosts: hosts.list() }, 'keyway listening');
 
   return {
     url,
@@ -128,6 +160,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     gateway,
     log,
     async close(graceMs = 10_000) {
+      stopNames();
       runtime.close();
       await gateway.close(graceMs);
       // Requests are done: write every queued record before the store closes.
@@ -143,4 +176,42 @@ function logProblems(log: Logger, problems: readonly { severity: string; path: s
     const level = p.severity === 'error' ? 'error' : p.severity === 'warning' ? 'warn' : 'info';
     log[level]({ file, path: p.path }, p.message);
   }
+}
+
+const NAMES_REFRESH_MS = 5 * 60_000;
+
+/**
+ * learnTailnetNames adds the node's MagicDNS names and tailnet IPs to the Host allowlist,
+ * from tailscaled's status, now and every few minutes (a node can be renamed). A
+ * tailscaled that does not answer only means fewer names: `--host-name` still works.
+ */
+function learnTailnetNames(hosts: HostAllowlist, socketPath: string, log: Logger): () => void {
+  const learn = () =>
+    localApiGet<NodeStatus>(socketPath, '/localapi/v0/status?peers=false', 2_000).then(
+      (status) => {
+        for (const name of tailnetNames(status)) hosts.add(name);
+      },
+      (err: Error) => log.debug({ err: err.message }, 'could not read the tailnet names of this node'),
+    );
+  void learn();
+  const timer = setInterval(() => void learn(), NAMES_REFRESH_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** removeStaleSocket deletes a unix socket file left by a keyway that died, and refuses one that is in use. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return;
+  if (!info.isSocket()) throw new Error(`--listen ${path}: the file exists and is not a socket`);
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (inUse) throw new Error(`--listen ${path}: another process is listening on this socket`);
+  await unlink(path);
 }

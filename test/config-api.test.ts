@@ -123,7 +123,7 @@ describe('admin configuration API', () => {
     const { config, hash } = await getConfig(stack);
     const evil = await putConfig(stack, config, hash, { origin: 'https://evil.example' });
     assert.equal(evil.status, 403);
-    assert.equal(evil.body.code, 'CSRF');
+    assert.equal(evil.body.code, 'CROSS_SITE');
     const site = await putConfig(stack, config, hash, { 'sec-fetch-site': 'cross-site' });
     assert.equal(site.status, 403);
     const noToken = await putConfig(stack, config, hash, { origin: stack.url, 'sec-fetch-site': 'same-origin' });

@@ -6,6 +6,7 @@
 import type { Capability, GrantSpec, Role } from '../config/types.js';
 import { APERTURE_CAP, parseCapabilities } from '../config/validate-sections.js';
 import type { Identity } from '../identity/identity.js';
+import { compileCors, type CorsRule } from './cors.js';
 import { compileModelGlob, type ModelMatcher } from './glob.js';
 
 /** Access is everything a caller is granted. */
@@ -25,6 +26,8 @@ export interface Access {
   addHeaders: ReadonlyArray<readonly [string, string]>;
   enableChatUi: boolean;
   readMetrics: boolean;
+  /** Web origins allowed to call keyway from a browser as this caller (`set_cors`). */
+  cors: readonly CorsRule[];
   /** Every matching capability, for features that read quotas and hooks. */
   capabilities: readonly Capability[];
 }
@@ -37,6 +40,7 @@ export const NO_ACCESS: Access = Object.freeze({
   addHeaders: [],
   enableChatUi: false,
   readMetrics: false,
+  cors: [],
   capabilities: [],
 });
 
@@ -51,6 +55,14 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
   const compiled: CompiledGrant[] = grants.map((g) => ({ matches: compileSrc(g.src), caps: g.caps }));
   const globs = new Map<string, ModelMatcher>();
   for (const g of grants) for (const cap of g.caps) if (cap.models) globs.set(cap.models, compileModelGlob(cap.models));
+
+  // Weak: capabilities from a caller's tailnet CapMap are new objects for every identity.
+  const corsRules = new WeakMap<Capability, CorsRule>();
+  const corsFor = (cap: Capability & { cors: NonNullable<Capability['cors']> }): CorsRule => {
+    let rule = corsRules.get(cap);
+    if (!rule) corsRules.set(cap, (rule = compileCors(cap.cors)));
+    return rule;
+  };
 
   const globFor = (pattern: string): ModelMatcher => {
     let m = globs.get(pattern);
@@ -71,12 +83,14 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
     let enableChatUi = true;
     let chatDisabled = false;
     let readMetrics = false;
+    const cors: CorsRule[] = [];
     for (const cap of caps) {
       if (cap.role === 'admin' || (cap.role === 'user' && role === undefined)) role = cap.role;
       if (cap.models && !patterns.includes(cap.models)) patterns.push(cap.models);
       if (cap.add_headers) addHeaders.push(...cap.add_headers);
       if (cap.enable_chat_ui === false) chatDisabled = true;
       if (cap.read_metrics) readMetrics = true;
+      if (cap.cors) cors.push(corsFor(cap as Capability & { cors: NonNullable<Capability['cors']> }));
     }
     if (chatDisabled) enableChatUi = false;
     // `**` allows every name and a pattern without `*` one exact name (as compileModelGlob
@@ -112,6 +126,7 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
       addHeaders,
       enableChatUi,
       readMetrics,
+      cors,
       capabilities: caps,
     };
   };

@@ -72,8 +72,25 @@ export interface Capability {
   add_headers?: Array<[string, string]>;
   enable_chat_ui?: boolean;
   read_metrics?: boolean;
+  /** Cross-origin browser access (`set_cors` with its paths and `Access-Control-*` values). */
+  cors?: CorsSpec;
   /** Every other field (mcp_*, connectors, CORS, …), kept for later features. */
   extra: Record<string, unknown>;
+}
+
+/**
+ * A grant's CORS capability: which web origins may call which paths from a browser, as
+ * the caller. Only present when `set_cors` is true.
+ */
+export interface CorsSpec {
+  /** Path globs (`/v1/**`); `*` is one segment, `**` any number. */
+  paths: string[];
+  /** `Access-Control-Allow-Origin`: origins (`https://app.example.com`) or `*`. */
+  origins: string[];
+  /** `Access-Control-Allow-Methods`, as written; undefined for the default. */
+  methods: string | undefined;
+  /** `Access-Control-Allow-Headers`, as written; undefined to allow what the browser asks for. */
+  headers: string | undefined;
 }
 
 export interface GrantSpec {

@@ -5,7 +5,7 @@
  */
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
-import type { Capability, GrantSpec, Role } from './types.js';
+import type { Capability, CorsSpec, GrantSpec, Role } from './types.js';
 
 export const APERTURE_CAP = 'tailscale.com/cap/aperture';
 
@@ -84,7 +84,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   c.unknownKeys(raw, CAPABILITY_KEYS, path);
   const cap: Capability = { extra: {} };
   for (const [key, v] of Object.entries(raw)) {
-    if (!['role', 'models', 'quotas', 'send_hooks', 'add_headers', 'enable_chat_ui', 'read_metrics'].includes(key)) cap.extra[key] = v;
+    if (!['role', 'models', 'quotas', 'send_hooks', 'add_headers', 'enable_chat_ui', 'read_metrics', ...CORS_KEYS].includes(key)) cap.extra[key] = v;
   }
   if (raw.role !== undefined) {
     const role = c.string(raw, 'role', path);
@@ -144,7 +144,57 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   }
   if (raw.enable_chat_ui !== undefined) cap.enable_chat_ui = c.boolean(raw, 'enable_chat_ui', path, true);
   if (raw.read_metrics !== undefined) cap.read_metrics = c.boolean(raw, 'read_metrics', path, false);
+  const cors = validateCors(c, raw, path);
+  if (cors) cap.cors = cors;
   return cap;
+}
+
+const CORS_KEYS = ['set_cors', 'cors_paths', 'Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers'];
+
+/** Paths a CORS grant opens when it names none: the provider APIs, not keyway's own. */
+export const DEFAULT_CORS_PATHS = ['/v1/**', '/v1beta/**'];
+
+/**
+ * validateCors reads a capability's CORS fields. They take effect only with
+ * `set_cors: true`; an origin list is required then, since CORS without one opens nothing.
+ */
+function validateCors(c: Checker, raw: Obj, path: PathSegment[]): CorsSpec | undefined {
+  const setCors = c.boolean(raw, 'set_cors', path, false);
+  const paths = c.stringArray(raw, 'cors_paths', path);
+  paths.forEach((p, i) => {
+    if (!p.startsWith('/')) c.warn([...path, 'cors_paths', i], `cors_paths entry "${p}" must be a path starting with "/"`);
+  });
+  const originText = c.string(raw, 'Access-Control-Allow-Origin', path);
+  const origins = originText.split(/[\s,]+/).filter((o) => o !== '');
+  origins.forEach((o) => {
+    if (o !== '*' && !isOrigin(o)) c.warn([...path, 'Access-Control-Allow-Origin'], `Access-Control-Allow-Origin "${o}" must be "*" or an origin like "https://app.example.com" (scheme, host and optional port, no path)`);
+  });
+  const methods = c.string(raw, 'Access-Control-Allow-Methods', path);
+  const headers = c.string(raw, 'Access-Control-Allow-Headers', path);
+  if (!setCors) {
+    if (paths.length > 0 || origins.length > 0 || methods !== '' || headers !== '') {
+      c.warn([...path, 'set_cors'], 'CORS fields have no effect without "set_cors": true');
+    }
+    return undefined;
+  }
+  if (origins.length === 0) {
+    c.warn([...path, 'Access-Control-Allow-Origin'], 'set_cors is true but no Access-Control-Allow-Origin is given; no web origin is allowed');
+  }
+  return {
+    paths: paths.length > 0 ? paths.filter((p) => p.startsWith('/')) : DEFAULT_CORS_PATHS,
+    origins: origins.filter((o) => o === '*' || isOrigin(o)).map((o) => (o === '*' ? o : new URL(o).origin)),
+    methods: methods === '' ? undefined : methods,
+    headers: headers === '' ? undefined : headers,
+  };
+}
+
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -28,6 +28,21 @@ export interface IdentitySource {
   close?(): void;
 }
 
+/**
+ * Connections accepted on keyway's unix socket (`--listen unix:PATH`): local callers,
+ * like loopback ones, since only processes on this machine can reach the socket.
+ */
+const localSockets = new WeakSet<object>();
+
+export function markLocalSocket(socket: object): void {
+  localSockets.add(socket);
+}
+
+/** isLocalPeer reports whether a request came from this machine: loopback TCP or keyway's unix socket. */
+export function isLocalPeer(req: IncomingMessage): boolean {
+  return isLoopbackAddress(req.socket.remoteAddress) || localSockets.has(req.socket);
+}
+
 /** isLoopbackAddress reports whether a socket's remote address is a loopback address. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
@@ -49,7 +64,7 @@ export const LOCAL_OWNER: Identity = Object.freeze({
 export const loopbackIdentity: IdentitySource = {
   name: 'loopback',
   identify(req) {
-    return isLoopbackAddress(req.socket.remoteAddress) ? LOCAL_OWNER : undefined;
+    return isLocalPeer(req) ? LOCAL_OWNER : undefined;
   },
 };
 

@@ -1,8 +1,10 @@
 /**
  * The `serve-headers` identity source, for keyway behind `tailscale serve` on loopback.
  * tailscale serve deletes any incoming `Tailscale-*` identity headers and sets its own,
- * so they are trusted only from a loopback peer (serve itself). From any other peer they
- * are ignored, and they are never forwarded upstream (see upstream/headers.ts).
+ * so they are trusted only from a local peer (serve itself): loopback, or keyway's unix
+ * socket. From any other peer they are ignored, and they are never forwarded upstream
+ * (see upstream/headers.ts). On loopback TCP every local process could send them too;
+ * a unix socket only tailscale serve can reach closes that (docs/identity.md).
  *
  * A loopback request without `Tailscale-User-Login` either came through serve from a
  * caller serve does not name (a tagged device, a funnel request: it then carries
@@ -11,13 +13,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { APERTURE_CAP } from '../config/validate-sections.js';
-import { LOCAL_OWNER, isLoopbackAddress, type Identity, type IdentitySource } from './identity.js';
+import { LOCAL_OWNER, isLocalPeer, type Identity, type IdentitySource } from './identity.js';
 import { decodeRfc2047 } from './rfc2047.js';
 
 export const serveHeadersIdentity: IdentitySource = {
   name: 'serve-headers',
   identify(req: IncomingMessage): Identity | undefined {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) return undefined;
+    if (!isLocalPeer(req)) return undefined;
     const h = req.headers;
     if (h['tailscale-funnel-request'] !== undefined) return undefined;
     const rawLogin = h['tailscale-user-login'];

@@ -31,14 +31,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       reject(new GatewayError('BAD_REQUEST', 'request body could not be read', { cause: err }));
     };
+    // Armed by the front door (gateway.ts armBodyTimeout): the client paused too long.
+    const onTimeout = () => {
+      cleanup();
+      reject(new GatewayError('BODY_TIMEOUT', 'request body was not received in time: the client paused longer than the body timeout (--body-timeout)'));
+    };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('timeout', onTimeout);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('timeout', onTimeout);
   });
 }
 

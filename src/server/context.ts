@@ -5,6 +5,7 @@ import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CsrfGuard } from './csrf.js';
+import type { HostAllowlist } from './host-allowlist.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 
 export interface GatewayContext {
@@ -20,4 +21,23 @@ export interface GatewayContext {
   store: ConversationStore;
   /** Tokens for browser requests that change state. */
   csrf: CsrfGuard;
+  /** The Host names keyway answers for (DNS rebinding). */
+  hosts: HostAllowlist;
+  /** Limits on slow and greedy clients. */
+  clientLimits: ClientLimits;
 }
+
+export interface ClientLimits {
+  /** Longest time to receive a request's headers (from the connection's start for the first). */
+  headerTimeoutMs: number;
+  /** Longest pause between two pieces of a request body. */
+  bodyTimeoutMs: number;
+  /** Most open connections from one peer address; 0 for no limit. */
+  maxConnectionsPerPeer: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  headerTimeoutMs: 30_000,
+  bodyTimeoutMs: 60_000,
+  maxConnectionsPerPeer: 256,
+};

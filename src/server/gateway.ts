@@ -11,6 +11,8 @@ import { formatForPath, isResponsesPath, matchRoute } from '../formats/registry.
 import type { ApiFormat } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import { explain, explainDraft, whoami } from './access-api.js';
+import { guardBrowserRequest } from './browser-guard.js';
+import { guardConnections } from './connection-guard.js';
 import { handleAdmin } from './admin-api.js';
 import { listingBody } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
@@ -20,6 +22,7 @@ import { testModel } from './models-test.js';
 import { handleTelemetryApi } from './telemetry-api.js';
 import { sendError, sendJson, sendJsonBody, toGatewayError } from './respond.js';
 import { serveUi } from './static.js';
+import { hostOf } from './host-allowlist.js';
 
 export interface Gateway {
   server: Server;
@@ -28,9 +31,22 @@ export interface Gateway {
 }
 
 export function createGateway(ctx: GatewayContext): Gateway {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
-  });
+  const { headerTimeoutMs } = ctx.clientLimits;
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // No bound on a whole request: an upload may be large and a response stream long.
+      // Headers have their own bound, and a body may not pause for longer than bodyTimeoutMs.
+      requestTimeout: 0,
+      headersTimeout: headerTimeoutMs,
+      // Node checks header deadlines on this interval (30 s by default, too coarse for a 30 s bound).
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(headerTimeoutMs / 4))),
+    },
+    (req, res) => {
+      handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
+    },
+  );
+  guardConnections(server, ctx.clientLimits, ctx.log);
   // Codex first tries a WebSocket on GET /v1/responses; 426 makes it fall back to HTTP at once.
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify({ error: { message: 'WebSocket transport is not supported; use HTTP', type: 'invalid_request_error', code: 'upgrade_required' } });
@@ -51,11 +67,20 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   const pathname = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q);
 
+  // A liveness probe reveals nothing, and load balancers send it under any name.
   if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  // Before identity: a name keyway does not know may be a DNS-rebinding page.
+  const host = req.headers.host;
+  if (!ctx.hosts.allows(host)) {
+    const shown = JSON.stringify(String(host).slice(0, 255));
+    throw new GatewayError('UNKNOWN_HOST', `this gateway does not answer for host ${shown}; if that is one of its names, start keyway with --host-name ${hostOf(String(host)).slice(0, 255)} (or add it to KEYWAY_HOSTNAMES)`);
+  }
+  armBodyTimeout(req, res, ctx.clientLimits.bodyTimeoutMs);
 
   const found = ctx.identity.identify(req);
   const identity = found instanceof Promise ? await found : found;
   if (!identity) throw new GatewayError('PEER_REFUSED', 'access denied: this gateway only serves identified callers (loopback in the embedded mode)');
+  if (guardBrowserRequest(req, res, pathname, ctx.config.current.accessFor(identity))) return;
 
   const method = req.method ?? 'GET';
   const route = matchRoute(pathname);
@@ -108,6 +133,35 @@ async function handleOwnRoutes(
     if (handled) return;
   }
   throw new GatewayError('UNKNOWN_ROUTE', `no such endpoint: ${method} ${pathname}`);
+}
+
+/**
+ * armBodyTimeout bounds the pause between two pieces of a request body: each byte from
+ * the client restarts the timer, and when it runs out readBody answers BODY_TIMEOUT (or,
+ * when nothing reads the body, the connection is closed). It is disarmed once the body
+ * has arrived or the answer is sent, so it never cuts a long response stream. A timer of
+ * its own rather than the socket's timeout, which Node uses for keep-alive.
+ */
+function armBodyTimeout(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  if (ms <= 0 || req.complete || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) return;
+  const socket = req.socket;
+  const timer = setTimeout(() => {
+    disarm();
+    if (req.listenerCount('timeout') > 0) req.emit('timeout');
+    else socket.destroy();
+  }, ms);
+  const restart = () => timer.refresh();
+  const disarm = () => {
+    clearTimeout(timer);
+    socket.off('data', restart);
+    req.off('end', disarm);
+    res.off('finish', disarm);
+    res.off('close', disarm);
+  };
+  socket.on('data', restart);
+  req.once('end', disarm);
+  res.once('finish', disarm);
+  res.once('close', disarm);
 }
 
 function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {

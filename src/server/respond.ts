@@ -26,10 +26,29 @@ export function sendError(res: ServerResponse, err: GatewayError, format: ApiFor
     'content-length': Buffer.byteLength(body),
     ...err.headers,
   };
-  // After a body-size refusal the rest of the upload is unread: close instead of draining it.
-  if (err.code === 'BODY_TOO_LARGE') headers.connection = 'close';
+  // A client that paused mid-body is not worth keeping.
+  if (err.code === 'BODY_TIMEOUT') headers.connection = 'close';
   res.writeHead(err.status, headers);
   res.end(body);
+  if (err.code === 'BODY_TOO_LARGE') lingerWhileUploading(res);
+}
+
+const LINGER_MS = 30_000;
+
+/**
+ * After a 413 the client is usually still uploading. Closing at once would reset the
+ * connection before it reads the answer (fetch() reports EPIPE instead of 413), so
+ * keyway keeps reading and dropping the rest of the body (Node discards an unread body
+ * once the response is finished), as nginx's lingering close does, for at most 30 s.
+ */
+function lingerWhileUploading(res: ServerResponse): void {
+  const req = res.req;
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  req.once('end', done);
+  req.socket.once('close', done);
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {

@@ -3,6 +3,7 @@
  * from headers before anything is kept, and bodies are cut at a size limit.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseDurationMs } from '../duration.js';
 
 const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization']);
 
@@ -36,15 +37,8 @@ export function cut(text: string, limit: number): { text: string; truncated: boo
 export function parseRetention(duration: unknown): number | undefined {
   if (typeof duration !== 'string' || duration === '') return undefined;
   if (duration === '0') return 0;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g;
-  let matched = '';
-  for (let m = re.exec(duration); m; m = re.exec(duration)) {
-    total += Number(m[1]) * units[m[2]!]!;
-    matched += m[0];
-  }
-  if (matched !== duration) return undefined;
+  const total = parseDurationMs(duration);
+  if (total === undefined) return undefined;
   // The reference bounds retention to between one hour and 3650 days.
   return Math.min(Math.max(total, 3_600_000), 3650 * 86_400_000);
 }

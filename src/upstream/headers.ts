@@ -122,6 +122,8 @@ export function filterResponseHeaders(headers: Record<string, string | string[] 
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || RESPONSE_DROP.has(name) || named.includes(name)) continue;
+    // keyway alone decides which web origins may read its answers (server/browser-guard.ts).
+    if (name.startsWith('access-control-')) continue;
     out[name] = value;
   }
   return out;
