@@ -116,7 +116,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
 
   const unixPath = settings.host.startsWith('unix:') ? settings.host.slice('unix:'.length) : undefined;
   const hosts = new HostAllowlist(settings.host, settings.hostNames);
-  const stopNames = identity.name === 'tailscale' || identity.name === 'serve-headers' ? learnTailnetNames(hosts, settings.tailscaleSocket, log) : () => {};
+  const stopNames = identity.name === 'tailscale' || identity.name === 'serve-headers' ? await learnTailnetNames(hosts, settings.tailscaleSocket, log) : () => {};
   // Behind tailscale serve every caller is the same loopback peer: a per-peer cap would cap everyone.
   const maxConnectionsPerPeer = settings.clientLimits.maxConnectionsPerPeer ?? (identity.name === 'serve-headers' ? 0 : DEFAULT_CLIENT_LIMITS.maxConnectionsPerPeer);
   const clientLimits: ClientLimits = { ...settings.clientLimits, maxConnectionsPerPeer };
@@ -185,7 +185,7 @@ const NAMES_REFRESH_MS = 5 * 60_000;
  * from tailscaled's status, now and every few minutes (a node can be renamed). A
  * tailscaled that does not answer only means fewer names: `--host-name` still works.
  */
-function learnTailnetNames(hosts: HostAllowlist, socketPath: string, log: Logger): () => void {
+async function learnTailnetNames(hosts: HostAllowlist, socketPath: string, log: Logger): Promise<() => void> {
   const learn = () =>
     localApiGet<NodeStatus>(socketPath, '/localapi/v0/status?peers=false', 2_000).then(
       (status) => {
@@ -193,7 +193,7 @@ function learnTailnetNames(hosts: HostAllowlist, socketPath: string, log: Logger
       },
       (err: Error) => log.debug({ err: err.message }, 'could not read the tailnet names of this node'),
     );
-  void learn();
+  await learn();
   const timer = setInterval(() => void learn(), NAMES_REFRESH_MS);
   timer.unref();
   return () => clearInterval(timer);

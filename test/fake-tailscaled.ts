@@ -19,7 +19,8 @@ export interface FakeTailscaled {
   close(): Promise<void>;
 }
 
-export async function startFakeTailscaled(peers: Record<string, Peer>): Promise<FakeTailscaled> {
+/** `self` is what `/localapi/v0/status` says about this node (its MagicDNS name and tailnet IPs). */
+export async function startFakeTailscaled(peers: Record<string, Peer>, self?: { DNSName: string; TailscaleIPs: string[] }): Promise<FakeTailscaled> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-tailscaled-'));
   const socketPath = join(dir, 'tailscaled.sock');
   const lookups: string[] = [];
@@ -31,7 +32,7 @@ export async function startFakeTailscaled(peers: Record<string, Peer>): Promise<
     }
     const url = new URL(req.url ?? '/', 'http://local-tailscaled.sock');
     if (url.pathname === '/localapi/v0/status') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ BackendState: 'Running' }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ BackendState: 'Running', ...(self ? { Self: self } : {}) }));
       return;
     }
     if (url.pathname !== '/localapi/v0/whois') {
