@@ -5,8 +5,22 @@ import { pathToFileURL } from 'node:url';
 import { startMockUpstream } from './server.js';
 import type { MockUpstreamOptions } from './types.js';
 
-const USAGE = `usage: mock-upstream [--host H] [--port P] [--latency-ms MS] [--chunks N]
-                     [--chunk-interval-ms MS] [--response-bytes N] [--no-record] [--quiet]`;
+const USAGE = `usage: keyway mock-upstream [flags]
+
+A local imitation of the Anthropic, OpenAI and Gemini APIs (docs/operations.md#the-mock-upstream).
+Keys are checked by prefix as the real APIs would: Anthropic sk-ant-…, OpenAI sk-…,
+Google AIza…; a key containing "invalid" or "wrong" always gets the provider's 401.
+
+  --host H               interface to listen on (default 127.0.0.1)
+  --port P               port (default 0: a free one, printed on start)
+  --latency-ms MS        delay before every answer's headers (default 0)
+  --chunks N             text deltas per streamed answer (default 3)
+  --chunk-interval-ms MS pause between stream events (default 0)
+  --response-bytes N     pad answers to about N bytes
+  --accept-any-key       accept keys whatever their prefix (marked keys are still refused)
+  --no-record            do not keep received requests in memory (long runs, benchmarks)
+  --quiet, -q            no line per request
+  --help, -h             this text`;
 
 const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
   '--port': 'port',
@@ -33,6 +47,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     if (name === '--help' || name === '-h') help = true;
     else if (name === '--quiet' || name === '-q') quiet = true;
     else if (name === '--no-record') opts.record = false;
+    else if (name === '--accept-any-key') opts.acceptAnyKey = true;
     else if (name === '--host') opts.host = value();
     else if (name in NUMERIC) {
       const raw = value();
