@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { startMockUpstream } from './server.js';
 import type { MockUpstreamOptions } from './types.js';
 
-const USAGE = `usage: keyway mock-upstream [flags]
+/** MOCK_UPSTREAM_USAGE is the mock's help text (`keyway mock-upstream --help`). */
+export const MOCK_UPSTREAM_USAGE = `usage: keyway mock-upstream [flags]
 
 A local imitation of the Anthropic, OpenAI and Gemini APIs (docs/operations.md#the-mock-upstream).
 Keys are checked by prefix as the real APIs would: Anthropic sk-ant-…, OpenAI sk-…,
@@ -41,7 +42,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
     const value = (): string => {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
+      if (v === undefined) throw new Error(`${name} needs a value`);
       return v;
     };
     if (name === '--help' || name === '-h') help = true;
@@ -52,9 +53,9 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     else if (name in NUMERIC) {
       const raw = value();
       const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a non-negative number: ${raw}\n${USAGE}`);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a non-negative number: ${raw}`);
       (opts as Record<string, unknown>)[NUMERIC[name]!] = n;
-    } else throw new Error(`unknown argument: ${arg}\n${USAGE}`);
+    } else throw new Error(`unknown argument: ${arg}`);
   }
   return { opts, quiet, help };
 }
@@ -62,7 +63,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
 export async function mockUpstreamMain(argv: string[]): Promise<void> {
   const { opts, quiet, help } = parseMockUpstreamArgs(argv);
   if (help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${MOCK_UPSTREAM_USAGE}\n`);
     return;
   }
   if (!quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
@@ -82,7 +83,7 @@ export async function mockUpstreamMain(argv: string[]): Promise<void> {
 // Run directly (not when imported by the main CLI or by tests).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   mockUpstreamMain(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${MOCK_UPSTREAM_USAGE}\n`);
     process.exitCode = 2;
   });
 }

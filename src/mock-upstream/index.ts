@@ -15,6 +15,6 @@
 // no credential is fine. `acceptAnyKey` (--accept-any-key) turns the prefix check off.
 
 export { startMockUpstream } from './server.js';
-export { mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
+export { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
 export { parseScenario, type Scenario } from './scenario.js';
 export type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
