@@ -8,10 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FormatName } from './types.js';
 
-/** Words that mark a credential as deliberately bad, lower case. */
-const MARKERS = ['invalid', 'wrong'] as const;
-
-/** The API-key prefix each API expects; undefined: any token (the mock cannot tell). */
+/** The API-key prefix each API expects. */
 const KEY_PREFIX: Record<FormatName, string> = {
   anthropic: 'sk-ant-',
   'openai-chat': 'sk-',
@@ -22,9 +19,10 @@ const KEY_PREFIX: Record<FormatName, string> = {
 /** The ChatGPT backend (Codex's subscription login) takes access tokens (JWTs), not API keys. */
 const CHATGPT_BACKEND = '/backend-api/';
 
+/** marked: the credential says it is deliberately bad ("invalid", "wrong", any case). */
 function marked(v: string): boolean {
   const lower = v.toLowerCase();
-  return lower.includes(MARKERS[0]) || lower.includes(MARKERS[1]);
+  return lower.includes('invalid') || lower.includes('wrong');
 }
 
 function anyMarked(v: string | string[] | undefined): boolean {
