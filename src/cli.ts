@@ -87,9 +87,9 @@ charts work at once, with no provider account. Answers read "MOCK_OK (<api> <mod
 
 Everything lives in its own data folder, ${DEMO_DATA_DIR} unless --data-dir says otherwise:
 the demo configuration (written on first start, yours to edit), its history, telemetry and
-chat conversations. It never reads or writes keyway-data, and ignores KEYWAY_DATA_DIR and
-KEYWAY_CONFIG; --config is not accepted. Every other serve flag works as for keyway serve
-(keyway serve --help), e.g. --port (default 8080) and --log-level.
+chat conversations. KEYWAY_DATA_DIR and KEYWAY_CONFIG are ignored and --config is not
+accepted, so the demo never touches a real keyway's configuration. Every other serve flag
+works as for keyway serve (keyway serve --help), e.g. --port (default 8080) and --log-level.
 
 Stop with Ctrl-C. For real providers, run keyway serve.`;
 
@@ -111,7 +111,8 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
-  const usage = COMMAND_USAGE[command];
+  // Flags without a command are serve's (`keyway --port 9090 --help`).
+  const usage = COMMAND_USAGE[command] ?? (command.startsWith('-') ? USAGE : undefined);
   if (usage !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(usage);
     return 0;
