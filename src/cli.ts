@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `keyway` command: `serve` (the default), `check <config>`, `mock-upstream`,
- * `--version`. Parses flags and environment into settings and hands over; nothing else.
+ * The `keyway` command: `serve` (the default), `demo`, `check <config>`, `explain`,
+ * `mock-upstream`, `--version`, and `COMMAND --help`. Parses flags and environment into
+ * settings and hands over; nothing else.
+ *
+ * Exit codes: 0 done (or stopped by SIGINT/SIGTERM), 1 the work failed (a configuration
+ * with errors, a file that cannot be read, a model that is not served, a port in use),
+ * 2 the command line itself is wrong (unknown command or flag, a bad value).
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { validateConfigText } from './config/validate.js';
 import { parseDurationMs } from './duration.js';
@@ -14,17 +19,22 @@ import { formatByFlag } from './formats/registry.js';
 import { IDENTITY_MODES, type IdentityMode } from './identity/choose.js';
 import { LOCAL_OWNER, taggedLogin, type Identity } from './identity/identity.js';
 import { explainModel } from './routing/explain.js';
-import { DEFAULT_SETTINGS, startKeyway, type ServerSettings } from './start.js';
+import { DEMO_DATA_DIR, startDemo } from './demo.js';
+import { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './mock-upstream/index.js';
+import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from './start.js';
 
 const USAGE = `keyway: an identity-aware LLM gateway
 
 Usage:
   keyway serve [flags]          start the gateway (the default command)
+  keyway demo [flags]           try keyway without a provider account: the gateway in front of
+                                the built-in mock upstream, data in ./keyway-demo-data
   keyway check [--strict] FILE  validate a configuration file and print every problem
-  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--format FLAG] FILE
+  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--format FLAG] [--json] FILE
                                 which provider would serve model M to LOGIN under FILE, or why not
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
   keyway --version
+  keyway COMMAND --help         the usage of one command
 
 serve flags (environment variable in brackets):
   --listen ADDR        address to listen on, or unix:PATH for a unix socket [KEYWAY_LISTEN] (default 127.0.0.1)
@@ -37,7 +47,7 @@ serve flags (environment variable in brackets):
   --port N             port [KEYWAY_PORT] (default 8080)
   --data-dir DIR       data folder [KEYWAY_DATA_DIR] (default ./keyway-data)
   --config FILE        configuration file [KEYWAY_CONFIG] (default DATA_DIR/config.hujson)
-  --log-level LEVEL    trace|debug|info|warn|error [KEYWAY_LOG_LEVEL] (default info)
+  --log-level LEVEL    trace|debug|info|warn|error|silent [KEYWAY_LOG_LEVEL] (default info)
   --body-limit BYTES   largest request body [KEYWAY_BODY_LIMIT] (default 33554432, 32 MiB)
   --headers-timeout-ms N  wait for upstream response headers [KEYWAY_HEADERS_TIMEOUT_MS] (default 600000)
   --idle-timeout-ms N  longest pause inside an upstream response [KEYWAY_IDLE_TIMEOUT_MS] (default 300000)
@@ -47,6 +57,51 @@ serve flags (environment variable in brackets):
   --telemetry on|off   record usage, cost and captures in DATA_DIR/keyway.db [KEYWAY_TELEMETRY] (default on)
   --capture-limit N    characters of each body kept in a capture [KEYWAY_CAPTURE_LIMIT] (default 1048576)
 `;
+
+const CHECK_USAGE = `usage: keyway check [--strict] FILE
+
+Validates the configuration FILE as keyway would load it (\${VAR} macros from the
+environment) and prints every problem as FILE:LINE:COLUMN: SEVERITY: PATH: MESSAGE.
+
+  --strict     warnings fail the check too (they block a save through the admin API)
+
+Exit status: 0 no errors, 1 errors (or warnings with --strict) or FILE cannot be read,
+2 a wrong command line.`;
+
+const EXPLAIN_USAGE = `usage: keyway explain (--as LOGIN | --tags T,T | --loopback) --model M [flags] FILE
+
+Says which provider of the configuration FILE would serve model M to a caller, or why none
+would: the caller's grants, each candidate provider and its verdict.
+
+  --as LOGIN       the caller's login (user@example.com)
+  --tags T,T       the caller's tags (tag:ci), for a tagged device
+  --groups G,G     the caller's groups (group:eng)
+  --loopback       the caller is on keyway's own machine (matches "(loopback)" grants)
+  --model M        the model as a client would ask for it (bare or provider/model)
+  --format FLAG    only providers serving this API (openai_chat, openai_responses,
+                   anthropic_messages, gemini_generate_content)
+  --json           the full answer as JSON
+
+Exit status: 0 the model would be served, 1 it would not (or FILE is not valid or cannot
+be read), 2 a wrong command line.`;
+
+const DEMO_USAGE = `usage: keyway demo [serve flags]
+
+Starts keyway in front of the built-in mock upstream (in this process, on a free loopback
+port), with demo providers for the Anthropic, OpenAI and Gemini APIs, fake keys and a grant
+for callers on this machine: the chat, the Models tab's Test button, the logs and the usage
+charts work at once, with no provider account. Answers read "MOCK_OK (<api> <model>)".
+
+Everything lives in its own data folder, ${DEMO_DATA_DIR} unless --data-dir says otherwise:
+the demo configuration (written on first start, yours to edit), its history, telemetry and
+chat conversations. KEYWAY_DATA_DIR and KEYWAY_CONFIG are ignored and --config is not
+accepted, so the demo never touches a real keyway's configuration. Every other serve flag
+works as for keyway serve (keyway serve --help), e.g. --port (default 8080) and --log-level.
+
+Stop with Ctrl-C. For real providers, run keyway serve.`;
+
+/** The usage each command prints for --help (mock-upstream prints its own). */
+const COMMAND_USAGE: Record<string, string> = { serve: USAGE, demo: DEMO_USAGE, check: CHECK_USAGE, explain: EXPLAIN_USAGE };
 
 /** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
 function version(): string {
@@ -63,6 +118,12 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
+  // Flags without a command are serve's (`keyway --port 9090 --help`).
+  const usage = COMMAND_USAGE[command] ?? (command.startsWith('-') ? USAGE : undefined);
+  if (usage !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(usage);
+    return 0;
+  }
   switch (command) {
     case '--version':
     case '-v':
@@ -72,16 +133,23 @@ async function main(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help':
-      console.log(USAGE);
+      if (rest[0] === 'mock-upstream') console.log(MOCK_UPSTREAM_USAGE);
+      else console.log((rest[0] !== undefined && COMMAND_USAGE[rest[0]]) || USAGE);
       return 0;
     case 'serve':
       return serve(rest);
+    case 'demo':
+      return demo(rest);
     case 'check':
       return check(rest);
     case 'explain':
       return explain(rest);
     case 'mock-upstream': {
-      const { mockUpstreamMain } = await import('./mock-upstream/index.js');
+      try {
+        parseMockUpstreamArgs(rest);
+      } catch (err) {
+        throw new UsageError((err as Error).message, MOCK_UPSTREAM_USAGE);
+      }
       await mockUpstreamMain(rest);
       return 0;
     }
@@ -99,7 +167,41 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
-class UsageError extends Error {}
+/** UsageError is a wrong command line (exit 2); `usage` is the text printed after it. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage: string = USAGE,
+  ) {
+    super(message);
+  }
+}
+
+/** FileError is a file named on the command line that cannot be used, said in a sentence (exit 1). */
+class FileError extends Error {}
+
+function fileProblem(file: string, err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `${file} does not exist`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${file} cannot be read: permission denied`;
+    case 'EISDIR':
+      return `${file} is a folder, not a configuration file`;
+    default:
+      return `${file} cannot be read: ${(err as Error).message}`;
+  }
+}
+
+/** readNamedFile reads a file the user named; a missing or unreadable one is a FileError. */
+async function readNamedFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FileError(fileProblem(file, err));
+  }
+}
 
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
@@ -180,19 +282,63 @@ function optionalInt(name: string, raw: string | undefined): number | undefined 
 
 async function serve(args: string[]): Promise<number> {
   const settings = settingsFrom(args, process.env);
-  let keyway;
+  if (settings.configPath !== undefined) {
+    // An explicit file is never created (only the data folder gets a starter): a typo in
+    // --config would otherwise start a gateway with no providers.
+    const found = await stat(settings.configPath).catch((err: unknown) => err as NodeJS.ErrnoException);
+    if (found instanceof Error) throw new FileError(`${fileProblem(settings.configPath, found)} (--config or KEYWAY_CONFIG); leave both unset to get a starter configuration in ${settings.dataDir}`);
+    if (found.isDirectory()) throw new FileError(`${fileProblem(settings.configPath, { code: 'EISDIR' })} (--config or KEYWAY_CONFIG)`);
+  }
+  return run(settings, async () => {
+    const keyway = await startKeyway(settings);
+    return { keyway, close: () => keyway.close(), banner: `keyway ${version()} is running` };
+  });
+}
+
+/**
+ * demo is serve in front of the built-in mock upstream, in its own data folder: flags as
+ * for serve, but neither KEYWAY_DATA_DIR nor KEYWAY_CONFIG, so the real configuration is
+ * never touched (see demo.ts).
+ */
+async function demo(args: string[]): Promise<number> {
+  const { KEYWAY_DATA_DIR: _dataDir, KEYWAY_CONFIG: _config, ...env } = process.env;
+  // A later --data-dir on the command line wins over this default.
+  const settings = parseWith(DEMO_USAGE, () => settingsFrom(['--data-dir', DEMO_DATA_DIR, ...args], env));
+  if (settings.configPath !== undefined) throw new UsageError('demo keeps its configuration in its data folder: choose the folder with --data-dir, not --config', DEMO_USAGE);
+  return run(settings, async () => {
+    const d = await startDemo(settings);
+    return { keyway: d.keyway, close: () => d.close(), banner: `keyway demo is running (mock upstream ${d.upstream.url}, data in ${settings.dataDir})` };
+  });
+}
+
+interface Running {
+  keyway: Keyway;
+  close(): Promise<void>;
+  /** The start of the one human line printed on start. */
+  banner: string;
+}
+
+/**
+ * run starts keyway, prints one line a person can act on (stderr, so stdout stays JSON
+ * logs; none at --log-level silent), and serves until SIGINT or SIGTERM.
+ */
+async function run(settings: ServerSettings, start: () => Promise<Running>): Promise<number> {
+  let running: Running;
   try {
-    keyway = await startKeyway(settings);
+    running = await start();
   } catch (err) {
-    const problems = (err as { problems?: Array<{ severity: string; path: string; message: string }> }).problems;
-    console.error(`keyway: ${(err as Error).message}`);
-    for (const p of problems ?? []) console.error(`  ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    reportStartFailure(settings, err);
     return 1;
+  }
+  const { keyway } = running;
+  if (settings.logLevel !== 'silent') {
+    const url = browsable(keyway.url);
+    process.stderr.write(`${running.banner}: dashboard ${url}/ui/  chat ${url}/chat  (Ctrl-C stops it)\n`);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       keyway.log.info({ signal }, 'shutting down');
-      void keyway.close().then(resolve);
+      void running.close().then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -200,11 +346,37 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** browsable turns a wildcard listen address into one a browser on this machine can open. */
+function browsable(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
+function reportStartFailure(settings: ServerSettings, err: unknown): void {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${settings.host}:${settings.port}`;
+  if (code === 'EADDRINUSE') return void console.error(`keyway: ${where} is already in use (another keyway?); choose another port with --port`);
+  if (code === 'EACCES' && (err as { syscall?: string }).syscall === 'listen') return void console.error(`keyway: no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`);
+  if (code === 'EADDRNOTAVAIL') return void console.error(`keyway: ${settings.host} is not an address of this machine (--listen)`);
+  const problems = (err as { problems?: Array<{ severity: string; path: string; message: string }> }).problems;
+  console.error(`keyway: ${(err as Error).message}`);
+  for (const p of problems ?? []) console.error(`  ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+}
+
+/** parseWith parses a command's flags, so a wrong one is answered with that command's usage. */
+function parseWith<T>(usage: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message, usage);
+    throw err;
+  }
+}
+
 async function check(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { strict: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = parseWith(CHECK_USAGE, () => parseArgs({ args, options: { strict: { type: 'boolean' } }, allowPositionals: true }));
   const file = positionals[0];
-  if (!file) throw new UsageError('check needs a configuration file: keyway check FILE');
-  const text = await readFile(file, 'utf8');
+  if (!file) throw new UsageError('check needs a configuration file: keyway check FILE', CHECK_USAGE);
+  const text = await readNamedFile(file);
   const { problems } = validateConfigText(text, { env: process.env });
   for (const p of problems) {
     const where = p.line !== undefined ? `${file}:${p.line}:${p.column}` : file;
@@ -217,7 +389,7 @@ async function check(args: string[]): Promise<number> {
 }
 
 async function explain(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseWith(EXPLAIN_USAGE, () => parseArgs({
     args,
     options: {
       as: { type: 'string' },
@@ -229,13 +401,13 @@ async function explain(args: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
     allowPositionals: true,
-  });
+  }));
   const file = positionals[0];
   if (!file || !values.model || (!values.as && !values.loopback && !values.tags)) {
-    throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration file');
+    throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration file', EXPLAIN_USAGE);
   }
-  if (values.format && !formatByFlag(values.format)) throw new UsageError(`--format must be a compatibility flag such as openai_chat, not "${values.format}"`);
-  const text = await readFile(file, 'utf8');
+  if (values.format && !formatByFlag(values.format)) throw new UsageError(`--format must be a compatibility flag such as openai_chat, not "${values.format}"`, EXPLAIN_USAGE);
+  const text = await readNamedFile(file);
   const { config, problems } = validateConfigText(text, { env: process.env });
   if (!config) {
     for (const p of problems.filter((q) => q.severity === 'error')) console.error(`${file}: error: ${p.path ? `${p.path}: ` : ''}${p.message}`);
@@ -269,10 +441,10 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`keyway: ${(err as Error).message}\n\n${USAGE}`);
+      console.error(`keyway: ${(err as Error).message}\n\n${err instanceof UsageError ? err.usage : USAGE}`);
       process.exitCode = 2;
-    } else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      console.error(`keyway: ${(err as Error).message}`);
+    } else if (err instanceof FileError) {
+      console.error(`keyway: ${err.message}`);
       process.exitCode = 1;
     } else {
       console.error(err);

@@ -4,7 +4,7 @@
  * so do the tests, with a temporary data folder and port 0.
  */
 import { once } from 'node:events';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ConfigRuntime } from './config/runtime.js';
@@ -80,6 +80,8 @@ export interface StartOptions {
   env?: Env;
   identity?: IdentitySource;
   log?: Logger;
+  /** The configuration written into an empty data folder (default: the passthrough-only STARTER_CONFIG). */
+  starter?: string;
 }
 
 export async function startKeyway(settings: ServerSettings, options: StartOptions = {}): Promise<Keyway> {
@@ -89,7 +91,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const store = new ConfigFileStore(configPath);
   const pools = new PoolRegistry(settings.pools);
   // A starter config is written only into keyway's own data folder, never over an explicit --config path.
-  const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : STARTER_CONFIG);
+  const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : (options.starter ?? STARTER_CONFIG));
   const chosen = options.identity
     ? { source: options.identity, reason: 'given by the embedding program' }
     : await chooseIdentitySource(settings.identity, settings.tailscaleSocket, log);
@@ -97,7 +99,9 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   log.info({ identity: identity.name, reason: chosen.reason }, 'identity source');
 
   logProblems(log, runtime.current.problems, configPath);
-  // One SQLite database (in a worker thread) holds telemetry and chat conversations.
+  // One SQLite database (in a worker thread) holds telemetry and chat conversations. With
+  // --config elsewhere nothing has created the data folder yet.
+  await mkdir(settings.dataDir, { recursive: true });
   const dataStore = await SqliteTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
   const telemetry = settings.telemetry
     ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)

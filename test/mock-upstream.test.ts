@@ -24,7 +24,7 @@ const anthropicClient = (m: MockUpstream, headers?: Record<string, string>) =>
   new Anthropic({ apiKey: 'sk-ant-dummy', baseURL: m.url, maxRetries: 0, defaultHeaders: headers });
 const openaiClient = (m: MockUpstream, headers?: Record<string, string>) =>
   new OpenAI({ apiKey: 'sk-dummy', baseURL: `${m.url}/v1`, maxRetries: 0, defaultHeaders: headers });
-const geminiClient = (m: MockUpstream) => new GoogleGenAI({ apiKey: 'dummy-key', httpOptions: { baseUrl: m.url } });
+const geminiClient = (m: MockUpstream) => new GoogleGenAI({ apiKey: 'AIza-test-dummy-key', httpOptions: { baseUrl: m.url } });
 
 function post(m: MockUpstream, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(m.url + path, {
@@ -118,7 +118,7 @@ test('anthropic SDK: streaming, event order and text/usage accumulation', async 
 
 test('anthropic: raw SSE has event: lines, ping and content_block_stop; prefixes and ?beta=true kept', async () => {
   await withMock({}, async (mock) => {
-    const res = await post(mock, '/gw/v1/messages?beta=true', { model: 'm', stream: true, messages: [] }, { 'x-api-key': 'k' });
+    const res = await post(mock, '/gw/v1/messages?beta=true', { model: 'm', stream: true, messages: [] }, { 'x-api-key': 'sk-ant-test-k' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const body = await res.text();
@@ -360,7 +360,7 @@ test('genai SDK: generateContent, generateContentStream, countTokens', async () 
     assert.equal(streamed!.path, '/v1beta/models/gemini-2.5-flash:streamGenerateContent');
     assert.equal(streamed!.query, '?alt=sse');
     assert.equal(count!.path, '/v1beta/models/gemini-2.5-flash:countTokens');
-    assert.equal(gen!.headers['x-goog-api-key'], 'dummy-key');
+    assert.equal(gen!.headers['x-goog-api-key'], 'AIza-test-dummy-key');
   });
 });
 
@@ -448,9 +448,54 @@ test('a credential containing "invalid" gets 401 in each format\'s own envelope'
       assert.equal(g.status, 401);
       assert.deepEqual(await g.json(), { error: { code: 401, message: 'API key not valid', status: 'UNAUTHENTICATED' } });
     }
-    // Any other credential, or none, is fine.
-    assert.equal((await post(mock, '/v1/messages', { model: 'm', messages: [] })).status, 200);
-    assert.equal((await post(mock, '/v1/messages', { model: 'm', messages: [] }, { 'x-api-key': 'valid' })).status, 200);
+  });
+});
+
+test('keys without their provider\'s prefix get that provider\'s 401; well-formed keys, and none, are served', async () => {
+  const anthropicBody = { model: 'm', messages: [] };
+  const chatBody = { model: 'm', messages: [] };
+  const gemini = '/v1beta/models/g:generateContent';
+  const cases: Array<{ name: string; path: string; body: unknown; headers: Record<string, string>; status: number }> = [
+    { name: 'anthropic x-api-key', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'sk-ant-test-1' }, status: 200 },
+    { name: 'anthropic OAuth bearer', path: '/v1/messages', body: anthropicBody, headers: { authorization: 'Bearer sk-ant-oat01-test-1' }, status: 200 },
+    { name: 'anthropic count_tokens', path: '/v1/messages/count_tokens', body: anthropicBody, headers: { 'x-api-key': 'sk-ant-test-1' }, status: 200 },
+    { name: 'OpenAI key at Anthropic', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'sk-test-openai' }, status: 401 },
+    { name: 'bare word at Anthropic', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'hello' }, status: 401 },
+    { name: 'non-Anthropic bearer', path: '/v1/messages', body: anthropicBody, headers: { authorization: 'Bearer test-token' }, status: 401 },
+    { name: 'openai chat', path: '/v1/chat/completions', body: chatBody, headers: { authorization: 'Bearer sk-test-1' }, status: 200 },
+    { name: 'openai project key', path: '/v1/chat/completions', body: chatBody, headers: { authorization: 'Bearer sk-proj-test-1' }, status: 200 },
+    { name: 'Google key at OpenAI', path: '/v1/chat/completions', body: chatBody, headers: { authorization: 'Bearer AIza-test' }, status: 401 },
+    { name: 'responses without sk-', path: '/v1/responses', body: { model: 'm', input: 'x' }, headers: { authorization: 'Bearer test-1' }, status: 401 },
+    { name: 'ChatGPT backend token', path: '/backend-api/codex/responses', body: { model: 'm', input: 'x' }, headers: { authorization: 'Bearer eyJ-test-jwt' }, status: 200 },
+    { name: 'gemini header', path: gemini, body: { contents: [] }, headers: { 'x-goog-api-key': 'AIza-test-1' }, status: 200 },
+    { name: 'gemini OAuth bearer', path: gemini, body: { contents: [] }, headers: { authorization: 'Bearer ya29.test' }, status: 200 },
+    { name: 'OpenAI key at Google', path: gemini, body: { contents: [] }, headers: { 'x-goog-api-key': 'sk-test-1' }, status: 401 },
+    { name: 'gemini ?key= without AIza', path: `${gemini}?key=test-1`, body: { contents: [] }, headers: {}, status: 401 },
+    { name: 'gemini ?key=', path: `${gemini}?alt=sse&key=AIza-test-1`, body: { contents: [] }, headers: {}, status: 200 },
+    { name: '"wrong" in a well-formed key', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'sk-ant-WRONG-key' }, status: 401 },
+    { name: 'no credential (self-hosted)', path: '/v1/chat/completions', body: chatBody, headers: {}, status: 200 },
+  ];
+  await withMock({}, async (mock) => {
+    for (const c of cases) {
+      const res = await post(mock, c.path, c.body, c.headers);
+      assert.equal(res.status, c.status, c.name);
+      const body = (await res.json()) as { type?: string; error: { type?: string; code?: string | number; status?: string } };
+      if (c.status !== 401) continue;
+      // Each provider's own 401 envelope, as its SDKs parse it.
+      if (c.path.includes('/v1/messages')) assert.deepEqual(body, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }, c.name);
+      else if (c.path.startsWith('/v1beta/')) assert.deepEqual(body.error, { code: 401, message: 'API key not valid', status: 'UNAUTHENTICATED' }, c.name);
+      else assert.equal(body.error.code, 'invalid_api_key', c.name);
+    }
+    // GET /models guesses the API from the headers, and checks the key the same way.
+    assert.equal((await fetch(`${mock.url}/v1/models`, { headers: { 'x-api-key': 'sk-ant-test-1', 'anthropic-version': '2023-06-01' } })).status, 200);
+    assert.equal((await fetch(`${mock.url}/v1/models`, { headers: { 'x-api-key': 'nope', 'anthropic-version': '2023-06-01' } })).status, 401);
+    assert.equal((await fetch(`${mock.url}/v1/models`, { headers: { authorization: 'Bearer nope' } })).status, 401);
+  });
+  // acceptAnyKey turns the prefix check off; marked keys are still refused.
+  await withMock({ acceptAnyKey: true }, async (mock) => {
+    assert.equal((await post(mock, '/v1/messages', anthropicBody, { 'x-api-key': 'hello' })).status, 200);
+    assert.equal((await post(mock, gemini, { contents: [] }, { 'x-goog-api-key': 'sk-test-1' })).status, 200);
+    assert.equal((await post(mock, '/v1/messages', anthropicBody, { 'x-api-key': 'sk-ant-test-invalid' })).status, 401);
   });
 });
 

@@ -47,6 +47,11 @@ export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** byPreference orders providers as routing prefers them: highest preference first, ties by ID. */
+export function byPreference(a: CompiledProvider, b: CompiledProvider): number {
+  return b.spec.preference - a.spec.preference || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 export function compileSnapshot(text: string, config: GatewayConfig, problems: readonly Problem[]): Snapshot {
   const providers = new Map<string, CompiledProvider>();
   const routes = new Map<FormatFlag, Map<string, CompiledProvider[]>>();
@@ -72,7 +77,7 @@ export function compileSnapshot(text: string, config: GatewayConfig, problems: r
   // choice never depends on the order of keys in the document.
   for (const byModel of routes.values()) {
     for (const list of byModel.values()) {
-      list.sort((a, b) => b.spec.preference - a.spec.preference || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      list.sort(byPreference);
     }
   }
 

@@ -3,6 +3,7 @@
  * Exact paths are looked up in a Map; the only pattern (Gemini's model-in-URL paths) is
  * parsed by hand, so matching costs a Map lookup and a few string operations.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicMessages } from './anthropic-messages.js';
 import { GEMINI_METHODS, geminiGenerateContent } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
@@ -71,12 +72,15 @@ export function isResponsesPath(pathname: string): boolean {
 
 /**
  * formatForPath guesses the API of a request keyway could not route (unknown path,
- * refused caller), so even that error reaches the client in an envelope it can read.
+ * refused caller, unknown model in `GET /v1/models/{id}`), so even that error reaches the
+ * client in an envelope it can read.
  */
-export function formatForPath(pathname: string): ApiFormat {
+export function formatForPath(pathname: string, headers?: IncomingHttpHeaders): ApiFormat {
   if (pathname.startsWith('/v1/messages')) return anthropicMessages;
   if (pathname.startsWith('/v1beta/')) return geminiGenerateContent;
   if (pathname.startsWith('/v1/responses') || pathname.startsWith('/codex/')) return openaiResponses;
+  // OpenAI's and Anthropic's SDKs share `/v1/models`; Anthropic's always send anthropic-version.
+  if (headers?.['anthropic-version'] !== undefined && pathname.startsWith('/v1/models')) return anthropicMessages;
   return openaiChat;
 }
 

@@ -5,8 +5,23 @@ import { pathToFileURL } from 'node:url';
 import { startMockUpstream } from './server.js';
 import type { MockUpstreamOptions } from './types.js';
 
-const USAGE = `usage: mock-upstream [--host H] [--port P] [--latency-ms MS] [--chunks N]
-                     [--chunk-interval-ms MS] [--response-bytes N] [--no-record] [--quiet]`;
+/** MOCK_UPSTREAM_USAGE is the mock's help text (`keyway mock-upstream --help`). */
+export const MOCK_UPSTREAM_USAGE = `usage: keyway mock-upstream [flags]
+
+A local imitation of the Anthropic, OpenAI and Gemini APIs (docs/operations.md#the-mock-upstream).
+Keys are checked by prefix as the real APIs would: Anthropic sk-ant-…, OpenAI sk-…,
+Google AIza…; a key containing "invalid" or "wrong" always gets the provider's 401.
+
+  --host H               interface to listen on (default 127.0.0.1)
+  --port P               port (default 0: a free one, printed on start)
+  --latency-ms MS        delay before every answer's headers (default 0)
+  --chunks N             text deltas per streamed answer (default 3)
+  --chunk-interval-ms MS pause between stream events (default 0)
+  --response-bytes N     pad answers to about N bytes
+  --accept-any-key       accept keys whatever their prefix (marked keys are still refused)
+  --no-record            do not keep received requests in memory (long runs, benchmarks)
+  --quiet, -q            no line per request
+  --help, -h             this text`;
 
 const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
   '--port': 'port',
@@ -27,19 +42,20 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
     const value = (): string => {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
+      if (v === undefined) throw new Error(`${name} needs a value`);
       return v;
     };
     if (name === '--help' || name === '-h') help = true;
     else if (name === '--quiet' || name === '-q') quiet = true;
     else if (name === '--no-record') opts.record = false;
+    else if (name === '--accept-any-key') opts.acceptAnyKey = true;
     else if (name === '--host') opts.host = value();
     else if (name in NUMERIC) {
       const raw = value();
       const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a non-negative number: ${raw}\n${USAGE}`);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: not a non-negative number: ${raw}`);
       (opts as Record<string, unknown>)[NUMERIC[name]!] = n;
-    } else throw new Error(`unknown argument: ${arg}\n${USAGE}`);
+    } else throw new Error(`unknown argument: ${arg}`);
   }
   return { opts, quiet, help };
 }
@@ -47,7 +63,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
 export async function mockUpstreamMain(argv: string[]): Promise<void> {
   const { opts, quiet, help } = parseMockUpstreamArgs(argv);
   if (help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${MOCK_UPSTREAM_USAGE}\n`);
     return;
   }
   if (!quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
@@ -67,7 +83,7 @@ export async function mockUpstreamMain(argv: string[]): Promise<void> {
 // Run directly (not when imported by the main CLI or by tests).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   mockUpstreamMain(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${MOCK_UPSTREAM_USAGE}\n`);
     process.exitCode = 2;
   });
 }

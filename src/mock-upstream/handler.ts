@@ -1,6 +1,6 @@
 // Turns one received request into a Reply (status, headers, body or SSE frames). Pure with
 // respect to the socket: timing and failure modes are applied afterwards by sse.ts#deliver.
-// Precedence: 404 → 405/426 → 401 (invalid key) → error=<status> → 400 (bad JSON) → reply.
+// Precedence: 404 → 405/426 → 401 (refused key, credentials.ts) → error=<status> → 400 (bad JSON) → reply.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicCountTokens } from './anthropic.js';
@@ -8,7 +8,8 @@ import { chooseToolCall, estimateTokens, isObj, splitText, toolResultText } from
 import { gemini, geminiArrayFrames, geminiCountTokens, geminiJsonText } from './gemini.js';
 import { MODELS_LIST_BODY, modelBody } from './models.js';
 import { WS_UPGRADE_REQUIRED } from './openai-responses.js';
-import { hasInvalidCredential, routeFormat, type Route } from './routes.js';
+import { refusesCredential } from './credentials.js';
+import { routeFormat, type Route } from './routes.js';
 import type { Scenario } from './scenario.js';
 import { JSON_TYPE, SSE_TYPE, type Reply } from './sse.js';
 import type { FormatAdapter, Plan } from './types.js';
@@ -28,6 +29,8 @@ export interface RequestInfo {
 export interface HandlerConfig {
   chunks: number;
   responseBytes: number | undefined;
+  /** Refuse keys without their API's prefix (credentials.ts); off with `acceptAnyKey`. */
+  checkKeyPrefix: boolean;
 }
 
 /** Lower-cased header names, repeated headers joined with ', ' (Node drops some duplicates). */
@@ -74,7 +77,7 @@ export function buildReply(info: RequestInfo, route: Route, sc: Readonly<Scenari
     r.headers.allow = isGet ? 'GET, HEAD' : 'POST';
     return r;
   }
-  if (hasInvalidCredential(info.headers, info.query)) return errorReply(fmt, 401, seq);
+  if (refusesCredential(fmt.name, info.path, info.headers, info.query, cfg.checkKeyPrefix)) return errorReply(fmt, 401, seq);
   if (sc.error !== undefined) return errorReply(fmt, sc.error, seq);
 
   if (route.kind === 'models') return jsonReply(200, MODELS_LIST_BODY, fmt.headers(seq));

@@ -10,9 +10,11 @@
 // (the last marker in the body wins; the header overrides it key by key), comma-separated:
 //   error=<status>  tool[=<name>]  chunks=<n>  interval=<ms>  slow=<ms>  die-midstream  hang
 //   gzip  echo-headers  cache-read=<n>  cache-write=<n>
-// A credential containing "invalid" gets a 401 in the route's own error envelope.
+// Credentials (credentials.ts): a key without its API's prefix (Anthropic sk-ant-, OpenAI sk-,
+// Google AIza) or containing "invalid"/"wrong" gets a 401 in the route's own error envelope;
+// no credential is fine. `acceptAnyKey` (--accept-any-key) turns the prefix check off.
 
 export { startMockUpstream } from './server.js';
-export { mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
+export { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
 export { parseScenario, type Scenario } from './scenario.js';
 export type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';

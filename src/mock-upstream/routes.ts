@@ -76,22 +76,3 @@ export function routeFormat(route: Route, headers: IncomingHttpHeaders, path: st
       return openaiChat;
   }
 }
-
-/** Substring that marks a credential as bad; any other credential (or none) is accepted. */
-const INVALID = 'invalid';
-
-function bad(v: string | string[] | undefined): boolean {
-  if (v === undefined) return false;
-  return Array.isArray(v) ? v.some((x) => x.includes(INVALID)) : v.includes(INVALID);
-}
-
-/** True when any credential (authorization, x-api-key, x-goog-api-key, ?key=) contains "invalid". */
-export function hasInvalidCredential(headers: IncomingHttpHeaders, query: string): boolean {
-  if (bad(headers.authorization) || bad(headers['x-api-key']) || bad(headers['x-goog-api-key'])) return true;
-  // Only pay for query parsing when the raw query could possibly match.
-  if (query.length > 0 && query.includes(INVALID)) {
-    const key = new URLSearchParams(query.slice(1)).get('key');
-    return key !== null && key.includes(INVALID);
-  }
-  return false;
-}

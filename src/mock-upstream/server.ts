@@ -45,6 +45,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   const cfg: HandlerConfig = {
     chunks: Math.max(1, Math.floor(nonNegative(opts.chunks, 3))),
     responseBytes: opts.responseBytes !== undefined && opts.responseBytes > 0 ? opts.responseBytes : undefined,
+    checkKeyPrefix: opts.acceptAnyKey !== true,
   };
   const log = opts.log;
   const recorder = new Recorder(opts.record !== false);

@@ -16,6 +16,12 @@ export interface MockUpstreamOptions {
   record?: boolean;
   /** Pad the reply text so that a non-streaming JSON reply is about this many bytes. */
   responseBytes?: number;
+  /**
+   * Accept a key whatever its prefix (default false: an Anthropic key must start with
+   * `sk-ant-`, an OpenAI key with `sk-`, a Google key with `AIza`; see credentials.ts).
+   * Keys containing "invalid" or "wrong" are refused either way.
+   */
+  acceptAnyKey?: boolean;
   /** Called once per finished/closed response with a one-line summary (used by the CLI). */
   log?: (line: string) => void;
 }

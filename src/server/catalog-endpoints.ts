@@ -1,6 +1,6 @@
 /**
- * `GET /v1/models` and `GET /api/providers`: what a caller can use, filtered by their
- * grants. Neither ever includes a key; `requires_client_auth` says whether a provider
+ * `GET /v1/models`, `GET /v1/models/{id}` and `GET /api/providers`: what a caller can
+ * use, filtered by their grants. Neither ever includes a key; `requires_client_auth` says whether a provider
  * can only be used with the caller's own credential (passthrough without a fallback key).
  *
  * The answers depend on nothing but the snapshot and the caller's granted models (no
@@ -9,8 +9,10 @@
  * serves the same bytes until a reload makes a new snapshot.
  */
 import type { Access } from '../access/grants.js';
-import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
+import { byPreference, type CompiledProvider, type Snapshot } from '../config/snapshot.js';
+import type { FormatFlag } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
+import { resolveModel, type Resolution } from '../routing/resolve.js';
 import { priceSheet, pricingFor, type PriceSheet } from '../telemetry/pricing.js';
 
 /** One row of `/v1/models`: shaped for OpenAI SDKs, Anthropic SDKs and Aperture clients alike. */
@@ -46,28 +48,66 @@ function pricesOf(snapshot: Snapshot, provider: CompiledProvider, model: string)
 
 export function listModels(snapshot: Snapshot, access: Access): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
   const data: ModelRow[] = [];
-  const created = Math.floor(snapshot.loadedAt.getTime() / 1000);
   for (const provider of sortedProviders(snapshot)) {
     if (provider.spec.disabled) continue;
-    const endpoints = FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
+    const endpoints = endpointsOf(provider);
     if (endpoints.length === 0) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
-      data.push({
-        id: model,
-        object: 'model',
-        type: 'model',
-        created,
-        created_at: snapshot.loadedAt.toISOString(),
-        owned_by: provider.id,
-        display_name: model,
-        supported_endpoints: endpoints,
-        metadata: { provider: providerMeta(provider) },
-        pricing: pricesOf(snapshot, provider, model),
-      });
+      data.push(modelRow(snapshot, provider, model, endpoints));
     }
   }
   return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
+function endpointsOf(provider: CompiledProvider): string[] {
+  return FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
+}
+
+/** modelRow is one row of the listing; `id` is the name the caller used (bare or provider/model). */
+function modelRow(snapshot: Snapshot, provider: CompiledProvider, model: string, endpoints: string[], id = model): ModelRow {
+  return {
+    id,
+    object: 'model',
+    type: 'model',
+    created: Math.floor(snapshot.loadedAt.getTime() / 1000),
+    created_at: snapshot.loadedAt.toISOString(),
+    owned_by: provider.id,
+    display_name: model,
+    supported_endpoints: endpoints,
+    metadata: { provider: providerMeta(provider) },
+    pricing: pricesOf(snapshot, provider, model),
+  };
+}
+
+/**
+ * bestResolution resolves `id` as a request in each of `flags` would and keeps the winner:
+ * an exact model name before a `provider/model` reading, then the provider routing would
+ * prefer (highest preference, ties by ID). Undefined when the caller may not use it.
+ */
+function bestResolution(snapshot: Snapshot, access: Access, id: string, flags: readonly FormatFlag[]): Resolution | undefined {
+  let best: Resolution | undefined;
+  for (const flag of flags) {
+    const r = resolveModel(snapshot, flag, id, access);
+    if (!r) continue;
+    const exact = r.upstreamModel === id;
+    const bestExact = best?.upstreamModel === id;
+    if (!best || (exact && !bestExact) || (exact === bestExact && byPreference(r.provider, best.provider) < 0)) best = r;
+  }
+  return best;
+}
+
+const ALL_FLAGS = FORMATS.map((f) => f.flag);
+
+/**
+ * retrieveModel answers `GET /v1/models/{id}` (the OpenAI and Anthropic SDKs'
+ * `models.retrieve`): the listing's row for the provider a request for `id` would reach,
+ * with `id` as asked. Undefined for a model the caller does not have, so an ungranted
+ * model looks exactly like one that does not exist.
+ */
+export function retrieveModel(snapshot: Snapshot, access: Access, id: string): ModelRow | undefined {
+  const r = bestResolution(snapshot, access, id, ALL_FLAGS);
+  return r && modelRow(snapshot, r.provider, r.upstreamModel, endpointsOf(r.provider), id);
 }
 
 function providerMeta(p: CompiledProvider) {
@@ -105,21 +145,39 @@ function sortedProviders(snapshot: Snapshot): CompiledProvider[] {
  * Gemini format, by bare name (a client may still call `provider/model`).
  */
 export function listGeminiModels(snapshot: Snapshot, access: Access) {
-  const models: Array<{ name: string; baseModelId: string; displayName: string; description: string; supportedGenerationMethods: string[] }> = [];
+  const models: GeminiModel[] = [];
   for (const provider of sortedProviders(snapshot)) {
     if (provider.spec.disabled || !provider.formats.has('gemini_generate_content')) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
-      models.push({
-        name: `models/${model}`,
-        baseModelId: model,
-        displayName: model,
-        description: `${provider.spec.name || provider.id}${provider.spec.description ? `: ${provider.spec.description}` : ''}`,
-        supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
-      });
+      models.push(geminiModel(provider, model));
     }
   }
   return { models };
+}
+
+interface GeminiModel {
+  name: string;
+  baseModelId: string;
+  displayName: string;
+  description: string;
+  supportedGenerationMethods: string[];
+}
+
+function geminiModel(provider: CompiledProvider, model: string, id = model): GeminiModel {
+  return {
+    name: `models/${id}`,
+    baseModelId: model,
+    displayName: model,
+    description: `${provider.spec.name || provider.id}${provider.spec.description ? `: ${provider.spec.description}` : ''}`,
+    supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
+  };
+}
+
+/** retrieveGeminiModel answers `GET /v1beta/models/{id}` (@google/genai's `models.get`) in Gemini's shape. */
+export function retrieveGeminiModel(snapshot: Snapshot, access: Access, id: string) {
+  const r = bestResolution(snapshot, access, id, ['gemini_generate_content']);
+  return r && geminiModel(r.provider, r.upstreamModel, id);
 }
 
 export type Listing = 'models' | 'gemini' | 'providers';

@@ -14,7 +14,7 @@ import { explain, explainDraft, whoami } from './access-api.js';
 import { guardBrowserRequest } from './browser-guard.js';
 import { guardConnections } from './connection-guard.js';
 import { handleAdmin } from './admin-api.js';
-import { listingBody } from './catalog-endpoints.js';
+import { listingBody, retrieveGeminiModel, retrieveModel } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
 import { handleInference } from './inference.js';
@@ -115,7 +115,7 @@ async function handleOwnRoutes(
     await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
     return;
   }
-  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models') {
+  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models' || isModelPath(pathname)) {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
@@ -128,6 +128,14 @@ async function handleOwnRoutes(
     if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access));
     if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access));
+    if (method === 'GET' && pathname.startsWith(MODEL_PATH)) {
+      const id = modelId(pathname, MODEL_PATH);
+      return sendJson(res, 200, found(retrieveModel(snapshot, access, id), id));
+    }
+    if (method === 'GET' && pathname.startsWith(GEMINI_MODEL_PATH)) {
+      const id = modelId(pathname, GEMINI_MODEL_PATH);
+      return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id), id));
+    }
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;
@@ -164,11 +172,36 @@ function armBodyTimeout(req: IncomingMessage, res: ServerResponse, ms: number): 
   res.once('close', disarm);
 }
 
+// `GET /v1/models/{id}` (OpenAI and Anthropic SDKs) and `GET /v1beta/models/{id}` (Google's).
+// POSTs under these prefixes are Gemini calls, matched before this as inference routes.
+const MODEL_PATH = '/v1/models/';
+const GEMINI_MODEL_PATH = '/v1beta/models/';
+
+function isModelPath(pathname: string): boolean {
+  return pathname.startsWith(MODEL_PATH) || pathname.startsWith(GEMINI_MODEL_PATH);
+}
+
+/** modelId is the model named after `prefix`; SDKs send `provider/model` as one %2F-escaped segment, curl with a plain slash. */
+function modelId(pathname: string, prefix: string): string {
+  const raw = pathname.slice(prefix.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('BAD_MODEL_NAME', `model name in the path is not valid percent-encoding: ${raw}`);
+  }
+}
+
+/** found returns the model, or the 404 that says the same for "no such model" and "not granted". */
+function found<T>(model: T | undefined, id: string): T {
+  if (model === undefined) throw new GatewayError('UNKNOWN_MODEL', `model "${id}" is not available to you; GET /v1/models lists the models you can use`);
+  return model;
+}
+
 function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {
   const error = toGatewayError(err);
   if (error.code === 'INTERNAL') ctx.log.error({ err: error.cause, path: req.url?.split('?')[0] }, 'request failed');
   const pathname = (req.url ?? '/').split('?')[0]!;
-  const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname);
+  const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname, req.headers);
   sendError(res, error, format);
 }
 

@@ -101,11 +101,7 @@ export async function startBrowserStack(config: (upstreamUrl: string) => string,
   let keyway = await start();
   let browser: Browser;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
   } catch (err) {
     await keyway.close(100);
     await upstream.close();
@@ -157,6 +153,15 @@ export async function startBrowserStack(config: (upstreamUrl: string) => string,
     },
   };
   return stack;
+}
+
+/** launchChromium starts the headless Chromium every browser test uses, with no traffic of its own. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
 }
 
 /** shot saves a full-page screenshot as test-artifacts/<name>.png. */

@@ -30,11 +30,15 @@ import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../../src/start.j
 
 // ------------------------------------------------------------------ credentials
 
-/** Obvious fakes. A value containing "invalid" makes the mock upstream answer 401. */
+/**
+ * Obvious fakes. The mock upstream answers 401 to a value containing "invalid", and to a key
+ * without its provider's prefix (Anthropic sk-ant-, OpenAI sk-, Google AIza: docs/operations.md).
+ */
 export const KEYS = {
   anthropicClient: 'sk-ant-test-e2e-client-key-0001',
   anthropicOauth: 'sk-ant-oat01-test-e2e-oauth-token-0001',
-  anthropicGatewayToken: 'test-e2e-gateway-bearer-token-0001',
+  // Anthropic accepts only sk-ant-… bearers (API keys, OAuth tokens); so does the mock.
+  anthropicGatewayToken: 'sk-ant-test-e2e-gateway-bearer-token-0001',
   anthropicProvider: 'sk-ant-test-e2e-PROVIDER-key-9999',
   anthropicFallback: 'sk-ant-test-e2e-FALLBACK-key-8888',
   anthropicNone: 'sk-ant-test-e2e-NONE-provider-key-7777',
