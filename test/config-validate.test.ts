@@ -24,31 +24,32 @@ describe('configuration validation', () => {
     assert.ok(result.config.providers.every((p) => p.authMode === 'passthrough' && p.apikey === ''));
   });
 
+  // One verdict: what keyway would have to drop or guess at is an error (refused
+  // everywhere); a warning never blocks and never drops anything.
   const cases: Array<{ name: string; providers: string; severity: string; path: string; message: string | RegExp }> = [
-    { name: 'missing baseurl', providers: `{"p": {"models": ["m"]}}`, severity: 'warning', path: 'providers.p.baseurl', message: 'provider p has no baseurl configured' },
-    { name: 'non-http baseurl', providers: `{"p": {"baseurl": "ftp://x", "models": ["m"]}}`, severity: 'warning', path: 'providers.p.baseurl', message: /invalid baseurl/ },
-    { name: 'unknown auth_mode', providers: `{"p": {"baseurl": "https://x", "auth_mode": "passthru", "apikey": "k"}}`, severity: 'warning', path: 'providers.p.auth_mode', message: /invalid auth_mode: passthru/ },
-    { name: 'bad authorization', providers: `{"p": {"baseurl": "https://x", "authorization": "basic", "apikey": "k"}}`, severity: 'warning', path: 'providers.p.authorization', message: 'provider p has invalid authorization type: basic' },
-    { name: 'override without key', providers: `{"p": {"baseurl": "https://x", "auth_mode": "override"}}`, severity: 'warning', path: 'providers.p.apikey', message: /override.*no apikey/ },
-    { name: 'malformed add_headers', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "add_headers": ["Bad-Entry"]}}`, severity: 'warning', path: 'providers.p.add_headers[0]', message: 'provider p: add_headers entry "Bad-Entry" must be in "Header-Name: value" format' },
-    { name: 'header injection in add_headers', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "add_headers": ["X-A: b\\r\\nX-Evil: 1"]}}`, severity: 'warning', path: 'providers.p.add_headers[0]', message: /must be in "Header-Name: value" format/ },
-    { name: 'wildcard model name', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": ["claude-opus-*"]}}`, severity: 'warning', path: 'providers.p.models[0]', message: /wildcard/ },
+    { name: 'missing baseurl', providers: `{"p": {"models": ["m"]}}`, severity: 'error', path: 'providers.p.baseurl', message: 'provider p has no baseurl configured' },
+    { name: 'non-http baseurl', providers: `{"p": {"baseurl": "ftp://x", "models": ["m"]}}`, severity: 'error', path: 'providers.p.baseurl', message: /invalid baseurl/ },
+    { name: 'unknown auth_mode', providers: `{"p": {"baseurl": "https://x", "auth_mode": "passthru", "apikey": "k"}}`, severity: 'error', path: 'providers.p.auth_mode', message: /invalid auth_mode: passthru/ },
+    { name: 'bad authorization', providers: `{"p": {"baseurl": "https://x", "authorization": "basic", "apikey": "k"}}`, severity: 'error', path: 'providers.p.authorization', message: 'provider p has invalid authorization type: basic' },
+    { name: 'override without key', providers: `{"p": {"baseurl": "https://x", "auth_mode": "override"}}`, severity: 'error', path: 'providers.p.apikey', message: /override.*no apikey/ },
+    { name: 'malformed add_headers', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "add_headers": ["Bad-Entry"]}}`, severity: 'error', path: 'providers.p.add_headers[0]', message: 'provider p: add_headers entry "Bad-Entry" must be in "Header-Name: value" format' },
+    { name: 'header injection in add_headers', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "add_headers": ["X-A: b\\r\\nX-Evil: 1"]}}`, severity: 'error', path: 'providers.p.add_headers[0]', message: /must be in "Header-Name: value" format/ },
+    { name: 'reserved add_headers', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "add_headers": ["Host: evil"]}}`, severity: 'error', path: 'providers.p.add_headers[0]', message: 'provider p: add_headers may not set Host' },
+    { name: 'wildcard model name', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": ["claude-opus-*"]}}`, severity: 'error', path: 'providers.p.models[0]', message: /wildcard/ },
+    { name: 'empty model name', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": [""]}}`, severity: 'error', path: 'providers.p.models[0]', message: 'provider p lists an empty model name' },
     { name: 'unknown provider key', providers: `{"p": {"basurl": "https://x"}}`, severity: 'warning', path: 'providers.p.basurl', message: 'unknown config key "basurl"' },
-    { name: 'type mismatch', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "preference": "high"}}`, severity: 'warning', path: 'providers.p.preference', message: /must be a whole number, not string/ },
-    { name: 'empty models saves but serves nothing', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": []}}`, severity: 'info', path: 'providers.p.models', message: /serves nothing/ },
-    { name: 'slash in provider id', providers: `{"a/b": {"baseurl": "https://x", "apikey": "k"}}`, severity: 'warning', path: 'providers["a/b"]', message: /provider ID/ },
+    { name: 'type mismatch', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "preference": "high"}}`, severity: 'error', path: 'providers.p.preference', message: /must be a whole number, not string/ },
+    { name: 'empty models saves but serves nothing', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": []}}`, severity: 'warning', path: 'providers.p.models', message: /serves nothing/ },
+    { name: 'slash in provider id', providers: `{"a/b": {"baseurl": "https://x", "apikey": "k"}}`, severity: 'error', path: 'providers["a/b"]', message: /provider ID/ },
+    { name: 'provider not an object', providers: `{"p": "https://x"}`, severity: 'error', path: 'providers.p', message: 'provider p must be an object' },
     { name: 'unknown compatibility flag', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "compatibility": {"anthropic": true}}}`, severity: 'warning', path: 'providers.p.compatibility.anthropic', message: 'unknown config key "anthropic"' },
+    { name: 'model_cost_map without "as"', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "model_cost_map": [{"match": "m*"}]}}`, severity: 'error', path: 'providers.p.model_cost_map[0]', message: 'model_cost_map entries need both "match" and "as"' },
+    { name: 'unknown cost_basis', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "cost_basis": "acme"}}`, severity: 'warning', path: 'providers.p.cost_basis', message: /unknown cost_basis: acme/ },
+    { name: 'duplicate model', providers: `{"p": {"baseurl": "https://x", "apikey": "k", "models": ["m", "m"]}}`, severity: 'info', path: 'providers.p.models[1]', message: 'provider p lists model "m" more than once' },
   ];
   for (const c of cases) {
     test(`reports ${c.name}`, () => has(problemsOf(`{"providers": ${c.providers}, ${grants}}`), c.severity, c.path, c.message));
   }
-
-  test('a provider with a blocking warning still loads but is not usable', () => {
-    const result = validateConfigText(`{"providers": {"p": {"models": ["m"]}, "q": {"baseurl": "https://q", "apikey": "k", "models": ["m"]}}, ${grants}}`, { env: {} });
-    assert.ok(result.config);
-    assert.equal(result.config.providers.find((p) => p.id === 'p')?.usable, false);
-    assert.equal(result.config.providers.find((p) => p.id === 'q')?.usable, true);
-  });
 
   test('HuJSON: comments and trailing commas', () => {
     const result = validateConfigText(`// hello\n{"providers": {"p": {"baseurl": "https://x", "apikey": "k", /* c */ "models": ["m",],},}, ${grants},}`, { env: {} });
@@ -63,8 +64,10 @@ describe('configuration validation', () => {
     assert.match(err.message, /syntax error/);
   });
 
-  test('duplicate keys are warnings with a path', () => {
-    has(problemsOf(`{"providers": {"p": {"baseurl": "https://x", "baseurl": "https://y", "apikey": "k"}}, ${grants}}`), 'warning', 'providers.p.baseurl', 'duplicate config key "baseurl"');
+  test('duplicate keys are errors with a path and a line (the earlier value would be dropped)', () => {
+    const problems = problemsOf(`{"providers": {"p": {"baseurl": "https://x",\n "baseurl": "https://y", "apikey": "k"}}, ${grants}}`);
+    has(problems, 'error', 'providers.p.baseurl', 'duplicate config key "baseurl"');
+    assert.equal(problems.find((p) => p.message.startsWith('duplicate'))!.line, 2);
   });
 
   test('unknown top-level keys are warnings', () => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentitySource } from '../src/identity/identity.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, type Logger } from '../src/log.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../src/mock-upstream/index.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from '../src/start.js';
 
@@ -39,6 +39,8 @@ export interface StackOptions {
   upstream?: MockUpstream;
   /** Start on an existing data folder (its config is kept; `config` is ignored). */
   reuseDataDir?: string;
+  /** keyway's logger (default: silent, or KEYWAY_TEST_LOG's level). */
+  log?: Logger;
 }
 
 /**
@@ -50,10 +52,18 @@ export async function startStack(config: (upstreamUrl: string) => string, option
   const dataDir = options.reuseDataDir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
   const configPath = join(dataDir, 'config.hujson');
   if (!options.reuseDataDir) await writeFile(configPath, config(upstream.url));
-  const keyway = await startKeyway(
-    { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
-    { identity: options.identity, env: options.env ?? {}, log: createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
-  );
+  let keyway: Keyway;
+  try {
+    keyway = await startKeyway(
+      { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
+      { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
+    );
+  } catch (err) {
+    // A refused configuration must not leave the upstream (and the test process) running.
+    if (!options.upstream) await upstream.close();
+    if (!options.reuseDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     keyway,
     upstream,

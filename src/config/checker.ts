@@ -1,7 +1,7 @@
 /**
- * Small typed readers used by the validators: each reads one field, reports a problem
- * with its path when the type is wrong, and returns a usable default so validation can
- * go on and report every problem in one pass.
+ * Small typed readers used by the validators: each reads one field, reports an error
+ * with its path when the type is wrong, and returns a default so validation can go on
+ * and report every problem in one pass (the document is refused all the same).
  */
 import { formatPath, type PathSegment } from './hujson.js';
 import type { Problem, Severity } from './types.js';
@@ -41,8 +41,10 @@ export class Checker {
     }
   }
 
+  // A value of the wrong type cannot be used, and using the default instead would drop it
+  // silently: an error.
   private mismatch(path: readonly PathSegment[], want: string, got: unknown): void {
-    this.warn(path, `${formatPath(path)} must be ${want}, not ${typeName(got)}`);
+    this.error(path, `${formatPath(path)} must be ${want}, not ${typeName(got)}`);
   }
 
   string(obj: Obj, key: string, path: readonly PathSegment[], fallback = ''): string {
