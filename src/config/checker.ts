@@ -18,6 +18,13 @@ export function typeName(v: unknown): string {
   return typeof v;
 }
 
+/** fieldName is the last part of a path: `preference`, or `models[2]` for an array item. */
+function fieldName(path: readonly PathSegment[]): string {
+  const last = path[path.length - 1];
+  if (typeof last !== 'number') return last ?? 'the document';
+  return formatPath(path.slice(-2).filter((seg, i) => i === 1 || typeof seg === 'string'));
+}
+
 export class Checker {
   readonly problems: Problem[] = [];
 
@@ -42,9 +49,10 @@ export class Checker {
   }
 
   // A value of the wrong type cannot be used, and using the default instead would drop it
-  // silently: an error.
+  // silently: an error. The message names the field, not the whole path: every place that
+  // shows a problem puts its path in front already.
   private mismatch(path: readonly PathSegment[], want: string, got: unknown): void {
-    this.error(path, `${formatPath(path)} must be ${want}, not ${typeName(got)}`);
+    this.error(path, `${fieldName(path)} must be ${want}, not ${typeName(got)}`);
   }
 
   string(obj: Obj, key: string, path: readonly PathSegment[], fallback = ''): string {
