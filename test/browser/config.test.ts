@@ -170,7 +170,7 @@ describe('configuration editor', { skip }, () => {
     await setEditor(page, JSON.stringify(doc, null, 2));
     const problems = page.locator('.card', { has: page.getByRole('heading', { name: 'Problems' }) }).getByTestId('problems');
     await problems.getByText('hostname', { exact: true }).waitFor();
-    assert.match(await problems.innerText(), /note\s*providers\.mock\.baseurl: provider mock baseurl ends in \/v1/);
+    assert.match(await problems.innerText(), /info\s*providers\.mock\.baseurl: provider mock baseurl ends in \/v1/);
     assert.match(await problems.innerText(), /warning\s*hostname: unknown config key "hostname"/);
     assert.equal(await page.locator('.cm-lintRange-error').count(), 0);
     assert.ok((await page.locator('.cm-lintRange-info').count()) >= 1);

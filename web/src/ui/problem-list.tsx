@@ -7,14 +7,14 @@ import type { Problem } from '../hooks/config';
 import Badge from './badge';
 
 const TONE = { error: 'danger', warning: 'warning', info: 'info' } as const;
-const WORD = { error: 'error', warning: 'warning', info: 'note' } as const;
 
 export default function ProblemList({ problems, onReveal }: { problems: readonly Problem[]; onReveal?: (p: Problem) => void }) {
   return (
     <ul className="problems" data-testid="problems">
       {problems.map((p, i) => (
         <li key={`${p.path}-${i}`}>
-          <Badge tone={TONE[p.severity]}>{WORD[p.severity]}</Badge>
+          {/* The same word as keyway check and the log print. */}
+          <Badge tone={TONE[p.severity]}>{p.severity}</Badge>
           <span>
             {p.path &&
               (onReveal ? (
