@@ -10,11 +10,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { countBySeverity, formatProblem } from './config/problems.js';
 import { validateConfigText } from './config/validate.js';
 import { parseDurationMs } from './duration.js';
 import { compileSnapshot } from './config/snapshot.js';
-import type { FormatFlag } from './config/types.js';
+import type { FormatFlag, Problem } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
 import { IDENTITY_MODES, type IdentityMode } from './identity/choose.js';
 import { LOCAL_OWNER, taggedLogin, type Identity } from './identity/identity.js';
@@ -29,7 +31,8 @@ Usage:
   keyway serve [flags]          start the gateway (the default command)
   keyway demo [flags]           try keyway without a provider account: the gateway in front of
                                 the built-in mock upstream, data in ./keyway-demo-data
-  keyway check [--strict] FILE  validate a configuration file and print every problem
+  keyway check [--strict] FILE  validate a configuration file and print every problem;
+                                exit 1 on errors (--strict: on warnings too)
   keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--format FLAG] [--json] FILE
                                 which provider would serve model M to LOGIN under FILE, or why not
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
@@ -357,9 +360,11 @@ function reportStartFailure(settings: ServerSettings, err: unknown): void {
   if (code === 'EADDRINUSE') return void console.error(`keyway: ${where} is already in use (another keyway?); choose another port with --port`);
   if (code === 'EACCES' && (err as { syscall?: string }).syscall === 'listen') return void console.error(`keyway: no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`);
   if (code === 'EADDRNOTAVAIL') return void console.error(`keyway: ${settings.host} is not an address of this machine (--listen)`);
-  const problems = (err as { problems?: Array<{ severity: string; path: string; message: string }> }).problems;
-  console.error(`keyway: ${(err as Error).message}`);
-  for (const p of problems ?? []) console.error(`  ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+  const problems = (err as { problems?: Problem[] }).problems;
+  // The same lines `keyway check` prints, so an editor or CI can jump to each one.
+  const file = settings.configPath ?? join(settings.dataDir, 'config.hujson');
+  for (const p of problems ?? []) console.error(formatProblem(file, p));
+  console.error(`keyway: ${(err as Error).message}${problems ? '; keyway did not start' : ''}`);
 }
 
 /** parseWith parses a command's flags, so a wrong one is answered with that command's usage. */
@@ -378,13 +383,11 @@ async function check(args: string[]): Promise<number> {
   if (!file) throw new UsageError('check needs a configuration file: keyway check FILE', CHECK_USAGE);
   const text = await readNamedFile(file);
   const { problems } = validateConfigText(text, { env: process.env });
-  for (const p of problems) {
-    const where = p.line !== undefined ? `${file}:${p.line}:${p.column}` : file;
-    console.log(`${where}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
-  }
-  const errors = problems.filter((p) => p.severity === 'error').length;
-  const warnings = problems.filter((p) => p.severity === 'warning').length;
-  console.log(`${errors} error(s), ${warnings} warning(s)${values.strict && warnings > 0 ? ' (warnings block saving; --strict treats them as errors)' : ''}`);
+  for (const p of problems) console.log(formatProblem(file, p));
+  const { error: errors, warning: warnings } = countBySeverity(problems);
+  // Errors are refused everywhere (start, reload, save); warnings nowhere, unless --strict asks.
+  const verdict = errors > 0 ? 'keyway refuses this configuration' : values.strict && warnings > 0 ? 'refused by --strict' : 'keyway accepts this configuration';
+  console.log(`${errors} error(s), ${warnings} warning(s): ${verdict}`);
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
 }
 
@@ -410,7 +413,7 @@ async function explain(args: string[]): Promise<number> {
   const text = await readNamedFile(file);
   const { config, problems } = validateConfigText(text, { env: process.env });
   if (!config) {
-    for (const p of problems.filter((q) => q.severity === 'error')) console.error(`${file}: error: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    for (const p of problems.filter((q) => q.severity === 'error')) console.error(formatProblem(file, p));
     return 1;
   }
   const snapshot = compileSnapshot(text, config, problems);

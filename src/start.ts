@@ -7,10 +7,12 @@ import { once } from 'node:events';
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { formatProblem } from './config/problems.js';
 import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
 import { ConfigFileStore } from './config/store.js';
 import type { Env } from './config/macros.js';
+import type { Problem } from './config/types.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
 import { markLocalSocket, type IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET, localApiGet } from './identity/localapi.js';
@@ -113,9 +115,13 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   runtime.on('rejected', (problems, source) => {
     telemetry?.metrics.configReloads.inc({ source, result: 'rejected' });
-    log.error({ source }, 'configuration change rejected; the running configuration stays in force');
+    log.error({ source, file: configPath }, 'configuration change rejected; the running configuration stays in force');
     logProblems(log, problems, configPath);
   });
+  runtime.on('historyFailed', (err, source) => {
+    log.error({ source, err: err.message }, 'the applied configuration could not be added to the history');
+  });
+  await runtime.recordRunning();
   if (settings.watch) runtime.watch();
 
   const unixPath = settings.host.startsWith('unix:') ? settings.host.slice('unix:'.length) : undefined;
@@ -175,10 +181,11 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   };
 }
 
-function logProblems(log: Logger, problems: readonly { severity: string; path: string; message: string }[], file: string): void {
+/** logProblems logs each problem as `keyway check` prints it, with its parts as fields too. */
+function logProblems(log: Logger, problems: readonly Problem[], file: string): void {
   for (const p of problems) {
     const level = p.severity === 'error' ? 'error' : p.severity === 'warning' ? 'warn' : 'info';
-    log[level]({ file, path: p.path }, p.message);
+    log[level]({ file, line: p.line, column: p.column, path: p.path, severity: p.severity }, formatProblem(file, p));
   }
 }
 

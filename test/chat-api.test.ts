@@ -243,3 +243,56 @@ describe('chat persistence', () => {
     }
   });
 });
+
+describe('chat_models curates the chat model list', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack(
+      (u) =>
+        configText(providers(u, 'sk-ant-test-fallback'), GRANTS, {
+          chat_models: [
+            { model: 'openai/gpt-5', label: 'GPT-5 (everyday)' },
+            'claude/**',
+            'gemini/gemini-2.5-flash',
+            { model: 'bad/gpt-bad', label: 'Broken on purpose' },
+          ],
+        }),
+      { identity: source },
+    );
+  });
+  after(() => stack.close());
+
+  test('only listed models, in the order listed, with their labels; grants still decide', async () => {
+    const { json } = await api(stack, '/api/chat/models');
+    assert.deepEqual(
+      json.models.map((m: any) => [m.id, m.label]),
+      [
+        ['openai/gpt-5', 'GPT-5 (everyday)'],
+        ['claude/claude-opus-4-8', null],
+        ['gemini/gemini-2.5-flash', null],
+        ['bad/gpt-bad', 'Broken on purpose'],
+      ],
+    );
+    assert.equal(json.models.some((m: any) => m.id === 'responses/gpt-r'), false, 'not listed: not offered');
+    assert.deepEqual(json.hidden, [], 'a model left out on purpose is not reported as hidden');
+  });
+
+  test('a model chat_models leaves out cannot be chatted with', async () => {
+    const conv = await api(stack, '/api/chat/conversations', { body: { model: 'responses/gpt-r' } });
+    assert.equal(conv.status, 201);
+    const r = await chat(stack, conv.json.id, { content: 'hi', model: 'responses/gpt-r' });
+    assert.equal(r.status, 404);
+    assert.match(r.error.error, /not available in chat/);
+    const ok = await chat(stack, conv.json.id, { content: 'hi', model: 'openai/gpt-5' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.events.at(-1).type, 'done');
+  });
+
+  test('narrower grants narrow the curated list too', async () => {
+    const narrow = GRANTS.map((g) => (g.src[0] === 'bob@example.com' ? { src: g.src, app: { [CAP]: [{ role: 'user' }, { models: 'gemini/**' }] } } : g));
+    const saved = await stack.keyway.runtime.save(configText(providers(stack.upstream.url, 'sk-ant-test-fallback'), narrow, { chat_models: ['openai/**', 'gemini/**'] }), stack.keyway.runtime.current.hash);
+    assert.equal(saved.ok, true, JSON.stringify(saved));
+    assert.deepEqual((await api(stack, '/api/chat/models', { as: 'bob' })).json.models.map((m: any) => m.id), ['gemini/gemini-2.5-flash']);
+    assert.deepEqual((await api(stack, '/api/chat/models')).json.models.map((m: any) => m.id), ['openai/gpt-5', 'gemini/gemini-2.5-flash']);
+  });
+});

@@ -181,12 +181,21 @@ test('keyway check prints every problem with its path and fails on errors', asyn
     assert.match(missing.stdout, /unsubstituted macros: \[CHECK_KEY\]/);
 
     const warn = join(dir, 'warn.hujson');
-    await writeFile(warn, '{"providers": {"p": {"basurl": "https://x"}}}');
+    await writeFile(warn, '{"providers": {"p": {"baseurl": "https://x", "apikey": "k", "models": [],\n  "base_url": "https://x"}}}');
     const w = await keyway(['check', warn]);
-    assert.equal(w.code, 0, 'warnings alone do not fail a check');
-    assert.match(w.stdout, /providers\.p\.basurl: unknown config key "basurl"/);
-    assert.match(w.stdout, /providers\.p\.baseurl: provider p has no baseurl configured/);
+    assert.equal(w.code, 0, 'warnings alone do not fail a check: keyway would accept the file');
+    assert.match(w.stdout, /warn\.hujson:2:3: warning: providers\.p\.base_url: unknown config key "base_url"/);
+    assert.match(w.stdout, /warn\.hujson:1:61: warning: providers\.p\.models: provider p has no models; it serves nothing/);
+    assert.match(w.stdout, /0 error\(s\), 3 warning\(s\): keyway accepts this configuration/);
     assert.equal((await keyway(['check', '--strict', warn])).code, 1);
+
+    const error = join(dir, 'error.hujson');
+    await writeFile(error, '{"providers": {"p": {"basurl": "https://x"}}}');
+    const e = await keyway(['check', error]);
+    assert.equal(e.code, 1, 'what keyway refuses to load fails the check');
+    assert.match(e.stdout, /error\.hujson:1:16: error: providers\.p\.baseurl: provider p has no baseurl configured/);
+    assert.match(e.stdout, /error\.hujson:1:22: warning: providers\.p\.basurl: unknown config key "basurl"/);
+    assert.match(e.stdout, /keyway refuses this configuration/);
 
     const broken = join(dir, 'broken.hujson');
     await writeFile(broken, '{\n  "providers": {\n    "p": [\n}');
@@ -240,7 +249,9 @@ test('keyway serve refuses to start on a config with errors and says why', async
     await writeFile(config, '{"providers": {"p": {"apikey": "${NOT_SET_ANYWHERE}"}}}');
     const r = await keyway(['serve', '--port', '0', '--config', config]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /unsubstituted macros: \[NOT_SET_ANYWHERE\]/);
+    assert.match(r.stderr, /bad\.hujson: error: unsubstituted macros: \[NOT_SET_ANYWHERE\]/);
+    assert.match(r.stderr, /bad\.hujson:1:16: error: providers\.p\.baseurl: provider p has no baseurl configured/);
+    assert.match(r.stderr, /keyway did not start/);
     const flag = await keyway(['serve', '--port', 'eighty']);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--port must be a whole number/);

@@ -39,7 +39,7 @@ export interface StackOptions {
   upstream?: MockUpstream;
   /** Start on an existing data folder (its config is kept; `config` is ignored). */
   reuseDataDir?: string;
-  /** Where keyway logs (silent unless KEYWAY_TEST_LOG is set). */
+  /** keyway's logger (default: silent, or KEYWAY_TEST_LOG's level). */
   log?: Logger;
 }
 
@@ -52,10 +52,18 @@ export async function startStack(config: (upstreamUrl: string) => string, option
   const dataDir = options.reuseDataDir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
   const configPath = join(dataDir, 'config.hujson');
   if (!options.reuseDataDir) await writeFile(configPath, config(upstream.url));
-  const keyway = await startKeyway(
-    { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
-    { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
-  );
+  let keyway: Keyway;
+  try {
+    keyway = await startKeyway(
+      { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
+      { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
+    );
+  } catch (err) {
+    // A refused configuration must not leave the upstream (and the test process) running.
+    if (!options.upstream) await upstream.close();
+    if (!options.reuseDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     keyway,
     upstream,

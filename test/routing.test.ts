@@ -13,8 +13,7 @@ function providers(upstream: string) {
     gamma: chat('gamma', { models: ['shared', 'tie'], preference: 1 }),
     disabled: chat('disabled', { models: ['shared', 'only-disabled'], preference: 99, disabled: true }),
     openrouter: chat('openrouter', { models: ['qwen/qwen3-coder', 'anthropic/claude-x'] }),
-    anthropic: { baseurl: upstream, authorization: 'x-api-key', auth_mode: 'passthrough', models: ['claude-a', 'claude-*'], compatibility: { anthropic_messages: true } },
-    broken: { models: ['orphan'] },
+    anthropic: { baseurl: upstream, authorization: 'x-api-key', auth_mode: 'passthrough', models: ['claude-a'], compatibility: { anthropic_messages: true } },
   };
 }
 
@@ -57,13 +56,6 @@ describe('routing', () => {
     assert.equal(prefixed.upstreamModel, 'anthropic/claude-x');
   });
 
-  test('wildcard model names match nothing', async () => {
-    const r = await postJson(`${stack.url}/v1/messages`, { model: 'claude-opus-4-8', max_tokens: 5, messages: [] });
-    assert.equal(r.status, 404);
-    const literal = await postJson(`${stack.url}/v1/messages`, { model: 'claude-*', max_tokens: 5, messages: [] });
-    assert.equal(literal.status, 404);
-  });
-
   test('a provider without the format flag does not serve that format', async () => {
     const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [] });
     assert.equal(r.status, 404);
@@ -71,7 +63,7 @@ describe('routing', () => {
     assert.equal(ok.status, 200);
   });
 
-  test('/v1/models: one row per (provider, model), passthrough-only listed, disabled and wildcards not, no keys', async () => {
+  test('/v1/models: one row per (provider, model), passthrough-only listed, disabled not, no keys', async () => {
     const res = await fetch(`${stack.url}/v1/models`);
     const text = await res.text();
     const body = JSON.parse(text) as { object: string; data: Array<{ id: string; supported_endpoints: string[]; metadata: { provider: { id: string; requires_client_auth: boolean } } }> };
@@ -81,8 +73,6 @@ describe('routing', () => {
     assert.ok(rows.includes('anthropic/claude-a'));
     assert.ok(rows.includes('openrouter/qwen/qwen3-coder'));
     assert.ok(!rows.some((r) => r.startsWith('disabled/')), 'disabled providers are not listed');
-    assert.ok(!rows.some((r) => r.includes('*')), 'wildcards never appear as model ids');
-    assert.ok(!rows.some((r) => r.startsWith('broken/')), 'unusable providers are not listed');
     const claude = body.data.find((r) => r.id === 'claude-a')!;
     assert.deepEqual(claude.supported_endpoints, ['/v1/messages']);
     assert.equal(claude.metadata.provider.requires_client_auth, true);

@@ -1,7 +1,7 @@
 /**
- * Small typed readers used by the validators: each reads one field, reports a problem
- * with its path when the type is wrong, and returns a usable default so validation can
- * go on and report every problem in one pass.
+ * Small typed readers used by the validators: each reads one field, reports an error
+ * with its path when the type is wrong, and returns a default so validation can go on
+ * and report every problem in one pass (the document is refused all the same).
  */
 import { formatPath, type PathSegment } from './hujson.js';
 import type { Problem, Severity } from './types.js';
@@ -16,6 +16,13 @@ export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   return typeof v;
+}
+
+/** fieldName is the last part of a path: `preference`, or `models[2]` for an array item. */
+function fieldName(path: readonly PathSegment[]): string {
+  const last = path[path.length - 1];
+  if (typeof last !== 'number') return last ?? 'the document';
+  return formatPath(path.slice(-2).filter((seg, i) => i === 1 || typeof seg === 'string'));
 }
 
 export class Checker {
@@ -41,8 +48,11 @@ export class Checker {
     }
   }
 
+  // A value of the wrong type cannot be used, and using the default instead would drop it
+  // silently: an error. The message names the field, not the whole path: every place that
+  // shows a problem puts its path in front already.
   private mismatch(path: readonly PathSegment[], want: string, got: unknown): void {
-    this.warn(path, `${formatPath(path)} must be ${want}, not ${typeName(got)}`);
+    this.error(path, `${fieldName(path)} must be ${want}, not ${typeName(got)}`);
   }
 
   string(obj: Obj, key: string, path: readonly PathSegment[], fallback = ''): string {

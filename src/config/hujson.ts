@@ -13,13 +13,14 @@ export interface SyntaxProblem {
   path: PathSegment[];
   line: number;
   column: number;
-  /** Duplicate keys are tolerated (the last one wins) and reported as warnings. */
-  severity: 'error' | 'warning';
+  severity: 'error';
 }
 
 export interface ParsedHujson {
   value: unknown;
   problems: SyntaxProblem[];
+  /** The parse tree, to find where a path is in the text (locate.ts). */
+  tree: Node | undefined;
 }
 
 /** parseHujson parses HuJSON text; `value` is undefined when the text has syntax errors. */
@@ -33,10 +34,10 @@ export function parseHujson(text: string): ParsedHujson {
     severity: 'error' as const,
   }));
   if (problems.length > 0 || root === undefined) {
-    return { value: undefined, problems };
+    return { value: undefined, problems, tree: root };
   }
   const value = toValue(root, [], text, problems);
-  return { value, problems };
+  return { value, problems, tree: root };
 }
 
 function toValue(node: Node, path: PathSegment[], text: string, problems: SyntaxProblem[]): unknown {
@@ -49,11 +50,12 @@ function toValue(node: Node, path: PathSegment[], text: string, problems: Syntax
         if (!keyNode || !valueNode) continue;
         const key = String(keyNode.value);
         if (seen.has(key)) {
+          // An error, not a warning: the earlier value would be silently dropped.
           problems.push({
             message: `duplicate config key "${key}"`,
             path: [...path, key],
             ...lineColumn(text, keyNode.offset),
-            severity: 'warning',
+            severity: 'error',
           });
         }
         seen.add(key);

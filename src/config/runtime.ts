@@ -2,11 +2,15 @@
  * ConfigRuntime owns the running configuration: it loads the stored document, compiles
  * it into a Snapshot and swaps it in, and is the only writer of the file. Whatever the
  * trigger (file change, SIGHUP, admin API), a new text goes through the same steps:
- * validate → compile → swap; a text with errors never replaces the running snapshot.
+ * validate → compile → swap, with one verdict (problems.ts): a text with errors never
+ * replaces the running snapshot. Every version that is applied is recorded in the
+ * history, so a rollback can always return to the one before; a file change that is
+ * refused is kept as `refusal` until a later version applies.
  */
 import { EventEmitter } from 'node:events';
 import type { PoolRegistry } from '../upstream/pools.js';
 import type { Env } from './macros.js';
+import { blocking } from './problems.js';
 import { restoreSecrets } from './secrets.js';
 import { compileSnapshot, hashText, type Snapshot } from './snapshot.js';
 import type { ConfigFileStore } from './store.js';
@@ -20,19 +24,29 @@ export type SaveResult =
   | { ok: false; reason: 'conflict'; hash: string }
   | { ok: false; reason: 'invalid'; problems: Problem[] };
 
-/** blocking reports the problems that stop a save: errors, and warnings (treated as errors on save). */
-export function blockingOnSave(problems: readonly Problem[]): Problem[] {
-  return problems.filter((p) => p.severity !== 'info');
+/** A change of the file on disk that keyway refused: the running configuration stayed. */
+export interface Refusal {
+  source: ApplySource;
+  /** When it was refused (ISO 8601). */
+  at: string;
+  problems: Problem[];
+  /** SHA-256 of the refused text. */
+  textHash: string;
+  /** The refused text as it is on disk (secrets unmasked: readers must mask it). */
+  text: string;
 }
 
 export interface ConfigRuntimeEvents {
   applied: [snapshot: Snapshot, source: ApplySource];
   rejected: [problems: Problem[], source: ApplySource];
+  /** An applied version could not be written to the history (it runs all the same). */
+  historyFailed: [error: Error, source: ApplySource];
 }
 
 export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
   private snapshot: Snapshot;
   private exists: boolean;
+  private refused: Refusal | undefined;
   /** Serialises saves and reloads, so check-hash-then-write is atomic. */
   private queue: Promise<unknown> = Promise.resolve();
   private stopWatching: (() => void) | undefined;
@@ -80,13 +94,28 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     return this.exists;
   }
 
-  /** validate checks a text with save rules, without applying it. */
+  /** refusal is the last file change keyway refused, until a later version applies. */
+  get refusal(): Refusal | undefined {
+    return this.refused;
+  }
+
+  /**
+   * recordRunning adds the running text to the history unless it is the newest version
+   * there already: a file written by hand, before keyway ever saved, can be rolled back to.
+   */
+  recordRunning(): Promise<void> {
+    return this.serialise(async () => {
+      if (this.exists) await this.remember(this.snapshot.text, 'startup');
+    });
+  }
+
+  /** validate checks a text as a save would, without applying it. */
   validate(text: string): Problem[] {
     return validateConfigText(restoreSecrets(text, this.snapshot.text).text, { env: this.env }).problems;
   }
 
   /**
-   * save validates `text` with save rules (warnings block), checks that the stored config
+   * save validates `text` (errors block, as everywhere), checks that the stored config
    * still has `expectedHash`, writes it atomically and applies it. Masked secrets in
    * `text` keep their stored values. `extraCheck` lets the caller add rules (lockout).
    */
@@ -99,7 +128,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
         ...result.problems,
         ...restored.unresolved.map((path): Problem => ({ severity: 'error', path, message: `${path} is masked but no secret is stored there; enter the value` })),
       ];
-      if (!result.config || blockingOnSave(problems).length > 0) return { ok: false, reason: 'invalid', problems };
+      if (!result.config || blocking(problems).length > 0) return { ok: false, reason: 'invalid', problems };
       const next = compileSnapshot(restored.text, result.config, problems);
       const extra = extraCheck?.(next) ?? [];
       if (extra.length > 0) return { ok: false, reason: 'invalid', problems: [...problems, ...extra] };
@@ -110,18 +139,30 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     });
   }
 
-  /** reload re-reads the file and applies it if it changed and has no errors. */
+  /**
+   * reload re-reads the file and applies it if it changed and has no errors. A refused
+   * text is kept as `refusal` (and announced once: the watcher may see one edit twice).
+   */
   reload(source: ApplySource): Promise<boolean> {
     return this.serialise(async () => {
       const text = await this.store.read();
-      if (text === undefined || hashText(text) === this.snapshot.hash) return false;
+      if (text === undefined) return false;
+      const hash = hashText(text);
+      if (hash === this.snapshot.hash) {
+        // The file holds what runs again (an edit undone): an earlier refusal is over.
+        this.refused = undefined;
+        return false;
+      }
+      if (source === 'file' && this.refused?.textHash === hash) return false;
       const result = validateConfigText(text, { env: this.env });
       if (!result.config) {
+        this.refused = { source, at: new Date().toISOString(), problems: result.problems, textHash: hash, text };
         this.emit('rejected', result.problems, source);
         return false;
       }
       this.exists = true;
       this.swap(compileSnapshot(text, result.config, result.problems), source);
+      await this.remember(text, source);
       return true;
     });
   }
@@ -146,8 +187,18 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
   private swap(next: Snapshot, source: ApplySource): void {
     for (const origin of next.origins) this.pools.get(origin);
     this.snapshot = next;
+    this.refused = undefined;
     this.pools.retainOnly(next.origins);
     this.emit('applied', next, source);
+  }
+
+  /** remember records an applied text in the history; a failure is reported, not thrown (it runs already). */
+  private async remember(text: string, source: ApplySource): Promise<void> {
+    try {
+      await this.store.recordApplied(text);
+    } catch (err) {
+      this.emit('historyFailed', err as Error, source);
+    }
   }
 
   private serialise<T>(work: () => Promise<T>): Promise<T> {

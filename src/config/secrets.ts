@@ -4,7 +4,7 @@
  * without ever seeing or retyping its keys. Works on the text with jsonc-parser edits,
  * so comments and formatting survive.
  */
-import { applyEdits, findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { applyEdits, createScanner, findNodeAtLocation, parseTree, SyntaxKind, type Node } from 'jsonc-parser';
 import { formatPath, type PathSegment } from './hujson.js';
 
 export const SECRET_MASK = '********';
@@ -74,4 +74,37 @@ export function restoreSecrets(text: string, stored: string | undefined): { text
     }
   }
   return { text: applyEdits(text, edits), unresolved };
+}
+
+const SKIPPED = new Set([SyntaxKind.Trivia, SyntaxKind.LineBreakTrivia, SyntaxKind.LineCommentTrivia, SyntaxKind.BlockCommentTrivia]);
+const SECRET_VALUE_TOKENS = new Set([SyntaxKind.StringLiteral, SyntaxKind.Unknown, SyntaxKind.NumericLiteral]);
+
+/**
+ * maskSecretsLoosely masks secrets in text that may not parse (a refused file): it works on
+ * tokens, not on the tree, so a value after a secret's key is masked even when a colon,
+ * a quote or a brace around it is missing.
+ */
+export function maskSecretsLoosely(text: string): string {
+  const scanner = createScanner(text, false);
+  const edits: Array<{ offset: number; length: number; content: string }> = [];
+  const next = (): SyntaxKind => {
+    let kind = scanner.scan();
+    while (SKIPPED.has(kind)) kind = scanner.scan();
+    return kind;
+  };
+  let kind = next();
+  while (kind !== SyntaxKind.EOF) {
+    if (kind === SyntaxKind.StringLiteral && SECRET_KEYS.has(scanner.getTokenValue().toLowerCase())) {
+      kind = next();
+      if (kind === SyntaxKind.ColonToken) kind = next();
+      // Anything else (an object, `true`, a comma) is looked at again as the next token.
+      if (!SECRET_VALUE_TOKENS.has(kind)) continue;
+      const value = scanner.getTokenValue();
+      if (value !== '' && !ONLY_MACRO.test(value)) {
+        edits.push({ offset: scanner.getTokenOffset(), length: scanner.getTokenLength(), content: JSON.stringify(SECRET_MASK) });
+      }
+    }
+    kind = next();
+  }
+  return applyEdits(text, edits);
 }

@@ -34,7 +34,7 @@ export interface Snapshot {
   readonly config: GatewayConfig;
   readonly problems: readonly Problem[];
   readonly loadedAt: Date;
-  /** Every usable provider, enabled or not, by ID. */
+  /** Every provider, enabled or not, by ID. */
   readonly providers: ReadonlyMap<string, CompiledProvider>;
   /** Enabled providers serving a bare model name in a format, best first. */
   readonly routes: ReadonlyMap<FormatFlag, ReadonlyMap<string, readonly CompiledProvider[]>>;
@@ -58,7 +58,6 @@ export function compileSnapshot(text: string, config: GatewayConfig, problems: r
   const origins = new Set<string>();
 
   for (const spec of config.providers) {
-    if (!spec.usable) continue;
     const compiled = compileProvider(spec);
     providers.set(spec.id, compiled);
     if (spec.disabled) continue;

@@ -42,6 +42,16 @@ export class ConfigFileStore {
     await this.record(text);
   }
 
+  /**
+   * recordApplied adds a version that was applied without a save (a file edit, SIGHUP,
+   * the file keyway started with) to the history, unless the newest version is that text.
+   */
+  async recordApplied(text: string): Promise<void> {
+    const newest = (await this.history())[0];
+    if (newest?.hash === hashText(text).slice(0, 12)) return;
+    await this.record(text);
+  }
+
   private async record(text: string): Promise<void> {
     await mkdir(this.historyDir, { recursive: true });
     // Sortable names: the time first, the hash to tell versions of one millisecond apart.

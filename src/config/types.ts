@@ -3,6 +3,7 @@
  * Field names follow the document (see docs/configuration.md); defaults are applied
  * here so nothing downstream has to know them.
  */
+import type { ChatModelRule } from './chat-models.js';
 
 /** FORMAT_FLAGS lists every `compatibility` flag of the document, in documentation order. */
 export const FORMAT_FLAGS = [
@@ -40,8 +41,6 @@ export interface ProviderSpec {
   id: string;
   baseurl: string;
   models: string[];
-  /** Listed names that can never match (wildcards, empty): kept to explain why. */
-  ignoredModels: string[];
   apikey: string;
   authorization: AuthorizationStyle;
   authMode: AuthMode;
@@ -53,12 +52,6 @@ export interface ProviderSpec {
   preference: number;
   disabled: boolean;
   addHeaders: Array<[string, string]>;
-  /**
-   * False when the provider has a problem that makes serving it unsafe or impossible
-   * (no baseurl, unknown auth_mode, …). Such a config still loads from disk, as the
-   * reference requires, but the provider is left out of routing.
-   */
-  usable: boolean;
 }
 
 export type Role = 'admin' | 'user';
@@ -104,6 +97,8 @@ export interface GatewayConfig {
   providers: ProviderSpec[];
   grants: GrantSpec[];
   autoCostBasis: boolean;
+  /** `chat_models`: what the chat UI offers; undefined offers every model (chat-models.ts). */
+  chatModels: ChatModelRule[] | undefined;
   /** The whole document after macro substitution, for sections later features read. */
   document: Record<string, unknown>;
 }
@@ -111,14 +106,17 @@ export interface GatewayConfig {
 export type Severity = 'error' | 'warning' | 'info';
 
 /**
- * A validation problem. Severity follows the reference: `error` stops a config from
- * loading at all; `warning` is logged on load and reload but rejects a save or a
- * validate call; `info` never blocks.
+ * A validation problem. One verdict everywhere (problems.ts): `error` blocks the document
+ * wherever it arrives (start, reload, save, validate, `keyway check`); `warning` and `info`
+ * never block and never drop anything. Anything keyway would otherwise have to ignore or
+ * guess at (an unknown auth_mode, a malformed header, a value of the wrong type) is an
+ * error. Unlike Aperture, a warning does not block a save either.
  */
 export interface Problem {
   severity: Severity;
   path: string;
   message: string;
+  /** Where the problem is in the text (1-based); set for every problem whose path is found. */
   line?: number;
   column?: number;
 }

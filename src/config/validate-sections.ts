@@ -1,7 +1,9 @@
 /**
  * Validation of the sections around providers: grants (and the legacy temp_grants),
- * quotas, hooks, exporters and database. keyway's core only acts on grants today; the
- * rest is checked as far as the reference allows and kept for the features that use it.
+ * quotas, hooks, exporters and database. Sections keyway does not act on yet are checked
+ * as far as the reference allows and kept; not-implemented.ts warns that they have no
+ * effect. As everywhere, what would be dropped (an entry of the wrong shape, a role keyway
+ * does not know, a malformed header) is an error; the reference's warnings stay warnings.
  */
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
@@ -28,7 +30,7 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[]): Gra
   (c.array(doc, 'grants', []) ?? []).forEach((g, i) => {
     const path: PathSegment[] = ['grants', i];
     if (!isObject(g)) {
-      c.warn(path, `grants[${i}] must be an object with "src" and "app"`);
+      c.error(path, `grants[${i}] must be an object with "src" and "app"`);
       return;
     }
     for (const key of Object.keys(g)) {
@@ -41,7 +43,7 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[]): Gra
     const otherApps: Record<string, unknown[]> = {};
     for (const [capName, list] of Object.entries(app)) {
       if (!Array.isArray(list)) {
-        c.warn([...path, 'app', capName], `grants[${i}]: app["${capName}"] must be an array of capability objects`);
+        c.error([...path, 'app', capName], `grants[${i}]: app["${capName}"] must be an array of capability objects`);
         continue;
       }
       if (capName !== APERTURE_CAP) {
@@ -78,7 +80,7 @@ interface Known {
 
 function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known: Known): Capability | undefined {
   if (!isObject(raw)) {
-    c.warn(path, 'capability must be an object');
+    c.error(path, 'capability must be an object');
     return undefined;
   }
   c.unknownKeys(raw, CAPABILITY_KEYS, path);
@@ -89,7 +91,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   if (raw.role !== undefined) {
     const role = c.string(raw, 'role', path);
     if (role === 'admin' || role === 'user') cap.role = role as Role;
-    else c.warn([...path, 'role'], `invalid role "${role}" (want "admin" or "user")`);
+    else if (typeof raw.role === 'string') c.error([...path, 'role'], `invalid role "${role}" (want "admin" or "user")`);
   }
   if (raw.models !== undefined) {
     const pattern = c.string(raw, 'models', path);
@@ -107,7 +109,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
       const qp = [...path, 'quotas', k];
       const bucket = isObject(q) ? c.string(q, 'bucket', qp) : '';
       if (bucket === '') {
-        c.warn(qp, 'quotas entries must be objects with a "bucket" name');
+        c.error(qp, 'quotas entries must be objects with a "bucket" name');
         return;
       }
       const base = bucket.split(':')[0]!;
@@ -122,7 +124,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
     (c.array(raw, 'send_hooks', path) ?? []).forEach((h, k) => {
       const hp = [...path, 'send_hooks', k];
       if (!isObject(h)) {
-        c.warn(hp, 'send_hooks entries must be objects');
+        c.error(hp, 'send_hooks entries must be objects');
         return;
       }
       const name = c.string(h, 'name', hp);
@@ -139,7 +141,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
     c.stringArray(raw, 'add_headers', path).forEach((entry, k) => {
       const header = parseHeaderEntry(entry);
       if (header) cap.add_headers!.push(header);
-      else c.warn([...path, 'add_headers', k], `add_headers entry "${entry}" must be in "Header-Name: value" format`);
+      else c.error([...path, 'add_headers', k], `add_headers entry "${entry}" must be in "Header-Name: value" format`);
     });
   }
   if (raw.enable_chat_ui !== undefined) cap.enable_chat_ui = c.boolean(raw, 'enable_chat_ui', path, true);
@@ -162,12 +164,12 @@ function validateCors(c: Checker, raw: Obj, path: PathSegment[]): CorsSpec | und
   const setCors = c.boolean(raw, 'set_cors', path, false);
   const paths = c.stringArray(raw, 'cors_paths', path);
   paths.forEach((p, i) => {
-    if (!p.startsWith('/')) c.warn([...path, 'cors_paths', i], `cors_paths entry "${p}" must be a path starting with "/"`);
+    if (!p.startsWith('/')) c.error([...path, 'cors_paths', i], `cors_paths entry "${p}" must be a path starting with "/"`);
   });
   const originText = c.string(raw, 'Access-Control-Allow-Origin', path);
   const origins = originText.split(/[\s,]+/).filter((o) => o !== '');
   origins.forEach((o) => {
-    if (o !== '*' && !isOrigin(o)) c.warn([...path, 'Access-Control-Allow-Origin'], `Access-Control-Allow-Origin "${o}" must be "*" or an origin like "https://app.example.com" (scheme, host and optional port, no path)`);
+    if (o !== '*' && !isOrigin(o)) c.error([...path, 'Access-Control-Allow-Origin'], `Access-Control-Allow-Origin "${o}" must be "*" or an origin like "https://app.example.com" (scheme, host and optional port, no path)`);
   });
   const methods = c.string(raw, 'Access-Control-Allow-Methods', path);
   const headers = c.string(raw, 'Access-Control-Allow-Headers', path);
@@ -246,7 +248,7 @@ export function globSegmentMatches(pattern: string, name: string): boolean {
  */
 function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): GrantSpec | undefined {
   if (!isObject(raw)) {
-    c.warn(path, 'temp_grants entries must be objects with "src" and "grants"');
+    c.error(path, 'temp_grants entries must be objects with "src" and "grants"');
     return undefined;
   }
   c.unknownKeys(raw, new Set(['src', 'grants']), path);
@@ -255,16 +257,19 @@ function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): Grant
   (c.array(raw, 'grants', path) ?? []).forEach((g, i) => {
     const gp = [...path, 'grants', i];
     if (!isObject(g)) {
-      c.warn(gp, 'temp_grants capabilities must be objects');
+      c.error(gp, 'temp_grants capabilities must be objects');
       return;
     }
     if (g.role !== undefined) {
       const role = c.string(g, 'role', gp);
       if (role === 'admin' || role === 'user') caps.push({ role, extra: {} });
-      else c.warn([...gp, 'role'], `invalid role "${role}" (want "admin" or "user")`);
+      else if (typeof g.role === 'string') c.error([...gp, 'role'], `invalid role "${role}" (want "admin" or "user")`);
     }
     (c.array(g, 'providers', gp) ?? []).forEach((p, k) => {
-      if (!isObject(p)) return;
+      if (!isObject(p)) {
+        c.error([...gp, 'providers', k], 'temp_grants providers entries must be objects with "provider" and "model"');
+        return;
+      }
       const provider = c.string(p, 'provider', [...gp, 'providers', k], '*');
       const model = c.string(p, 'model', [...gp, 'providers', k], '*');
       // Legacy "*" meant "any model", which may itself contain "/": widen to "**".
@@ -301,7 +306,7 @@ export function validateOtherSections(c: Checker, doc: Obj): void {
   for (const [name, h] of Object.entries(hooks ?? {})) {
     const path = ['hooks', name];
     if (!isObject(h)) {
-      c.warn(path, `hook ${name} must be an object`);
+      c.error(path, `hook ${name} must be an object`);
       continue;
     }
     c.unknownKeys(h, new Set(['url', 'apikey', 'authorization', 'timeout', 'disabled', 'fail_policy', 'preference']), path);
@@ -335,12 +340,14 @@ export function validateOtherSections(c: Checker, doc: Obj): void {
       const path = ['database', 'retention'];
       c.unknownKeys(retention, new Set(['duration', 'require_export', 'purge']), path);
       const duration = c.string(retention, 'duration', path);
+      // Retention is in force (telemetry/capture.ts): a duration it cannot read would keep
+      // captures forever, so it is an error, like an unknown purge entry.
       if (duration !== '' && duration !== '0' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+$/.test(duration)) {
-        c.warn([...path, 'duration'], `database.retention.duration "${duration}" is not a duration like "30d" or "720h"`);
+        c.error([...path, 'duration'], `database.retention.duration "${duration}" is not a duration like "30d" or "720h"`);
       }
       c.boolean(retention, 'require_export', path, false);
       c.stringArray(retention, 'purge', path).forEach((p, i) => {
-        if (p !== 'captures' && p !== 'tools') c.warn([...path, 'purge', i], `database.retention.purge entries must be "captures" or "tools"`);
+        if (p !== 'captures' && p !== 'tools') c.error([...path, 'purge', i], `database.retention.purge entries must be "captures" or "tools"`);
       });
     }
   }

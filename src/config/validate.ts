@@ -1,11 +1,15 @@
 /**
  * validateConfigText turns configuration text into a normalised GatewayConfig plus every
- * problem found, each with its path and the reference's wording. It is pure (no I/O, no
- * globals) so the server, `keyway check` and the dashboard editor share one validator.
+ * problem found, each with its path, its line and column, and the reference's wording. It
+ * is pure (no I/O, no globals) so the server, `keyway check` and the dashboard editor share
+ * one validator, and so one verdict (problems.ts).
  */
+import { validateChatModels } from './chat-models.js';
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import { formatPath, parseHujson, type PathSegment } from './hujson.js';
+import { LineIndex, nearestNode } from './locate.js';
 import { substituteMacros, type Env } from './macros.js';
+import { reportNotImplemented } from './not-implemented.js';
 import {
   AUTH_MODES,
   AUTHORIZATION_STYLES,
@@ -23,7 +27,7 @@ import { validateGrants, validateOtherSections } from './validate-sections.js';
 
 const TOP_LEVEL_KEYS = new Set([
   'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
-  'mcp', 'database', 'connectors', 'flags',
+  'mcp', 'database', 'connectors', 'flags', 'chat_models',
 ]);
 
 const PROVIDER_KEYS = new Set([
@@ -47,7 +51,7 @@ export interface ValidateOptions {
 }
 
 export interface ValidationResult {
-  /** The normalised config, or undefined when any problem has severity `error`. */
+  /** The normalised config, or undefined when any problem has severity `error` (problems.ts: blocking). */
   config: GatewayConfig | undefined;
   problems: Problem[];
 }
@@ -66,7 +70,14 @@ export function validateConfigText(text: string, options: ValidateOptions = {}):
   }));
   if (parsed.value === undefined) return { config: undefined, problems };
   const result = validateConfigValue(parsed.value, options);
-  return { config: result.config, problems: [...problems, ...result.problems] };
+  const lines = new LineIndex(text);
+  const located = result.problems.map((p): Problem => {
+    const node = p.path && parsed.tree ? nearestNode(parsed.tree, p.path) : undefined;
+    return node ? { ...p, ...lines.at(node.offset) } : p;
+  });
+  // A duplicate key is found by the parser, not the schema checks: it refuses the document too.
+  const syntaxErrors = problems.some((p) => p.severity === 'error');
+  return { config: syntaxErrors ? undefined : result.config, problems: [...problems, ...located] };
 }
 
 export function validateConfigValue(raw: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -95,37 +106,40 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const grants = validateGrants(c, value, providers.map((p) => p.id));
   validateOtherSections(c, value);
+  const chatModels = validateChatModels(c, value, providers);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
+  reportNotImplemented(c, value);
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, autoCostBasis, document: value },
+    config: hasErrors ? undefined : { providers, grants, autoCostBasis, chatModels, document: value },
     problems: c.problems,
   };
 }
 
 function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | undefined {
   const path: PathSegment[] = ['providers', id];
+  // Every problem that would leave a provider out of routing, or make keyway guess how to
+  // call it, is an error: the document is refused rather than served in part.
   if (!isObject(raw)) {
-    c.warn(path, `provider ${id} must be an object`);
+    c.error(path, `provider ${id} must be an object`);
     return undefined;
   }
-  let usable = true;
   if (!PROVIDER_ID.test(id)) {
-    c.warn(path, `provider ID "${id}" must start with a letter or digit and contain only letters, digits, ".", "_" and "-" (it is the prefix in "${id}/model" names)`);
-    usable = false;
+    c.error(path, `provider ID "${id}" must start with a letter or digit and contain only letters, digits, ".", "_" and "-" (it is the prefix in "${id}/model" names)`);
   }
   c.unknownKeys(raw, PROVIDER_KEYS, path);
 
   const baseurl = c.string(raw, 'baseurl', path).trim();
-  if (baseurl === '') {
-    c.warn([...path, 'baseurl'], `provider ${id} has no baseurl configured`);
-    usable = false;
-  } else if (!isHttpUrl(baseurl)) {
-    c.warn([...path, 'baseurl'], `provider ${id} has invalid baseurl (must be an http:// or https:// URL): ${baseurl}`);
-    usable = false;
-  } else if (/\/v1\/?$/.test(baseurl)) {
-    c.info([...path, 'baseurl'], `provider ${id} baseurl ends in /v1; keyway appends the request path (which starts with /v1), so the doubled /v1 is collapsed`);
+  // A baseurl of the wrong type is reported by c.string; "no baseurl" would say it twice.
+  if (typeof raw.baseurl === 'string' || raw.baseurl === undefined || raw.baseurl === null) {
+    if (baseurl === '') {
+      c.error([...path, 'baseurl'], `provider ${id} has no baseurl configured`);
+    } else if (!isHttpUrl(baseurl)) {
+      c.error([...path, 'baseurl'], `provider ${id} has invalid baseurl (must be an http:// or https:// URL): ${baseurl}`);
+    } else if (/\/v1\/?$/.test(baseurl)) {
+      c.info([...path, 'baseurl'], `provider ${id} baseurl ends in /v1; keyway appends the request path (which starts with /v1), so the doubled /v1 is collapsed`);
+    }
   }
 
   const authorizationRaw = c.string(raw, 'authorization', path, 'bearer');
@@ -133,8 +147,7 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   if ((AUTHORIZATION_STYLES as readonly string[]).includes(authorizationRaw)) {
     authorization = authorizationRaw as AuthorizationStyle;
   } else {
-    c.warn([...path, 'authorization'], `provider ${id} has invalid authorization type: ${authorizationRaw}`);
-    usable = false;
+    c.error([...path, 'authorization'], `provider ${id} has invalid authorization type: ${authorizationRaw}`);
   }
 
   const authModeRaw = c.string(raw, 'auth_mode', path, '');
@@ -142,14 +155,12 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   if ((AUTH_MODES as readonly string[]).includes(authModeRaw)) {
     authMode = authModeRaw === '' ? 'override' : (authModeRaw as AuthMode);
   } else {
-    c.warn([...path, 'auth_mode'], `provider ${id} has invalid auth_mode: ${authModeRaw} (want "override", "passthrough" or "none")`);
-    usable = false;
+    c.error([...path, 'auth_mode'], `provider ${id} has invalid auth_mode: ${authModeRaw} (want "override", "passthrough" or "none")`);
   }
 
   const apikey = c.string(raw, 'apikey', path);
   if (authModeRaw === 'override' && apikey === '') {
-    c.warn([...path, 'apikey'], `provider ${id} uses auth_mode "override" but has no apikey`);
-    usable = false;
+    c.error([...path, 'apikey'], `provider ${id} uses auth_mode "override" but has no apikey`);
   } else if (authModeRaw === '' && apikey === '') {
     c.info([...path, 'apikey'], `provider ${id} has no apikey; its requests are sent without credentials`);
   }
@@ -158,30 +169,30 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   const uniqueModels: string[] = [];
   const seenModels = new Set<string>();
   models.forEach((m, i) => {
-    if (m.trim() === '') c.warn([...path, 'models', i], `provider ${id} lists an empty model name`);
-    else if (m.includes('*')) c.warn([...path, 'models', i], `provider ${id}: model "${m}" contains a wildcard; model names are exact, so it matches nothing`);
+    if (m.trim() === '') c.error([...path, 'models', i], `provider ${id} lists an empty model name`);
+    else if (m.includes('*')) c.error([...path, 'models', i], `provider ${id}: model "${m}" contains a wildcard; model names are exact, so it matches nothing`);
     if (seenModels.has(m)) c.info([...path, 'models', i], `provider ${id} lists model "${m}" more than once`);
     else uniqueModels.push(m);
     seenModels.add(m);
   });
-  if (raw.models === undefined || models.length === 0) {
-    c.info([...path, 'models'], `provider ${id} has no models; it serves nothing`);
+  if (raw.models === undefined || raw.models === null || (Array.isArray(raw.models) && raw.models.length === 0)) {
+    c.warn([...path, 'models'], `provider ${id} has no models; it serves nothing`);
   }
 
   const compatibility = validateCompatibility(c, raw, path);
 
   const costBasisRaw = c.string(raw, 'cost_basis', path);
   if (costBasisRaw !== '' && !(COST_BASES as readonly string[]).includes(costBasisRaw)) {
-    c.warn([...path, 'cost_basis'], `provider ${id} has unknown cost_basis: ${costBasisRaw}`);
+    c.warn([...path, 'cost_basis'], `provider ${id} has unknown cost_basis: ${costBasisRaw} (its requests get no cost estimate)`);
   }
 
   const addHeaders: Array<[string, string]> = [];
   c.stringArray(raw, 'add_headers', path).forEach((entry, i) => {
     const header = parseHeaderEntry(entry);
     if (!header) {
-      c.warn([...path, 'add_headers', i], `provider ${id}: add_headers entry "${entry}" must be in "Header-Name: value" format`);
+      c.error([...path, 'add_headers', i], `provider ${id}: add_headers entry "${entry}" must be in "Header-Name: value" format`);
     } else if (RESERVED_ADD_HEADERS.has(header[0].toLowerCase())) {
-      c.warn([...path, 'add_headers', i], `provider ${id}: add_headers may not set ${header[0]}`);
+      c.error([...path, 'add_headers', i], `provider ${id}: add_headers may not set ${header[0]}`);
     } else {
       addHeaders.push(header);
     }
@@ -190,8 +201,7 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   return {
     id,
     baseurl,
-    models: uniqueModels.filter((m) => m.trim() !== '' && !m.includes('*')),
-    ignoredModels: uniqueModels.filter((m) => m.includes('*')),
+    models: uniqueModels,
     apikey,
     authorization,
     authMode,
@@ -203,7 +213,6 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
     preference: c.integer(raw, 'preference', path, 0),
     disabled: c.boolean(raw, 'disabled', path, false),
     addHeaders,
-    usable,
   };
 }
 
@@ -234,14 +243,14 @@ function validateModelCostMap(c: Checker, raw: Obj, path: PathSegment[]): ModelC
   list.forEach((entry, i) => {
     const p = [...path, 'model_cost_map', i];
     if (!isObject(entry)) {
-      c.warn(p, 'model_cost_map entries must be objects with "match" and "as"');
+      c.error(p, 'model_cost_map entries must be objects with "match" and "as"');
       return;
     }
     c.unknownKeys(entry, new Set(['match', 'as', 'adjustment']), p);
     const match = c.string(entry, 'match', p);
     const as = c.string(entry, 'as', p);
     if (match === '' || as === '') {
-      c.warn(p, 'model_cost_map entries need both "match" and "as"');
+      c.error(p, 'model_cost_map entries need both "match" and "as"');
       return;
     }
     out.push({ match, as, adjustment: c.number(entry, 'adjustment', p, 1) });

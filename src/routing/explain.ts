@@ -1,18 +1,18 @@
 /**
  * explainModel answers "why does (or doesn't) this model work for me?" in one call: for
  * a caller and a model name it says which provider would serve it, or exactly why not
- * (no role, no grant, provider disabled or broken, format flag missing, name not listed,
- * wildcard used). It runs the same resolution as real requests, then inspects every
- * provider that mentions the name to give the reasons.
+ * (no role, no grant, provider disabled, format flag missing, name not listed). It runs
+ * the same resolution as real requests, then inspects every provider that mentions the
+ * name to give the reasons. (A broken provider or a wildcard model name never gets this
+ * far: such a document is refused as a whole.)
  */
-import { globSegmentMatches } from '../config/validate-sections.js';
 import type { Access } from '../access/grants.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
 import { resolveModel } from './resolve.js';
 
-export type Verdict = 'chosen' | 'eligible' | 'not granted' | 'disabled' | 'format not enabled' | 'unusable' | 'wildcard';
+export type Verdict = 'chosen' | 'eligible' | 'not granted' | 'disabled' | 'format not enabled';
 
 export interface Candidate {
   provider: string;
@@ -68,21 +68,13 @@ function inspectCandidates(snapshot: Snapshot, access: Access, model: string, on
   for (const spec of snapshot.config.providers) {
     const prefix = `${spec.id}/`;
     const name = spec.models.includes(model) ? model : model.startsWith(prefix) && spec.models.includes(model.slice(prefix.length)) ? model.slice(prefix.length) : undefined;
-    if (name === undefined) {
-      const wildcard = spec.ignoredModels.find((w) => globSegmentMatches(w, model) || globSegmentMatches(w, model.slice(prefix.length)));
-      if (wildcard) out.push({ provider: spec.id, upstream_model: model, verdict: 'wildcard', detail: `lists "${wildcard}", but model names are exact and wildcards match nothing; list "${model}" itself` });
-      continue;
-    }
-    out.push({ provider: spec.id, upstream_model: name, ...judge(spec, snapshot, access, name, onlyFormat, chosen) });
+    if (name === undefined) continue;
+    out.push({ provider: spec.id, upstream_model: name, ...judge(spec, access, name, onlyFormat, chosen) });
   }
   return out;
 }
 
-function judge(spec: ProviderSpec, snapshot: Snapshot, access: Access, name: string, onlyFormat: FormatFlag | undefined, chosen: string | undefined): { verdict: Verdict; detail: string } {
-  if (!spec.usable) {
-    const problems = snapshot.problems.filter((p) => p.severity === 'warning' && p.path.startsWith(`providers.${spec.id}`)).map((p) => p.message);
-    return { verdict: 'unusable', detail: `left out of routing because of configuration problems: ${problems.join('; ') || 'see keyway check'}` };
-  }
+function judge(spec: ProviderSpec, access: Access, name: string, onlyFormat: FormatFlag | undefined, chosen: string | undefined): { verdict: Verdict; detail: string } {
   if (spec.disabled) return { verdict: 'disabled', detail: 'the provider is disabled ("disabled": true)' };
   const served = FORMATS.filter((f) => spec.compatibility[f.flag]).map((f) => f.flag);
   if (onlyFormat ? !spec.compatibility[onlyFormat] : served.length === 0) {

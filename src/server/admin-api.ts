@@ -1,13 +1,15 @@
 /**
  * keyway's own API for configuration: read, save, validate, history and rollback.
  * Admin only. Reads mask secrets unless `?reveal=1`; saves are optimistic (the hash of
- * the config the editor started from), validated with save rules, and never replace the
- * running configuration unless every check passes.
+ * the config the editor started from), validated with the one verdict (errors block,
+ * warnings never do), and never replace the running configuration unless every check
+ * passes. A read also says whether the file on disk was changed and refused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from '../access/grants.js';
-import { blockingOnSave } from '../config/runtime.js';
-import { maskSecrets } from '../config/secrets.js';
+import { blocking, summarize } from '../config/problems.js';
+import type { Refusal } from '../config/runtime.js';
+import { maskSecrets, maskSecretsLoosely } from '../config/secrets.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { Problem } from '../config/types.js';
 import { GatewayError } from '../errors.js';
@@ -52,12 +54,28 @@ async function requireAdmin(r: AdminRequest, work: () => Promise<void>): Promise
 async function readConfig(r: AdminRequest): Promise<void> {
   const snapshot = r.ctx.config.current;
   const reveal = r.query.get('reveal') === '1';
+  const refusal = r.ctx.config.refusal;
   sendJson(r.res, 200, {
     config: reveal ? snapshot.text : maskSecrets(snapshot.text),
     exists: r.ctx.config.fileExists,
     hash: snapshot.hash,
     problems: snapshot.problems,
+    refused: refusal ? refusedView(refusal, reveal) : null,
   }, { 'cache-control': 'no-store' });
+}
+
+/**
+ * refusedView describes a refused file change for the editor's banner. The refused text
+ * may not even parse, so its secrets are masked token by token, not through the tree.
+ */
+function refusedView(refusal: Refusal, reveal: boolean) {
+  return {
+    source: refusal.source,
+    at: refusal.at,
+    problems: refusal.problems,
+    text_hash: refusal.textHash,
+    config: reveal ? refusal.text : maskSecretsLoosely(refusal.text),
+  };
 }
 
 function readJson(r: AdminRequest): Promise<Record<string, unknown>> {
@@ -78,7 +96,7 @@ async function applySave(r: AdminRequest, text: string, hash: string): Promise<v
   } else if (result.reason === 'conflict') {
     sendJson(r.res, 409, { error: 'configuration changed since it was read; reload it and apply your edit again', code: 'CONFIG_CONFLICT', hash: result.hash });
   } else {
-    sendJson(r.res, 400, { error: describeProblems(result.problems), code: 'CONFIG_INVALID', problems: result.problems });
+    sendJson(r.res, 400, { error: summarize(result.problems), code: 'CONFIG_INVALID', problems: result.problems });
   }
 }
 
@@ -101,10 +119,12 @@ async function validateConfig(r: AdminRequest): Promise<void> {
     // not JSON: HuJSON config text
   }
   const problems = r.ctx.config.validate(text);
-  const blocking = blockingOnSave(problems);
+  const line = (p: Problem) => (p.path ? `${p.path}: ${p.message}` : p.message);
+  // Unlike Aperture, warnings do not make a document invalid: they never block a save here.
   sendJson(r.res, 200, {
-    Valid: blocking.length === 0,
-    Errors: blocking.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)),
+    Valid: blocking(problems).length === 0,
+    Errors: blocking(problems).map(line),
+    Warnings: problems.filter((p) => p.severity === 'warning').map(line),
     problems,
   });
 }
@@ -124,12 +144,4 @@ async function rollback(r: AdminRequest): Promise<void> {
   const text = typeof body.id === 'string' ? await r.ctx.config.store.readVersion(body.id) : undefined;
   if (text === undefined) throw new GatewayError('BAD_REQUEST', 'body must be {"id": "<version id>", "hash": "<current hash>"} naming a saved version');
   await applySave(r, text, typeof body.hash === 'string' ? body.hash : '');
-}
-
-function describeProblems(problems: readonly Problem[]): string {
-  const blocking = blockingOnSave(problems);
-  const first = blocking[0];
-  if (!first) return 'configuration is not valid';
-  const head = first.path ? `${first.path}: ${first.message}` : first.message;
-  return blocking.length === 1 ? `configuration is not valid: ${head}` : `configuration is not valid: ${head} (and ${blocking.length - 1} more)`;
 }

@@ -121,7 +121,7 @@ function providerMeta(p: CompiledProvider) {
   };
 }
 
-/** listProviders: every usable provider (disabled ones too), with the caller's granted models. */
+/** listProviders: every provider (disabled ones too), with the caller's granted models. */
 export function listProviders(snapshot: Snapshot, access: Access) {
   return sortedProviders(snapshot).map((p) => ({
     id: p.id,

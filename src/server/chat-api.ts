@@ -3,11 +3,13 @@
  * through the same pipeline as any request (grants, routing, credentials, telemetry with
  * `chat-ui` as the client). Chat requests start on the server and so carry no client
  * credential: only providers that can authenticate by themselves (override, none, or
- * passthrough with a fallback key) are offered.
+ * passthrough with a fallback key) are offered. The document's `chat_models` narrows,
+ * orders and labels the list (config/chat-models.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from '../access/grants.js';
+import { compileModelGlob, type ModelMatcher } from '../access/glob.js';
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import { GatewayError } from '../errors.js';
 import { FORMATS } from '../formats/registry.js';
@@ -26,11 +28,47 @@ export interface ChatModel {
   provider_name: string;
   description: string;
   format: string;
+  /** The label `chat_models` gives it, or null. */
+  label: string | null;
 }
 
-/** chatModels lists what a caller can chat with, and what is hidden from chat and why. */
+/** Where `chat_models` puts a model: its position in the list and its label; undefined when not listed. */
+type ChatPlacement = (id: string) => { rank: number; label: string | null } | undefined;
+
+// Compiled once per snapshot (its globs become matchers), never per request.
+const placements = new WeakMap<Snapshot, ChatPlacement>();
+
+function placementFor(snapshot: Snapshot): ChatPlacement {
+  let placement = placements.get(snapshot);
+  if (placement) return placement;
+  const rules = snapshot.config.chatModels;
+  if (!rules) {
+    placement = () => ({ rank: 0, label: null });
+  } else {
+    const exact = new Map<string, { rank: number; label: string | null }>();
+    const patterns: Array<{ rank: number; match: ModelMatcher }> = [];
+    rules.forEach((rule, rank) => {
+      if (rule.model.includes('*')) patterns.push({ rank, match: compileModelGlob(rule.model) });
+      else exact.set(rule.model, { rank, label: rule.label ?? null });
+    });
+    placement = (id) => {
+      const named = exact.get(id);
+      const pattern = patterns.find((p) => (named === undefined || p.rank < named.rank) && p.match(id));
+      if (pattern) return { rank: pattern.rank, label: named?.label ?? null };
+      return named;
+    };
+  }
+  placements.set(snapshot, placement);
+  return placement;
+}
+
+/**
+ * chatModels lists what a caller can chat with, and what is hidden from chat and why. With
+ * `chat_models` only the models it names are offered, in its order.
+ */
 export function chatModels(snapshot: Snapshot, access: Access): { models: ChatModel[]; hidden: Array<{ id: string; reason: string }> } {
-  const models: ChatModel[] = [];
+  const place = placementFor(snapshot);
+  const models: Array<ChatModel & { rank: number }> = [];
   const hidden: Array<{ id: string; reason: string }> = [];
   const providers = [...snapshot.providers.values()].filter((p) => !p.spec.disabled).sort((a, b) => (a.id < b.id ? -1 : 1));
   for (const p of providers) {
@@ -38,12 +76,16 @@ export function chatModels(snapshot: Snapshot, access: Access): { models: ChatMo
     for (const model of p.spec.models) {
       if (!access.canUseModel(p.id, model)) continue;
       const id = `${p.id}/${model}`;
+      const placed = place(id);
+      if (!placed) continue;
       if (!format) hidden.push({ id, reason: 'the provider serves no API the chat can speak' });
       else if (p.requiresClientAuth) hidden.push({ id, reason: 'passthrough-only: this provider has no API key, and chat requests start on the server without yours. An admin can add a fallback key ("apikey") to the provider to make it available here.' });
-      else models.push({ id, provider: p.id, model, provider_name: p.spec.name || p.id, description: p.spec.description, format: format.flag });
+      else models.push({ id, provider: p.id, model, provider_name: p.spec.name || p.id, description: p.spec.description, format: format.flag, label: placed.label, rank: placed.rank });
     }
   }
-  return { models, hidden };
+  // A stable sort: within one entry of chat_models (a pattern), providers stay in ID order.
+  models.sort((a, b) => a.rank - b.rank);
+  return { models: models.map(({ rank: _rank, ...m }) => m), hidden };
 }
 
 function chatTarget(snapshot: Snapshot, access: Access, id: string): { provider: CompiledProvider; model: string; format: ApiFormat } {
@@ -51,7 +93,7 @@ function chatTarget(snapshot: Snapshot, access: Access, id: string): { provider:
   const provider = slash > 0 ? snapshot.providers.get(id.slice(0, slash)) : undefined;
   const model = id.slice(slash + 1);
   const format = provider ? serverFormat(provider, FORMATS) : undefined;
-  if (!provider || !format || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model)) {
+  if (!provider || !format || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model) || !placementFor(snapshot)(id)) {
     throw new GatewayError('UNKNOWN_MODEL', `model "${id}" is not available in chat`);
   }
   if (provider.requiresClientAuth) throw new GatewayError('NO_PROVIDER_KEY', `model "${id}" is passthrough-only: it needs the caller's own key, which chat does not have`);

@@ -221,4 +221,26 @@ describe('chat', { skip }, () => {
     await page.locator('article[aria-label="Answer"]').first().getByText(/MOCK_OK/).first().waitFor();
     await shot(page, 'chat-after-restart');
   });
+
+  test('chat_models curates the picker: only its models, in its order, under its labels', async () => {
+    const current = await stack.api('admin', '/api/config');
+    const doc = JSON.parse(current.json.config);
+    doc.chat_models = [{ model: 'anthropic-pt/claude-opus-4-8', label: 'Claude Opus (team key)' }, 'mock/**'];
+    const put = await stack.api('admin', '/api/config', { method: 'PUT', body: JSON.stringify({ config: JSON.stringify(doc, null, 2), hash: current.json.hash }) });
+    assert.equal(put.status, 200, put.text);
+
+    const page = await stack.page('alice');
+    await page.goto('/chat');
+    // The first entry is the default for someone who has not picked a model yet.
+    await page.getByRole('button', { name: /Model: Claude Opus \(team key\)/ }).click();
+    const options = page.getByRole('listbox', { name: 'Models' }).getByRole('option');
+    await options.nth(1).waitFor();
+    assert.equal(await options.count(), 2);
+    assert.match(await options.nth(0).innerText(), /Claude Opus \(team key\)\s*anthropic-pt\/claude-opus-4-8/);
+    assert.match(await options.nth(1).innerText(), /mock\/mock-1/);
+    await page.getByRole('combobox', { name: 'Search models' }).fill('team');
+    assert.equal(await options.count(), 1, 'the label is searchable');
+    await shot(page, 'chat-picker-curated');
+  });
 });
+

@@ -1,9 +1,11 @@
 /**
  * The Configuration screen in real Chromium: problems while typing, an invalid save that
  * changes nothing, a save keyway itself rejects, a conflicting save detected with a diff,
- * and history with rollback.
+ * history with rollback, and the banner for a file change keyway refused.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { configText, FAKE } from '../helpers.js';
@@ -52,8 +54,9 @@ describe('configuration editor', { skip }, () => {
     await problems.getByText('providers.nourl.baseurl').waitFor();
     assert.match(await problems.innerText(), /provider odd has invalid auth_mode: sometimes/);
     assert.match(await problems.innerText(), /provider nourl has no baseurl configured/);
-    // The editor underlines them too (CodeMirror lint marks).
-    assert.ok((await page.locator('.cm-lintRange-warning').count()) >= 2);
+    // The editor underlines them too (CodeMirror lint marks), as errors: keyway refuses them.
+    assert.ok((await page.locator('.cm-lintRange-error').count()) >= 2);
+    assert.match(await problems.innerText(), /error\s*providers\.odd\.auth_mode/);
     await shot(page, 'config-problems');
 
     await page.getByRole('button', { name: 'Review and save…' }).click();
@@ -137,8 +140,8 @@ describe('configuration editor', { skip }, () => {
     await versions.locator('li').nth(1).waitFor();
     const count = await versions.locator('li').count();
     assert.ok(count >= 2, `history has ${count} versions`);
-    // The oldest saved version is the one with mock-2 but not "(mine)".
-    const oldest = versions.locator('li').last();
+    // The oldest version is the one keyway started with; the next is theirs, with mock-2 but not "(mine)".
+    const oldest = versions.locator('li').nth(count - 2);
     await oldest.getByRole('button', { name: /^Compare/ }).click();
     const diff = page.getByRole('dialog', { name: /→ running/ });
     await diff.locator('.cm-mergeView').waitFor();
@@ -155,5 +158,63 @@ describe('configuration editor', { skip }, () => {
     assert.match(now.config, /mock-2/);
     await versions.locator('.badge', { hasText: /^running$/ }).waitFor();
     await shot(page, 'config');
+  });
+
+  test('a note does not turn anything red, and a warning does not stop a save', async () => {
+    const page = await stack.page('admin');
+    await page.goto('/ui/config');
+    await page.locator('.cm-content').waitFor();
+    const doc = JSON.parse((await running()).config.replace('"********"', '"kept"'));
+    doc.providers.mock.baseurl = `${upstream}/v1`; // a note: keyway collapses the doubled /v1
+    doc.hostname = 'ai'; // a warning: an unknown key, kept
+    await setEditor(page, JSON.stringify(doc, null, 2));
+    const problems = page.locator('.card', { has: page.getByRole('heading', { name: 'Problems' }) }).getByTestId('problems');
+    await problems.getByText('hostname', { exact: true }).waitFor();
+    assert.match(await problems.innerText(), /info\s*providers\.mock\.baseurl: provider mock baseurl ends in \/v1/);
+    assert.match(await problems.innerText(), /warning\s*hostname: unknown config key "hostname"/);
+    assert.equal(await page.locator('.cm-lintRange-error').count(), 0);
+    assert.ok((await page.locator('.cm-lintRange-info').count()) >= 1);
+    assert.ok((await page.locator('.cm-lintRange-warning').count()) >= 1);
+    await page.getByRole('button', { name: 'Review and save…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Review your change' });
+    await dialog.getByText('keyway accepts this configuration.').waitFor();
+    assert.match(await dialog.getByTestId('review-warnings').innerText(), /unknown config key "hostname"/);
+    await dialog.getByRole('button', { name: 'Keep editing' }).click();
+  });
+
+  test('a file change keyway refused: a banner with its errors and its diff against what runs', async () => {
+    const revealed = (await stack.api('admin', '/api/config?reveal=1')).json.config as string;
+    const refusedText = revealed.replace('"Mock AI', '"Mock AI (refused)').replace('"models"', '"auth_mode": "sometimes",\n      "models"');
+    assert.notEqual(refusedText, revealed);
+    await writeFile(join(stack.dataDir, 'config.hujson'), refusedText);
+    assert.equal(await stack.keyway.runtime.reload('file'), false, 'refused');
+
+    const page = await stack.page('admin');
+    await page.goto('/ui/config');
+    const banner = page.getByTestId('refused-file');
+    await banner.waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /The file on disk was changed and refused: keyway keeps running the configuration below/);
+    assert.match(text, /providers\.mock\.auth_mode: provider mock has invalid auth_mode: sometimes/);
+    const diff = await banner.locator('.cm-mergeView').innerText();
+    assert.match(diff, /Mock AI \(refused\)/);
+    assert.match(diff, /"auth_mode": "sometimes"/);
+    assert.ok(!text.includes(FAKE.providerKey), 'the refused text is masked');
+    await shot(page, 'config-refused-file');
+
+    // Open it in the editor to fix it there: the editor shows the error where it is.
+    await banner.getByRole('button', { name: 'Open the refused file in the editor' }).click();
+    const problems = page.locator('.card', { has: page.getByRole('heading', { name: 'Problems' }) }).getByTestId('problems');
+    await problems.getByText('providers.mock.auth_mode').waitFor();
+    const editor = await page.locator('.cm-content[aria-label="Configuration (HuJSON)"]').innerText();
+    assert.match(editor, /"auth_mode": "sometimes"/);
+    assert.doesNotMatch(editor, new RegExp(FAKE.providerKey));
+
+    // The file is put back: the refusal is over, the banner is gone.
+    await writeFile(join(stack.dataDir, 'config.hujson'), revealed);
+    await stack.keyway.runtime.reload('file');
+    await page.goto('/ui/config');
+    await page.locator('.cm-content').waitFor();
+    assert.equal(await page.getByTestId('refused-file').count(), 0);
   });
 });

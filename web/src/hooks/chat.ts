@@ -14,6 +14,8 @@ export interface ChatModel {
   provider_name: string;
   description: string;
   format: string;
+  /** The label the configuration's chat_models gives it, or null. */
+  label: string | null;
 }
 
 export interface ChatModels {

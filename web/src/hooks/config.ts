@@ -8,12 +8,25 @@ import { useApi } from './use-api';
 import type { Problem } from '../../../src/config/types.js';
 
 export type { Problem };
+/** blocking lists the problems that stop a document: its errors (the server's own rule). */
+export { blocking } from '../../../src/config/problems.js';
+
+/** A change of the file on disk that keyway refused; the running configuration stayed. */
+export interface Refused {
+  source: 'file' | 'signal' | 'startup' | 'api';
+  at: string;
+  problems: Problem[];
+  text_hash: string;
+  /** The refused text, secrets masked. */
+  config: string;
+}
 
 export interface ConfigDoc {
   config: string;
   exists: boolean;
   hash: string;
   problems: Problem[];
+  refused: Refused | null;
 }
 
 export interface Version {
@@ -58,10 +71,11 @@ export async function rollback(id: string, hash: string): Promise<SaveOutcome> {
 export interface Validation {
   Valid: boolean;
   Errors: string[];
+  Warnings: string[];
   problems: Problem[];
 }
 
-/** validateOnServer runs keyway's save rules (warnings block) on `text`, macros included. */
+/** validateOnServer runs keyway's own verdict (errors block, warnings do not) on `text`, macros included. */
 export function validateOnServer(text: string) {
   return apiFetch<Validation>('/api/config/validate', { method: 'POST', body: { config: text } });
 }
@@ -72,9 +86,4 @@ export function readVersion(id: string) {
 
 export function readConfig() {
   return apiFetch<ConfigDoc>('/api/config');
-}
-
-/** blocking lists the problems that stop a save: errors and warnings (as in the reference). */
-export function blocking(problems: readonly Problem[]): Problem[] {
-  return problems.filter((p) => p.severity !== 'info');
 }

@@ -1,4 +1,8 @@
-/** Field: a labelled form control with optional help and a problem message. */
+/**
+ * Field: a labelled form control with optional help, a problem (an error: the control is
+ * marked invalid and shown in red) and a note (a warning or information: it never marks
+ * the control invalid, because keyway accepts it).
+ */
 import { cloneElement, useId, type ReactElement, type ReactNode } from 'react';
 
 interface ControlProps {
@@ -7,11 +11,20 @@ interface ControlProps {
   'aria-invalid'?: boolean;
 }
 
-export default function Field({ label, help, problem, children }: { label: ReactNode; help?: ReactNode; problem?: ReactNode; children: ReactElement<ControlProps> }) {
+interface Props {
+  label: ReactNode;
+  help?: ReactNode;
+  problem?: ReactNode;
+  note?: ReactNode;
+  children: ReactElement<ControlProps>;
+}
+
+export default function Field({ label, help, problem, note, children }: Props) {
   const id = useId();
   const helpId = `${id}-help`;
   const problemId = `${id}-problem`;
-  const describedBy = [help ? helpId : '', problem ? problemId : ''].filter(Boolean).join(' ') || undefined;
+  const noteId = `${id}-note`;
+  const describedBy = [help ? helpId : '', problem ? problemId : '', note ? noteId : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -24,6 +37,11 @@ export default function Field({ label, help, problem, children }: { label: React
       {problem && (
         <p className="problem" id={problemId}>
           {problem}
+        </p>
+      )}
+      {note && (
+        <p className="field-note" id={noteId}>
+          {note}
         </p>
       )}
     </div>

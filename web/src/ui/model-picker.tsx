@@ -1,7 +1,8 @@
 /**
  * ModelPicker: a button that opens a searchable list of models (a combobox over a
- * listbox: arrow keys move, Enter picks, Escape closes). Models hidden from chat are
- * named below the list with the reason keyway gives.
+ * listbox: arrow keys move, Enter picks, Escape closes), in the order keyway gives them
+ * (the configuration's chat_models), under their labels when it has some. Models hidden
+ * from chat are named below the list with the reason keyway gives.
  */
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { ChatModels } from '../hooks/chat';
@@ -26,7 +27,7 @@ export default function ModelPicker({ models, value, onChange, onOpen }: Props) 
   const matches = useMemo(() => {
     const q = search.trim().toLowerCase();
     const all = models?.models ?? [];
-    return q ? all.filter((m) => `${m.id} ${m.provider_name} ${m.description}`.toLowerCase().includes(q)) : all;
+    return q ? all.filter((m) => `${m.label ?? ''} ${m.id} ${m.provider_name} ${m.description}`.toLowerCase().includes(q)) : all;
   }, [models, search]);
 
   useEffect(() => {
@@ -62,7 +63,7 @@ export default function ModelPicker({ models, value, onChange, onOpen }: Props) 
           setActive(0);
         }}
       >
-        Model: <strong>{current ? current.id : value || 'choose…'}</strong> ▾
+        Model: <strong>{current ? (current.label ?? current.id) : value || 'choose…'}</strong> ▾
       </button>
       {open && (
         <div className="picker-panel">
@@ -102,8 +103,10 @@ export default function ModelPicker({ models, value, onChange, onOpen }: Props) 
                 onMouseEnter={() => setActive(i)}
                 onClick={() => pick(m.id)}
               >
-                <div className="mono small">{m.id}</div>
+                {m.label ? <div className="small">{m.label}</div> : <div className="mono small">{m.id}</div>}
                 <div className="muted small">
+                  {m.label ? <span className="mono">{m.id}</span> : null}
+                  {m.label ? ' · ' : ''}
                   {m.provider_name}
                   {m.description ? ` — ${m.description}` : ''}
                 </div>

@@ -4,7 +4,9 @@
  * path. Saving shows the diff and keyway's own verdict first, then PUTs with the hash the
  * editor started from: if someone saved in between, keyway answers 409 and this screen
  * shows their version against yours; nothing is overwritten silently. Saved versions can
- * be viewed, compared and rolled back. Secrets arrive masked and stay masked.
+ * be viewed, compared and rolled back. Secrets arrive masked and stay masked. When the file
+ * on disk was changed and keyway refused it, a banner says why and shows that text against
+ * what runs.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
@@ -18,6 +20,7 @@ import {
   validateOnServer,
   type ConfigDoc,
   type Problem,
+  type Refused,
   type SaveOutcome,
   type Validation,
   type Version,
@@ -29,7 +32,7 @@ import Dialog from '../ui/dialog';
 import DiffView from '../ui/diff-view';
 import JsonEditor, { type EditorHandle } from '../ui/json-editor';
 import Page from '../ui/page';
-import ProblemList from '../ui/problem-list';
+import ProblemList, { SaveRefused } from '../ui/problem-list';
 import { Empty, Failed, Loading } from '../ui/state';
 import { useToast } from '../ui/toast';
 import { when } from '../utils/format';
@@ -126,14 +129,8 @@ function ConfigEditor({ doc, history, historyError, onSaved }: { doc: ConfigDoc;
         Secrets show as <code>********</code>; saving keeps the stored value. Replace the stars to change a secret, or write <code>{'${ENV_VAR}'}</code> to
         read it from keyway&apos;s environment.
       </p>
-      {rejected && (
-        <div className="notice notice-danger" role="alert" data-testid="save-rejected">
-          <p>
-            <strong>keyway refused the save; the running configuration was not changed.</strong> {rejected.message}
-          </p>
-          <ProblemList problems={rejected.problems} onReveal={(p) => editor.current?.reveal(p)} />
-        </div>
-      )}
+      {doc.refused && <RefusedFile refused={doc.refused} running={base.text} onOpen={() => setDraft(doc.refused!.config)} />}
+      {rejected && <SaveRefused message={rejected.message} problems={rejected.problems} shown={problems} onReveal={(p) => editor.current?.reveal(p)} />}
       <div className="split">
         <JsonEditor ref={editor} value={draft} label="Configuration (HuJSON)" onChange={setDraft} validate={localProblems} onProblems={setProblems} />
         <div className="stack">
@@ -260,7 +257,8 @@ function ReviewDialog({ before, after, onClose, onSave }: { before: string; afte
     };
   }, [after]);
   const problems = verdict?.validation ? blocking(verdict.validation.problems) : [];
-  const reason = !verdict ? 'keyway is checking the configuration…' : verdict.error ? verdict.error : problems.length > 0 ? 'keyway refuses a configuration with errors or warnings; fix them first' : undefined;
+  const warnings = verdict?.validation ? verdict.validation.problems.filter((p) => p.severity === 'warning') : [];
+  const reason = !verdict ? 'keyway is checking the configuration…' : verdict.error ? verdict.error : problems.length > 0 ? 'keyway refuses a configuration with errors; fix them first' : undefined;
   return (
     <Dialog
       title="Review your change"
@@ -295,12 +293,40 @@ function ReviewDialog({ before, after, onClose, onSave }: { before: string; afte
           <ProblemList problems={problems} />
         </div>
       ) : (
-        <p className="notice notice-success" role="status">
-          keyway accepts this configuration.
-        </p>
+        <div className="notice notice-success" role="status">
+          <p>keyway accepts this configuration.</p>
+          {warnings.length > 0 && (
+            <div data-testid="review-warnings">
+              <p>Its warnings do not stop it:</p>
+              <ProblemList problems={warnings} />
+            </div>
+          )}
+        </div>
       )}
       <DiffView before={before} after={after} beforeLabel="Running now" afterLabel="Your edit" />
     </Dialog>
+  );
+}
+
+/**
+ * RefusedFile: the file on disk was changed (an editor, SIGHUP) and keyway refused it, so
+ * the configuration in the editor is still what runs. It names the errors and shows the
+ * refused text against the running one; the admin can open it in the editor to fix it.
+ */
+function RefusedFile({ refused, running, onOpen }: { refused: Refused; running: string; onOpen: () => void }) {
+  const errors = blocking(refused.problems);
+  return (
+    <div className="notice notice-danger" role="alert" data-testid="refused-file">
+      <p>
+        <strong>The file on disk was changed and refused: keyway keeps running the configuration below.</strong> Refused {when(refused.at)}
+        {refused.source === 'signal' ? ' on SIGHUP' : ''}, because of {errors.length === 1 ? 'this error' : `these ${errors.length} errors`}:
+      </p>
+      <ProblemList problems={errors} />
+      <DiffView before={running} after={refused.config} beforeLabel="Running now" afterLabel="Refused file on disk" />
+      <div className="row">
+        <Button onClick={onOpen}>Open the refused file in the editor</Button>
+      </div>
+    </div>
   );
 }
 

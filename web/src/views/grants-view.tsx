@@ -12,7 +12,7 @@ import Button from '../ui/button';
 import Card from '../ui/card';
 import Field from '../ui/field';
 import Page from '../ui/page';
-import ProblemList from '../ui/problem-list';
+import { FormProblems, SaveRefused } from '../ui/problem-list';
 import { Empty, Failed, Loading } from '../ui/state';
 import { useToast } from '../ui/toast';
 import { isObject, lines, readDoc, setAt } from '../utils/config-doc';
@@ -96,7 +96,7 @@ function Grants({ doc, reload }: { doc: ConfigDoc; reload: () => void }) {
   const [conflict, setConflict] = useState(false);
 
   const draft = useMemo(() => (editing ? applyGrant(base.text, editing.index, editing.form) : base.text), [base.text, editing]);
-  const problems = useMemo(() => (editing ? localProblems(draft).filter((p) => p.severity !== 'info' && p.path.startsWith('grants')) : []), [draft, editing]);
+  const problems = useMemo(() => (editing ? localProblems(draft).filter((p) => p.path.startsWith('grants')) : []), [draft, editing]);
 
   const save = async (text: string, what: string) => {
     setRejected(null);
@@ -137,14 +137,7 @@ function Grants({ doc, reload }: { doc: ConfigDoc; reload: () => void }) {
           Someone else saved the configuration in the meantime; nothing was overwritten. The list now shows their version: apply your change again.
         </div>
       )}
-      {rejected && (
-        <div className="notice notice-danger" role="alert" data-testid="save-rejected">
-          <p>
-            <strong>keyway refused the save; the running configuration was not changed.</strong> {rejected.message}
-          </p>
-          <ProblemList problems={rejected.problems} />
-        </div>
-      )}
+      {rejected && <SaveRefused message={rejected.message} problems={rejected.problems} shown={problems} />}
       <div className="split">
         <div>
           {grants.length === 0 && !editing && <Empty>No grants: everyone is refused.</Empty>}
@@ -153,11 +146,7 @@ function Grants({ doc, reload }: { doc: ConfigDoc; reload: () => void }) {
               <Card key={i} title={i < grants.length ? `Grant ${i + 1}` : 'New grant'}>
                 <form onSubmit={submit} aria-label={`Grant ${i + 1}`}>
                   <GrantFields form={editing.form} onChange={(form) => setEditing({ index: i, form })} />
-                  {problems.length > 0 && (
-                    <div className="notice notice-warning" data-testid="form-problems">
-                      <ProblemList problems={problems} />
-                    </div>
-                  )}
+                  <FormProblems problems={problems} what="this grant" />
                   <div className="row">
                     <Button type="submit" variant="primary">
                       Save grant

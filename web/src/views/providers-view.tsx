@@ -3,11 +3,13 @@
  * configuration text (comments and unknown fields stay as written) and saves the whole
  * document like the JSON editor does, with the same validator, conflict check and history.
  * In passthrough mode the key field becomes the optional fallback key and says what it
- * does; model names with wildcards and base URLs ending in /v1 get a warning on the spot.
+ * does. The validator's problems are shown at the field they are about (errors in red,
+ * warnings and notes as notes: keyway accepts those), the rest below the form; each once.
  */
 import { useMemo, useState, type FormEvent } from 'react';
+import { formatPath } from '../../../src/config/hujson.js';
 import { FORMAT_FLAGS } from '../../../src/config/types.js';
-import { blocking, readConfig, saveConfig, useConfig, type ConfigDoc, type Problem } from '../hooks/config';
+import { readConfig, saveConfig, useConfig, type ConfigDoc, type Problem } from '../hooks/config';
 import { FORMAT_LABELS } from '../hooks/models';
 import Badge from '../ui/badge';
 import Button from '../ui/button';
@@ -15,7 +17,7 @@ import Card from '../ui/card';
 import Dialog from '../ui/dialog';
 import Field from '../ui/field';
 import Page from '../ui/page';
-import ProblemList from '../ui/problem-list';
+import { FormProblems, SaveRefused } from '../ui/problem-list';
 import { Empty, Failed, Loading } from '../ui/state';
 import { useToast } from '../ui/toast';
 import { isObject, lines, readDoc, setAt } from '../utils/config-doc';
@@ -67,6 +69,25 @@ function formFor(id: string, p: Record<string, unknown>): Form {
 }
 
 const EMPTY: Form = formFor('', {});
+
+// Form fields with a place for a message; the validator's problems about them are shown
+// there, the others (compatibility flags, the ID, …) below the form.
+const FIELDS = ['baseurl', 'models', 'authorization', 'auth_mode', 'apikey', 'name', 'description', 'preference'] as const;
+type FieldName = (typeof FIELDS)[number];
+
+/** byField splits a provider's problems into those about each form field and the rest. */
+function byField(problems: readonly Problem[], id: string): { at: (f: FieldName) => { problem?: string; note?: string }; rest: Problem[] } {
+  const prefix = formatPath(['providers', id]);
+  const about = (p: Problem, f: FieldName) => p.path === `${prefix}.${f}` || p.path.startsWith(`${prefix}.${f}[`) || p.path.startsWith(`${prefix}.${f}.`);
+  const join = (list: Problem[]) => (list.length > 0 ? list.map((p) => p.message).join(' ') : undefined);
+  return {
+    at(f) {
+      const mine = problems.filter((p) => about(p, f));
+      return { problem: join(mine.filter((p) => p.severity === 'error')), note: join(mine.filter((p) => p.severity !== 'error')) };
+    },
+    rest: problems.filter((p) => !FIELDS.some((f) => about(p, f))),
+  };
+}
 
 /** apply writes the form into the document text, touching only the fields the form owns. */
 function apply(text: string, original: string | undefined, f: Form): string {
@@ -168,12 +189,11 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
   const id = f.id.trim();
   const idProblem = id === '' ? 'Give the provider an ID.' : taken.includes(id) ? `A provider "${id}" already exists.` : undefined;
   const draft = useMemo(() => (id && !taken.includes(id) ? apply(base.text, original, f) : base.text), [base.text, original, f, id, taken]);
-  const problems = useMemo(
-    () => blocking(localProblems(draft)).filter((p) => p.path === `providers.${id}` || p.path.startsWith(`providers.${id}.`) || p.path.startsWith(`providers["${id}"]`)),
-    [draft, id],
-  );
-  const wildcards = lines(f.models).filter((m) => m.includes('*'));
-  const endsInV1 = /\/v1\/?$/.test(f.baseurl.trim());
+  const problems = useMemo(() => {
+    const prefix = formatPath(['providers', id]);
+    return localProblems(draft).filter((p) => p.path === prefix || p.path.startsWith(`${prefix}.`) || p.path.startsWith(`${prefix}[`));
+  }, [draft, id]);
+  const fields = byField(problems, id);
   const passthrough = f.auth_mode === 'passthrough';
 
   const save = async (text: string, what: string, nextId: string | undefined) => {
@@ -218,47 +238,40 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
             again to apply your fields on top of it.
           </div>
         )}
-        {serverProblems && (
-          <div className="notice notice-danger" role="alert" data-testid="save-rejected">
-            <p>
-              <strong>keyway refused the save; the running configuration was not changed.</strong> {serverProblems.message}
-            </p>
-            <ProblemList problems={serverProblems.problems} />
-          </div>
-        )}
+        {serverProblems && <SaveRefused message={serverProblems.message} problems={serverProblems.problems} shown={problems} />}
         <div className="form-grid">
           <Field label="ID" help="The prefix in provider/model names and in grant patterns." problem={f.id !== '' || original ? idProblem : undefined}>
             <input value={f.id} onChange={(e) => set('id', e.target.value)} required autoComplete="off" spellCheck={false} />
           </Field>
-          <Field label="Name">
+          <Field label="Name" {...fields.at('name')}>
             <input value={f.name} onChange={(e) => set('name', e.target.value)} />
           </Field>
         </div>
-        <Field label="Description">
+        <Field label="Description" {...fields.at('description')}>
           <input value={f.description} onChange={(e) => set('description', e.target.value)} />
         </Field>
         <Field
           label="Base URL"
           help="keyway appends the request path (/v1/messages, /v1/chat/completions, …) to it."
-          problem={endsInV1 ? 'This URL ends in /v1, but request paths already start with /v1: use the URL without it (keyway collapses the doubled /v1/v1).' : undefined}
+          {...fields.at('baseurl')}
         >
           <input type="text" inputMode="url" value={f.baseurl} onChange={(e) => set('baseurl', e.target.value)} placeholder="https://api.anthropic.com" spellCheck={false} />
         </Field>
         <Field
           label="Models (one per line, exact names)"
-          problem={wildcards.length > 0 ? `Model names are exact: ${wildcards.map((w) => `"${w}"`).join(', ')} contains a wildcard and matches nothing. List each model by its full name.` : undefined}
+          {...fields.at('models')}
         >
           <textarea value={f.models} onChange={(e) => set('models', e.target.value)} rows={4} spellCheck={false} />
         </Field>
         <div className="form-grid">
-          <Field label="Authorization header" help="How the key is sent: Authorization: Bearer, x-api-key (Anthropic) or x-goog-api-key (Gemini).">
+          <Field label="Authorization header" help="How the key is sent: Authorization: Bearer, x-api-key (Anthropic) or x-goog-api-key (Gemini)." {...fields.at('authorization')}>
             <select value={f.authorization} onChange={(e) => set('authorization', e.target.value)}>
               <option value="bearer">bearer</option>
               <option value="x-api-key">x-api-key</option>
               <option value="x-goog-api-key">x-goog-api-key</option>
             </select>
           </Field>
-          <Field label="Auth mode" help={modeHelp[f.auth_mode] ?? ''}>
+          <Field label="Auth mode" help={modeHelp[f.auth_mode] ?? ''} {...fields.at('auth_mode')}>
             <select value={f.auth_mode} onChange={(e) => set('auth_mode', e.target.value)}>
               <option value="">default (override)</option>
               <option value="override">override</option>
@@ -269,6 +282,7 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
         </div>
         {f.auth_mode !== 'none' && (
           <Field
+            {...fields.at('apikey')}
             label={passthrough ? 'Fallback key (optional)' : 'API key'}
             help={
               passthrough
@@ -291,7 +305,7 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
           ))}
         </fieldset>
         <div className="form-grid">
-          <Field label="Preference" help="When several providers serve a model, the highest wins.">
+          <Field label="Preference" help="When several providers serve a model, the highest wins." {...fields.at('preference')}>
             <input type="number" step={1} value={f.preference} onChange={(e) => set('preference', e.target.value)} placeholder="0" />
           </Field>
           <div className="field">
@@ -301,14 +315,7 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
             </label>
           </div>
         </div>
-        {problems.length > 0 && (
-          <div className="notice notice-warning" data-testid="form-problems">
-            <p>
-              <strong>keyway will refuse this provider until these are fixed:</strong>
-            </p>
-            <ProblemList problems={problems} />
-          </div>
-        )}
+        <FormProblems problems={fields.rest} what="this provider" />
         <div className="row">
           <Button type="submit" variant="primary" disabledReason={busy ? 'Saving…' : idProblem}>
             {original ? 'Save provider' : 'Add provider'}
