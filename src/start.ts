@@ -15,6 +15,7 @@ import type { IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
 import { createLogger, type Logger } from './log.js';
 import { CsrfGuard } from './server/csrf.js';
+import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
@@ -62,6 +63,8 @@ export interface Keyway {
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
   gateway: Gateway;
+  /** When each provider/model was first offered (`created` in /v1/models). */
+  modelDates: ModelDates;
   log: Logger;
   close(graceMs?: number): Promise<void>;
 }
@@ -92,7 +95,11 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const telemetry = settings.telemetry
     ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
     : undefined;
+  // Before any listing is served: every model of the running configuration has its date.
+  const modelDates = await ModelDates.open(join(settings.dataDir, 'model-dates.json'), log);
+  modelDates.note(runtime.current);
   runtime.on('applied', (snapshot, source) => {
+    modelDates.note(snapshot);
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);
@@ -104,7 +111,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard() });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), modelDates });
   gateway.server.listen(settings.port, settings.host);
   try {
     await once(gateway.server, 'listening');
@@ -113,6 +120,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     await telemetry?.close();
     await dataStore.close();
     await pools.closeAll();
+    await modelDates.flush();
     throw err;
   }
   const port = (gateway.server.address() as AddressInfo).port;
@@ -126,6 +134,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     runtime,
     telemetry,
     gateway,
+    modelDates,
     log,
     async close(graceMs = 10_000) {
       runtime.close();
@@ -134,6 +143,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       await telemetry?.close();
       await dataStore.close();
       await pools.closeAll();
+      await modelDates.flush();
     },
   };
 }

@@ -4,14 +4,16 @@
  * can only be used with the caller's own credential (passthrough without a fallback key).
  *
  * The answers depend on nothing but the snapshot and the caller's granted models (no
- * query parameters, no per-client shape, `created` is the snapshot's load time), so
- * `listingBody` serializes each one once per (snapshot, listing, granted models) and
- * serves the same bytes until a reload makes a new snapshot.
+ * query parameters, no per-client shape; a model's `created` is when keyway first offered
+ * it, which no later snapshot changes), so `listingBody` serializes each one once per
+ * (snapshot, listing, granted models) and serves the same bytes until a reload makes a new
+ * snapshot.
  */
 import type { Access } from '../access/grants.js';
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import { FORMATS } from '../formats/registry.js';
 import { priceSheet, pricingFor, type PriceSheet } from '../telemetry/pricing.js';
+import type { ModelDates } from './model-dates.js';
 
 /** One row of `/v1/models`: shaped for OpenAI SDKs, Anthropic SDKs and Aperture clients alike. */
 export interface ModelRow {
@@ -44,21 +46,27 @@ function pricesOf(snapshot: Snapshot, provider: CompiledProvider, model: string)
   return byModel.get(model);
 }
 
-export function listModels(snapshot: Snapshot, access: Access): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
+/**
+ * listModels is the `/v1/models` answer. A model's `created` (and `created_at`) is when
+ * keyway first offered it (ModelDates), so reloads and provider edits leave it alone; a
+ * model ModelDates has not noted yet falls back to this snapshot's load time, the time it
+ * is about to be noted with.
+ */
+export function listModels(snapshot: Snapshot, access: Access, dates: ModelDates): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
   const data: ModelRow[] = [];
-  const created = Math.floor(snapshot.loadedAt.getTime() / 1000);
   for (const provider of sortedProviders(snapshot)) {
     if (provider.spec.disabled) continue;
     const endpoints = FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
     if (endpoints.length === 0) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
+      const created = dates.firstSeen(provider.id, model) ?? snapshot.loadedAt;
       data.push({
         id: model,
         object: 'model',
         type: 'model',
-        created,
-        created_at: snapshot.loadedAt.toISOString(),
+        created: Math.floor(created.getTime() / 1000),
+        created_at: created.toISOString(),
         owned_by: provider.id,
         display_name: model,
         supported_endpoints: endpoints,
@@ -124,7 +132,7 @@ export function listGeminiModels(snapshot: Snapshot, access: Access) {
 
 export type Listing = 'models' | 'gemini' | 'providers';
 
-const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access) => unknown> = {
+const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access, dates: ModelDates) => unknown> = {
   models: listModels,
   gemini: listGeminiModels,
   providers: listProviders,
@@ -139,7 +147,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 const bodies = new WeakMap<Snapshot, { entries: Map<string, Buffer>; bytes: number }>();
 
 /** listingBody returns the JSON body of a listing for this caller, built at most once per snapshot. */
-export function listingBody(listing: Listing, snapshot: Snapshot, access: Access): Buffer {
+export function listingBody(listing: Listing, snapshot: Snapshot, access: Access, dates: ModelDates): Buffer {
   let cache = bodies.get(snapshot);
   if (!cache) bodies.set(snapshot, (cache = { entries: new Map(), bytes: 0 }));
   const key = `${listing}\0${access.modelsKey}`;
@@ -150,7 +158,7 @@ export function listingBody(listing: Listing, snapshot: Snapshot, access: Access
     cache.entries.set(key, body);
     return body;
   }
-  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access)));
+  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access, dates)));
   cache.entries.set(key, body);
   cache.bytes += body.length;
   for (const [k, b] of cache.entries) {

@@ -5,6 +5,7 @@ import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CsrfGuard } from './csrf.js';
+import type { ModelDates } from './model-dates.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 
 export interface GatewayContext {
@@ -20,4 +21,6 @@ export interface GatewayContext {
   store: ConversationStore;
   /** Tokens for browser requests that change state. */
   csrf: CsrfGuard;
+  /** When each provider/model was first offered: `created` in /v1/models. */
+  modelDates: ModelDates;
 }
