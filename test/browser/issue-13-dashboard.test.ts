@@ -174,6 +174,10 @@ describe('issue 13: dashboard defects', { skip }, () => {
     // A caller no grant matches is still refused everything.
     await preview.getByLabel('Caller').fill('nobody@example.com');
     await result.getByText('every request is refused').waitFor();
+    // The API answers the same for scripts: GET /api/explain?as=(loopback).
+    const explained = await stack.api('admin', `/api/explain?model=mock%2Fmock-1&as=${encodeURIComponent('(loopback)')}`);
+    assert.equal(explained.status, 200, explained.text);
+    assert.deepEqual([explained.json.login, explained.json.role, explained.json.served], ['local-owner', 'admin', true]);
   });
 
   test('every screen fits a phone: no sideways scroll at 390 x 844 and every control in reach', async () => {
