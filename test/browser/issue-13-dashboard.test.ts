@@ -107,6 +107,11 @@ describe('issue 13: dashboard defects', { skip }, () => {
     await page.getByRole('tab', { name: 'All requests' }).click();
     await page.getByText('No requests in the last 30 days yet. Point a client at keyway and its requests show up here.').waitFor();
     await shot(page, 'issue-13-logs-empty');
+    // The overview's "All logs" link names the user; for a user that is no filter (they only see their own).
+    await page.goto('/ui/');
+    await page.getByRole('link', { name: 'All logs →' }).click();
+    await page.waitForURL(/\/ui\/logs\?user=bob/);
+    await page.getByText('No requests in the last 30 days yet. Point a client at keyway and its sessions show up here.').waitFor();
 
     const alice = await stack.page('alice');
     await alice.goto('/ui/logs');

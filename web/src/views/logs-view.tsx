@@ -56,9 +56,13 @@ function filterFrom(search: URLSearchParams): { filter: LogFilter; invalid: Part
 /** Every filter in the URL: the form's, and the session a link picked. */
 const ALL_FILTERS = [...FORM_FILTERS, 'session'];
 
-/** filtered reports whether any filter narrows the view (without one: everything you may see, the last 30 days). */
-function filtered(search: URLSearchParams): boolean {
-  return ALL_FILTERS.some((k) => search.get(k));
+/**
+ * filtered reports whether any filter narrows the view (without one: everything you may
+ * see, the last 30 days). A user's own login is no filter: they only ever see their own
+ * (the overview's "All logs" link names it).
+ */
+function filtered(search: URLSearchParams, admin: boolean): boolean {
+  return ALL_FILTERS.some((k) => search.get(k) && (k !== 'user' || admin));
 }
 
 export default function LogsView({ params }: { params: Record<string, string> }) {
@@ -168,7 +172,8 @@ function useModelNames(user: string | undefined): string[] {
 
 /** NoMatch is the empty state: a first-run hint without filters, a way out with them. */
 function NoMatch({ what, filter, search }: { what: 'sessions' | 'requests'; filter: LogFilter; search: URLSearchParams }) {
-  if (!filtered(search)) {
+  const who = useWhoami();
+  if (!filtered(search, isAdmin(who))) {
     return <Empty>No requests in the last 30 days yet. Point a client at keyway and its {what} show up here.</Empty>;
   }
   return (
