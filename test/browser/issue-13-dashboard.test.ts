@@ -14,9 +14,12 @@ import { browserSkip, CAP, GRANTS, PHONE, shot, startBrowserStack, type BrowserS
 
 const skip = browserSkip();
 
+/** More models than the overview draws one by one (six), for the admin's traffic. */
+const EXTRA_MODELS = ['m-a', 'm-b', 'm-c', 'm-d', 'm-e'];
+
 function providers(u: string) {
   return {
-    mock: { name: 'Mock AI', description: 'The test upstream, with a provider key', baseurl: u, apikey: FAKE.providerKey, models: ['mock-1', 'gpt-4o'], cost_basis: 'openai' },
+    mock: { name: 'Mock AI', description: 'The test upstream, with a provider key', baseurl: u, apikey: FAKE.providerKey, models: ['mock-1', 'gpt-4o', ...EXTRA_MODELS], cost_basis: 'openai' },
     anthropic: {
       name: 'Anthropic',
       description: 'Messages API with a provider key',
@@ -96,6 +99,29 @@ describe('issue 13: dashboard defects', { skip }, () => {
       assert.equal(values.reduce((n, c) => n + number(c), 0), g.inputTokens + g.outputTokens, g.key);
     }
     await shot(page, 'issue-13-overview-totals');
+  });
+
+  test('overview: beyond six models, "other models" holds the rest and the bars still add up', async () => {
+    const as = { 'x-test-as': 'admin' };
+    const names = ['mock/mock-1', 'mock/gpt-4o', ...EXTRA_MODELS.map((m) => `mock/${m}`)];
+    for (const [i, model] of names.entries()) {
+      const r = await postJson(`${stack.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: `question ${i} `.repeat(i + 1) }] }, as);
+      assert.equal(r.status, 200, r.text);
+    }
+    let api: any;
+    for (let i = 0; i < 50 && api?.totals?.requests !== names.length; i++) {
+      if (i) await new Promise((res) => setTimeout(res, 100));
+      api = (await stack.api('admin', '/api/usage?user=admin%40example.com&group_by=model')).json;
+    }
+    assert.equal(api.groups.length, 7);
+    const page = await stack.page('admin');
+    await page.goto('/ui/');
+    const chart = page.locator('.card', { has: page.getByRole('heading', { name: 'Tokens by model' }) });
+    await chart.locator('.legend').getByText('other models').waitFor();
+    assert.equal(await chart.locator('.legend li').count(), 6, 'five models and the rest');
+    const cells = await chart.locator('.sr-only table tbody td:not(:first-child)').allInnerTexts();
+    assert.equal(cells.reduce((n, c) => n + number(c), 0), api.totals.inputTokens + api.totals.outputTokens);
+    await shot(page, 'issue-13-overview-other-models');
   });
 
   test('logs: with no filter and no traffic it says so; a filter that matches nothing says that and clears', async () => {

@@ -79,7 +79,8 @@ export default function BarChart({ title, labels, series, format, height = 220 }
           );
         })}
       </svg>
-      {series.length > 1 && (
+      {/* Named even when alone: an unnamed bar does not say which model it is. */}
+      {series.length > 0 && (
         <ul className="legend" aria-hidden="true">
           {series.map((s, j) => (
             <li key={s.label}>
