@@ -276,9 +276,11 @@ describe('issue 13: dashboard defects', { skip }, () => {
   });
 });
 
-/** settle waits until nothing is loading any more. */
+/** settle waits until nothing is loading any more (polled from here: the page's CSP forbids waitForFunction's eval). */
 async function settle(page: Page): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll('[role="status"].loading').length === 0`);
+  const loading = page.locator('[role="status"].loading');
+  for (let i = 0; i < 200 && (await loading.count()) > 0; i++) await page.waitForTimeout(50);
+  assert.equal(await loading.count(), 0, `${page.url()} is still loading`);
   await page.waitForLoadState('networkidle');
 }
 
