@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './log.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './server/context.js';
 import { CsrfGuard } from './server/csrf.js';
 import { HostAllowlist, tailnetNames, type NodeStatus } from './server/host-allowlist.js';
+import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
@@ -74,6 +75,8 @@ export interface Keyway {
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
   gateway: Gateway;
+  /** When each provider/model was first offered (`created` in /v1/models). */
+  modelDates: ModelDates;
   log: Logger;
   close(graceMs?: number): Promise<void>;
 }
@@ -108,7 +111,11 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const telemetry = settings.telemetry
     ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
     : undefined;
+  // Before any listing is served: every model of the running configuration has its date.
+  const modelDates = await ModelDates.open(join(settings.dataDir, 'model-dates.json'), log);
+  modelDates.note(runtime.current);
   runtime.on('applied', (snapshot, source) => {
+    modelDates.note(snapshot);
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);
@@ -137,7 +144,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -155,6 +162,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     await telemetry?.close();
     await dataStore.close();
     await pools.closeAll();
+    await modelDates.flush();
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
@@ -168,6 +176,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     runtime,
     telemetry,
     gateway,
+    modelDates,
     log,
     async close(graceMs = 10_000) {
       stopNames();
@@ -177,6 +186,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       await telemetry?.close();
       await dataStore.close();
       await pools.closeAll();
+      await modelDates.flush();
     },
   };
 }

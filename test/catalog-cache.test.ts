@@ -63,7 +63,7 @@ describe('model listings are cached per snapshot and granted models', () => {
     for (const who of ['admin', 'alice', 'bob']) {
       const access = snapshot.accessFor(perRequest.identify({ headers: { 'x-test-as': who } } as unknown as IncomingMessage) as Identity);
       const fresh: Record<(typeof PATHS)[number], string> = {
-        '/v1/models': JSON.stringify(listModels(snapshot, access)),
+        '/v1/models': JSON.stringify(listModels(snapshot, access, stack.keyway.modelDates)),
         '/v1beta/models': JSON.stringify(listGeminiModels(snapshot, access)),
         '/api/providers': JSON.stringify(listProviders(snapshot, access)),
       };
@@ -110,12 +110,17 @@ describe('model listings are cached per snapshot and granted models', () => {
     assert.ok(modelIds(afterReload[0]!.body).includes('openai/gpt-new'));
     const providersAfter = JSON.parse(afterReload[2]!.body.toString()) as Array<{ id: string; models: string[] }>;
     assert.deepEqual(providersAfter.find((p) => p.id === 'openai')!.models, ['gpt-5', 'gpt-mini', 'gpt-new']);
-    // `created` is the new snapshot's load time, and the bytes match a fresh serialization of it
+    // `created` is when keyway first offered a model: the new one has this snapshot's load
+    // time, the others keep theirs; and the bytes match a fresh serialization
     const snapshot = stack.keyway.runtime.current;
-    const created = Math.floor(snapshot.loadedAt.getTime() / 1000);
-    assert.ok((JSON.parse(afterReload[0]!.body.toString()) as { data: Array<{ created: number }> }).data.every((m) => m.created === created));
+    type Row = { id: string; owned_by: string; created: number };
+    const earlier = (JSON.parse(before[0]!.body.toString()) as { data: Row[] }).data;
+    for (const m of (JSON.parse(afterReload[0]!.body.toString()) as { data: Row[] }).data) {
+      const old = earlier.find((o) => o.owned_by === m.owned_by && o.id === m.id);
+      assert.equal(m.created, old ? old.created : Math.floor(snapshot.loadedAt.getTime() / 1000), `${m.owned_by}/${m.id}`);
+    }
     const access = snapshot.accessFor(perRequest.identify({ headers: { 'x-test-as': 'admin' } } as unknown as IncomingMessage) as Identity);
-    assert.equal(afterReload[0]!.body.toString(), JSON.stringify(listModels(snapshot, access)));
+    assert.equal(afterReload[0]!.body.toString(), JSON.stringify(listModels(snapshot, access, stack.keyway.modelDates)));
     // bob's grants do not cover the new model: his list is unchanged
     assert.deepEqual(modelIds((await get('/v1/models', 'bob')).body).sort(), ['gemini/gemini-pro', 'openai/gpt-5']);
     assert.ok(!modelIds((await get('/v1/models', 'alice')).body).includes('openai/gpt-new'));

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { compileGrants, type Access } from '../access/grants.js';
 import type { Identity } from '../identity/identity.js';
+import { BASIS_BY_FORMAT } from '../telemetry/pricing.js';
 import type { FormatFlag, GatewayConfig, Problem, ProviderSpec } from './types.js';
 
 export interface CompiledProvider {
@@ -117,7 +118,7 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
     models: new Set(spec.models),
     keyHeader: spec.apikey === '' ? undefined : keyHeader(spec),
     requiresClientAuth: spec.authMode === 'passthrough' && spec.apikey === '',
-    upstream: spec.costBasis ?? upstreamName(url.hostname),
+    upstream: spec.costBasis ?? upstreamName(url.hostname, formats),
   };
 }
 
@@ -132,11 +133,24 @@ function keyHeader(spec: ProviderSpec): [string, string] {
   }
 }
 
-/** upstreamName names the service behind a host: api.anthropic.com → anthropic. */
-function upstreamName(hostname: string): string {
+/** Domains of private networks: a host in one names a machine, not a service. */
+const PRIVATE_SUFFIXES = ['.ts.net', '.local', '.internal', '.localhost', '.lan', '.home.arpa'];
+
+/**
+ * upstreamName names the service behind a provider: the one its host names
+ * (api.anthropic.com → anthropic). A host that names none (an IP address, localhost, a
+ * tailnet or LAN machine: a proxy, a mirror, the mock, a self-hosted server) says nothing
+ * about what is behind it, so the provider's API formats do, as they do for its prices
+ * (anthropic_messages → anthropic): pointing a provider at a local proxy leaves it what it
+ * was. `self-hosted` when its formats speak the APIs of several services.
+ */
+function upstreamName(hostname: string, formats: ReadonlySet<FormatFlag>): string {
   if (hostname.endsWith('.googleapis.com')) return 'google';
   if (hostname.endsWith('.amazonaws.com')) return hostname.split('.')[0]!;
   const labels = hostname.split('.');
-  if (labels.length < 2 || /^[\d.]+$/.test(hostname) || hostname.includes(':')) return 'self-hosted';
-  return labels[labels.length - 2]!;
+  const namesService = labels.length >= 2 && !/^[\d.]+$/.test(hostname) && !hostname.includes(':') && !PRIVATE_SUFFIXES.some((s) => hostname.endsWith(s));
+  if (namesService) return labels[labels.length - 2]!;
+  const implied = new Set([...formats].map((f) => BASIS_BY_FORMAT[f]));
+  const [only] = implied;
+  return implied.size === 1 && only ? only : 'self-hosted';
 }

@@ -118,7 +118,8 @@ export class ConfigFileStore {
   }
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
+/** writeAtomic replaces a file so a crash leaves the old text or the new, never half of one. */
+export async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(tmp, 'w', 0o600);
   try {

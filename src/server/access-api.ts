@@ -54,8 +54,14 @@ function explainFormat(format: string | undefined): FormatFlag | undefined {
   return format as FormatFlag | undefined;
 }
 
-/** namedIdentity builds the identity of a caller described by login, groups and tags (for explain). */
+/**
+ * namedIdentity builds the identity of a caller described by login, groups and tags (for
+ * explain). `(loopback)`, the grant source the grants preview offers, is the local owner:
+ * the caller a `(loopback)` grant matches, so asking "what may (loopback) use" answers for
+ * that caller instead of for a stranger whose login happens to be the text "(loopback)".
+ */
 function namedIdentity(login: string, groups: string[], tags: string[]): Identity {
+  if (login === '(loopback)') return LOCAL_OWNER;
   return { login, displayName: login, nodeId: '', tags, groups, loopback: login === LOCAL_OWNER.login, capMap: {} };
 }
 

@@ -4,9 +4,10 @@
  * can only be used with the caller's own credential (passthrough without a fallback key).
  *
  * The answers depend on nothing but the snapshot and the caller's granted models (no
- * query parameters, no per-client shape, `created` is the snapshot's load time), so
- * `listingBody` serializes each one once per (snapshot, listing, granted models) and
- * serves the same bytes until a reload makes a new snapshot.
+ * query parameters, no per-client shape; a model's `created` is when keyway first offered
+ * it, which no later snapshot changes), so `listingBody` serializes each one once per
+ * (snapshot, listing, granted models) and serves the same bytes until a reload makes a new
+ * snapshot.
  */
 import type { Access } from '../access/grants.js';
 import { byPreference, type CompiledProvider, type Snapshot } from '../config/snapshot.js';
@@ -14,6 +15,7 @@ import type { FormatFlag } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
 import { resolveModel, type Resolution } from '../routing/resolve.js';
 import { priceSheet, pricingFor, type PriceSheet } from '../telemetry/pricing.js';
+import type { ModelDates } from './model-dates.js';
 
 /** One row of `/v1/models`: shaped for OpenAI SDKs, Anthropic SDKs and Aperture clients alike. */
 export interface ModelRow {
@@ -46,7 +48,13 @@ function pricesOf(snapshot: Snapshot, provider: CompiledProvider, model: string)
   return byModel.get(model);
 }
 
-export function listModels(snapshot: Snapshot, access: Access): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
+/**
+ * listModels is the `/v1/models` answer. A model's `created` (and `created_at`) is when
+ * keyway first offered it (ModelDates), so reloads and provider edits leave it alone; a
+ * model ModelDates has not noted yet falls back to this snapshot's load time, the time it
+ * is about to be noted with.
+ */
+export function listModels(snapshot: Snapshot, access: Access, dates: ModelDates): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
   const data: ModelRow[] = [];
   for (const provider of sortedProviders(snapshot)) {
     if (provider.spec.disabled) continue;
@@ -54,7 +62,7 @@ export function listModels(snapshot: Snapshot, access: Access): { object: 'list'
     if (endpoints.length === 0) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
-      data.push(modelRow(snapshot, provider, model, endpoints));
+      data.push(modelRow(snapshot, dates, provider, model, endpoints));
     }
   }
   return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
@@ -65,13 +73,14 @@ function endpointsOf(provider: CompiledProvider): string[] {
 }
 
 /** modelRow is one row of the listing; `id` is the name the caller used (bare or provider/model). */
-function modelRow(snapshot: Snapshot, provider: CompiledProvider, model: string, endpoints: string[], id = model): ModelRow {
+function modelRow(snapshot: Snapshot, dates: ModelDates, provider: CompiledProvider, model: string, endpoints: string[], id = model): ModelRow {
+  const created = dates.firstSeen(provider.id, model) ?? snapshot.loadedAt;
   return {
     id,
     object: 'model',
     type: 'model',
-    created: Math.floor(snapshot.loadedAt.getTime() / 1000),
-    created_at: snapshot.loadedAt.toISOString(),
+    created: Math.floor(created.getTime() / 1000),
+    created_at: created.toISOString(),
     owned_by: provider.id,
     display_name: model,
     supported_endpoints: endpoints,
@@ -105,9 +114,9 @@ const ALL_FLAGS = FORMATS.map((f) => f.flag);
  * with `id` as asked. Undefined for a model the caller does not have, so an ungranted
  * model looks exactly like one that does not exist.
  */
-export function retrieveModel(snapshot: Snapshot, access: Access, id: string): ModelRow | undefined {
+export function retrieveModel(snapshot: Snapshot, access: Access, dates: ModelDates, id: string): ModelRow | undefined {
   const r = bestResolution(snapshot, access, id, ALL_FLAGS);
-  return r && modelRow(snapshot, r.provider, r.upstreamModel, endpointsOf(r.provider), id);
+  return r && modelRow(snapshot, dates, r.provider, r.upstreamModel, endpointsOf(r.provider), id);
 }
 
 function providerMeta(p: CompiledProvider) {
@@ -182,7 +191,7 @@ export function retrieveGeminiModel(snapshot: Snapshot, access: Access, id: stri
 
 export type Listing = 'models' | 'gemini' | 'providers';
 
-const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access) => unknown> = {
+const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access, dates: ModelDates) => unknown> = {
   models: listModels,
   gemini: listGeminiModels,
   providers: listProviders,
@@ -197,7 +206,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 const bodies = new WeakMap<Snapshot, { entries: Map<string, Buffer>; bytes: number }>();
 
 /** listingBody returns the JSON body of a listing for this caller, built at most once per snapshot. */
-export function listingBody(listing: Listing, snapshot: Snapshot, access: Access): Buffer {
+export function listingBody(listing: Listing, snapshot: Snapshot, access: Access, dates: ModelDates): Buffer {
   let cache = bodies.get(snapshot);
   if (!cache) bodies.set(snapshot, (cache = { entries: new Map(), bytes: 0 }));
   const key = `${listing}\0${access.modelsKey}`;
@@ -208,7 +217,7 @@ export function listingBody(listing: Listing, snapshot: Snapshot, access: Access
     cache.entries.set(key, body);
     return body;
   }
-  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access)));
+  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access, dates)));
   cache.entries.set(key, body);
   cache.bytes += body.length;
   for (const [k, b] of cache.entries) {

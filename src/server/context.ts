@@ -6,6 +6,7 @@ import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CsrfGuard } from './csrf.js';
 import type { HostAllowlist } from './host-allowlist.js';
+import type { ModelDates } from './model-dates.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 
 export interface GatewayContext {
@@ -25,6 +26,8 @@ export interface GatewayContext {
   hosts: HostAllowlist;
   /** Limits on slow and greedy clients. */
   clientLimits: ClientLimits;
+  /** When each provider/model was first offered: `created` in /v1/models. */
+  modelDates: ModelDates;
 }
 
 export interface ClientLimits {

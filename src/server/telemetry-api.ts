@@ -35,10 +35,10 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
     } else if (pathname === '/api/usage.csv') {
       sendCsv(r.res, await telemetry.store.usageTable(filter));
     } else if (pathname === '/api/requests') {
-      const limit = clampInt(r.query.get('limit'), 50, 1, 500);
+      const limit = clampInt(r.query.get('limit'), 'limit', 50, 1, 500);
       sendJson(r.res, 200, await telemetry.store.requests(filter, limit, r.query.get('before') ?? undefined));
     } else if (pathname === '/api/sessions') {
-      sendJson(r.res, 200, { sessions: await telemetry.store.sessions(filter, clampInt(r.query.get('limit'), 50, 1, 500)) });
+      sendJson(r.res, 200, { sessions: await telemetry.store.sessions(filter, clampInt(r.query.get('limit'), 'limit', 50, 1, 500)) });
     } else {
       const id = decodeURIComponent(pathname.slice('/api/requests/'.length));
       const detail = await telemetry.store.request(id);
@@ -70,14 +70,13 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
   }
   const to = time(q.get('to'), 'to') ?? Date.now() + 1;
   const from = time(q.get('from'), 'from') ?? to - 30 * DAY;
-  const status = q.get('status');
   return {
     from,
     to,
     login: r.access.role === 'admin' ? user : r.identity.login,
     model: q.get('model') ?? undefined,
     provider: q.get('provider') ?? undefined,
-    status: status === null ? undefined : clampInt(status, 0, 100, 599),
+    status: httpStatus(q.get('status')),
     session: q.get('session') ?? undefined,
   };
 }
@@ -89,11 +88,18 @@ function time(raw: string | null, name: string): number | undefined {
   return n;
 }
 
-function clampInt(raw: string | null, fallback: number, min: number, max: number): number {
+function clampInt(raw: string | null, name: string, fallback: number, min: number, max: number): number {
   if (raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new GatewayError('BAD_REQUEST', `expected a whole number from ${min} to ${max}, not "${raw}"`);
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new GatewayError('BAD_REQUEST', `${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
   return n;
+}
+
+/** httpStatus reads the `status` filter: absent or empty means any status; junk is refused, never ignored. */
+function httpStatus(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  if (!/^[1-5]\d\d$/.test(raw)) throw new GatewayError('BAD_REQUEST', `status must be an HTTP status code from 100 to 599 (such as 404), not "${raw}"`);
+  return Number(raw);
 }
 
 function describe(f: QueryFilter) {

@@ -27,7 +27,8 @@ const PRICE_PROVIDER: Record<string, string | undefined> = {
 const MAX_PRICE_MODELS = 10_000;
 
 /** The cost basis a format implies when `auto_cost_basis` is on. */
-const BASIS_BY_FORMAT: Record<string, string> = {
+/** BASIS_BY_FORMAT is the price list, and the service, an API format implies. */
+export const BASIS_BY_FORMAT: Record<string, string> = {
   anthropic_messages: 'anthropic',
   openai_chat: 'openai',
   openai_responses: 'openai',

@@ -90,9 +90,10 @@ describe('dashboard', { skip }, () => {
     await page.getByRole('tab', { name: 'All requests' }).click();
     await page.locator('table tbody tr').nth(2).waitFor();
     assert.equal(await page.locator('table tbody tr').count(), 3);
-    await page.getByLabel('Model').fill('claude-sonnet-4-5');
+    // A model is named as the Model column shows it: the provider that served it, then the name.
+    await page.getByLabel('Model').fill('anthropic-pt/claude-sonnet-4-5');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForURL(/model=claude-sonnet-4-5/);
+    await page.waitForURL(/model=anthropic-pt%2Fclaude-sonnet-4-5/);
     await page.getByRole('tab', { name: 'All requests' }).click();
     await page.locator('table tbody tr').nth(0).waitFor();
     assert.equal(await page.locator('table tbody tr').count(), 1);

@@ -66,6 +66,9 @@ export const GRANTS = [
   { src: ['bob@example.com'], app: { [CAP]: [{ enable_chat_ui: false }] } },
 ];
 
+/** A phone-width window: the CSS size of a common phone (iPhone 12 to 14). */
+export const PHONE = { width: 390, height: 844 };
+
 export interface BrowserStack {
   keyway: Keyway;
   upstream: MockUpstream;
@@ -75,8 +78,8 @@ export interface BrowserStack {
   browser: Browser;
   /** Uncaught page errors seen so far; tests assert it stays empty. */
   errors: string[];
-  /** page opens a page as one of PEOPLE (in its own browser context). */
-  page(as: keyof typeof PEOPLE): Promise<Page>;
+  /** page opens a page as one of PEOPLE (in its own browser context), on a desktop window or a phone's (390 x 844). */
+  page(as: keyof typeof PEOPLE, device?: 'desktop' | 'phone'): Promise<Page>;
   /** api calls keyway as one of PEOPLE, like curl would. */
   api(as: keyof typeof PEOPLE, path: string, init?: RequestInit): Promise<{ status: number; json: any; text: string }>;
   /** restart stops keyway and starts it again on the same data folder (a new port). */
@@ -118,8 +121,9 @@ export async function startBrowserStack(config: (upstreamUrl: string) => string,
     dataDir,
     browser,
     errors,
-    async page(as) {
-      const context = await browser.newContext({ baseURL: stack.url, extraHTTPHeaders: { 'x-test-as': as }, viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
+    async page(as, device = 'desktop') {
+      const screen = device === 'phone' ? { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1280, height: 860 } };
+      const context = await browser.newContext({ baseURL: stack.url, extraHTTPHeaders: { 'x-test-as': as }, colorScheme: 'light', ...screen });
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);

@@ -62,10 +62,19 @@ export interface InsertItem {
   capture: Capture | null;
 }
 
+/**
+ * MODEL_NAME is a request's one model name, the same in every answer: `provider/model` for
+ * the provider that served it and the name that provider received, or the name asked for
+ * when no provider served it (unknown model, no grant). The `model` filter compares with
+ * exactly this, so the groups of `group_by=model` add up to the totals and filtering by
+ * each group's key gives back that group (one request never counts under two names).
+ */
+const MODEL_NAME = "coalesce(provider || '/' || upstream_model, requested_model)";
+
 const GROUP_EXPR: Record<GroupBy, string> = {
   day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
   login: 'login',
-  model: "coalesce(provider || '/' || upstream_model, requested_model)",
+  model: MODEL_NAME,
   provider: 'provider',
   session: 'session_id',
   format: 'format',
@@ -148,10 +157,7 @@ export class TelemetryDb {
     if (f.provider !== undefined) (clauses.push('provider = ?'), params.push(f.provider));
     if (f.status !== undefined) (clauses.push('status = ?'), params.push(f.status));
     if (f.session !== undefined) (clauses.push('session_id = ?'), params.push(f.session));
-    if (f.model !== undefined) {
-      clauses.push("(requested_model = ? OR upstream_model = ? OR provider || '/' || upstream_model = ?)");
-      params.push(f.model, f.model, f.model);
-    }
+    if (f.model !== undefined) (clauses.push(`${MODEL_NAME} = ?`), params.push(f.model));
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 
@@ -213,7 +219,7 @@ export class TelemetryDb {
     const w = this.where(f);
     const rows = this.db
       .prepare(`SELECT session_id AS sessionId, min(login) AS login, min(started_at) AS startedAt, max(started_at + duration_ms) AS endedAt,
-        count(*) AS requests, group_concat(DISTINCT coalesce(upstream_model, requested_model)) AS models,
+        count(*) AS requests, group_concat(DISTINCT ${MODEL_NAME}) AS models,
         coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd
         FROM requests ${w.sql} GROUP BY session_id ORDER BY endedAt DESC LIMIT ?`)
       .all(...w.params, limit) as Array<Omit<SessionRow, 'models'> & { models: string | null }>;

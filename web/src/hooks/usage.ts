@@ -71,10 +71,15 @@ export interface ModelSeries {
   cost: Map<string, number>;
 }
 
+/** The series that stands for every model beyond the top ones, so the bars add up to the totals. */
+export const OTHER_MODELS = 'other models';
+
 /**
  * useUsageByModelAndDay loads the top `top` models of the period and each one's daily
  * series, for the stacked charts. The usage API groups by one dimension, so this asks once
- * for the models and once per model for its days.
+ * for the models and once per model for its days (a model filter matches exactly the
+ * requests its `group_by=model` group counted, so no request is drawn twice). Beyond the
+ * top models, one more series holds the rest: the day totals minus the named series.
  */
 export function useUsageByModelAndDay(filter: UsageFilter, top = 6): { data: ModelSeries[] | undefined; error: ApiError | undefined; loading: boolean } {
   const key = filterQuery(filter);
@@ -89,23 +94,35 @@ export function useUsageByModelAndDay(filter: UsageFilter, top = 6): { data: Mod
     (async () => {
       const models = await apiFetch<Usage>(url({ group_by: 'model' }), { signal: abort.signal });
       if (!models.ok) return setState({ key, error: models.error });
-      const names = models.data.groups.filter((g) => g.key !== null).slice(0, top).map((g) => g.key!);
-      const series = await Promise.all(
-        names.map(async (model): Promise<ModelSeries | ApiError> => {
-          const days = await apiFetch<Usage>(url({ model, group_by: 'day' }), { signal: abort.signal });
-          if (!days.ok) return days.error;
-          return {
-            model,
-            tokens: new Map(days.data.groups.map((g) => [g.key ?? '', g.inputTokens + g.outputTokens])),
-            cost: new Map(days.data.groups.map((g) => [g.key ?? '', g.costUsd])),
-          };
-        }),
-      );
-      const failed = series.find((s): s is ApiError => !('model' in s));
-      if (!abort.signal.aborted) setState(failed ? { key, error: failed } : { key, data: series as ModelSeries[] });
+      const named = models.data.groups.filter((g) => g.key !== null);
+      const names = named.slice(0, named.length > top ? top - 1 : top).map((g) => g.key!);
+      const daySeries = async (model: string, extra: Record<string, string>): Promise<ModelSeries | ApiError> => {
+        const days = await apiFetch<Usage>(url({ ...extra, group_by: 'day' }), { signal: abort.signal });
+        if (!days.ok) return days.error;
+        return {
+          model,
+          tokens: new Map(days.data.groups.map((g) => [g.key ?? '', g.inputTokens + g.outputTokens])),
+          cost: new Map(days.data.groups.map((g) => [g.key ?? '', g.costUsd])),
+        };
+      };
+      const rest = names.length < models.data.groups.length;
+      const [all, ...series] = await Promise.all([rest ? daySeries(OTHER_MODELS, {}) : undefined, ...names.map((model) => daySeries(model, { model }))]);
+      const failed = [all, ...series].find((s): s is ApiError => s !== undefined && !('model' in s));
+      if (abort.signal.aborted) return;
+      if (failed) return setState({ key, error: failed });
+      const data = series as ModelSeries[];
+      if (all) data.push(remainder(all as ModelSeries, data));
+      setState({ key, data });
     })();
     return () => abort.abort();
   }, [key, top]);
   const current = state.key === key;
   return { data: current ? state.data : undefined, error: current ? state.error : undefined, loading: !current || (!state.data && !state.error) };
+}
+
+/** remainder is `all` minus the named series, day by day: what the models beyond the top ones used. */
+function remainder(all: ModelSeries, named: ModelSeries[]): ModelSeries {
+  const minus = (kind: 'tokens' | 'cost') =>
+    new Map([...all[kind]].map(([day, v]) => [day, Math.max(0, v - named.reduce((n, s) => n + (s[kind].get(day) ?? 0), 0))]));
+  return { model: all.model, tokens: minus('tokens'), cost: minus('cost') };
 }

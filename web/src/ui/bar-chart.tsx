@@ -79,7 +79,8 @@ export default function BarChart({ title, labels, series, format, height = 220 }
           );
         })}
       </svg>
-      {series.length > 1 && (
+      {/* Named even when alone: an unnamed bar does not say which model it is. */}
+      {series.length > 0 && (
         <ul className="legend" aria-hidden="true">
           {series.map((s, j) => (
             <li key={s.label}>
@@ -89,27 +90,30 @@ export default function BarChart({ title, labels, series, format, height = 220 }
           ))}
         </ul>
       )}
-      <table className="sr-only">
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th>Day</th>
-            {series.map((s) => (
-              <th key={s.label}>{s.label}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {labels.map((label, i) => (
-            <tr key={label}>
-              <td>{label}</td>
+      {/* In a box: a table is never narrower than its content, so it cannot be the 1 px sr-only box itself. */}
+      <div className="sr-only">
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th>Day</th>
               {series.map((s) => (
-                <td key={s.label}>{format(s.values[i] ?? 0)}</td>
+                <th key={s.label}>{s.label}</th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {labels.map((label, i) => (
+              <tr key={label}>
+                <td>{label}</td>
+                {series.map((s) => (
+                  <td key={s.label}>{format(s.values[i] ?? 0)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

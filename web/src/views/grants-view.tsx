@@ -225,10 +225,10 @@ function GrantFields({ form, onChange }: { form: GrantForm; onChange: (f: GrantF
         <textarea value={form.models} onChange={(e) => set('models', e.target.value)} rows={3} spellCheck={false} />
       </Field>
       <label className="check">
-        <input type="checkbox" checked={form.chat} onChange={(e) => set('chat', e.target.checked)} /> Chat UI allowed (unchecked writes enable_chat_ui: false)
+        <input type="checkbox" checked={form.chat} onChange={(e) => set('chat', e.target.checked)} /> <span>Chat UI allowed (unchecked writes enable_chat_ui: false)</span>
       </label>
       <label className="check" style={{ marginBottom: '0.85rem' }}>
-        <input type="checkbox" checked={form.metrics} onChange={(e) => set('metrics', e.target.checked)} /> May read /metrics
+        <input type="checkbox" checked={form.metrics} onChange={(e) => set('metrics', e.target.checked)} /> <span>May read /metrics</span>
       </label>
     </>
   );
@@ -258,7 +258,8 @@ function Preview({ draft }: { draft: string }) {
   const models = useMemo(() => modelsIn(draft), [draft]);
   const [who, setWho] = useState('');
   const login = who.trim();
-  // A group or tag is tried as a member of it; anything else as a login.
+  // A group or tag is tried as a member of it; `(loopback)` keyway answers as the local
+  // owner, the caller such a grant matches; anything else as a login.
   const identity = useMemo(
     () => (login.startsWith('tag:') ? { as: login, tags: [login] } : login.startsWith('group:') ? { as: `member-of-${login.slice(6)}`, groups: [login] } : { as: login }),
     [login],
@@ -285,7 +286,7 @@ function Preview({ draft }: { draft: string }) {
   return (
     <Card title="Who can use what">
       <p className="muted small">keyway&apos;s own routing, run against the grants as edited here (before saving).</p>
-      <Field label="Caller" help="A login, group:… or tag:…">
+      <Field label="Caller" help="A login, group:…, tag:…, or (loopback) for a caller on this machine">
         <input list="grant-sources" value={who} onChange={(e) => setWho(e.target.value)} placeholder="alice@example.com" spellCheck={false} />
       </Field>
       <datalist id="grant-sources">
@@ -295,12 +296,15 @@ function Preview({ draft }: { draft: string }) {
       </datalist>
       {!login ? (
         <Empty>Type a caller to see what they may use.</Empty>
+      ) : models.length === 0 ? (
+        <Empty>No provider lists a model yet, so there is nothing to try.</Empty>
       ) : !current ? (
         <Loading label="Asking keyway…" />
       ) : current.error ? (
         <p className="problem">{current.error}</p>
       ) : (
         <div data-testid="preview">
+          {login === '(loopback)' && <p className="muted small">A caller on this machine: keyway&apos;s local owner.</p>}
           <p>
             Role: {role ? <Badge tone={role === 'admin' ? 'danger' : 'info'}>{role}</Badge> : <Badge tone="warning">none: every request is refused</Badge>}
           </p>

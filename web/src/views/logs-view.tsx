@@ -6,7 +6,7 @@
  */
 import { Fragment, useState, type ReactNode } from 'react';
 import { useRequestDetail, useRequests, type LogFilter, type RequestDetail, type RequestRecord } from '../hooks/logs';
-import { useSessions, type UsageFilter } from '../hooks/usage';
+import { useSessions, useUsage, type UsageFilter } from '../hooks/usage';
 import { isAdmin, useWhoami } from '../hooks/whoami';
 import { Link, navigate, useLocation } from '../router';
 import Badge from '../ui/badge';
@@ -18,29 +18,59 @@ import { clock, duration, integer, tokens, usd, when } from '../utils/format';
 
 const DAY = 86_400_000;
 
-function filterFrom(search: URLSearchParams): LogFilter {
-  const day = (name: string, end: boolean) => {
+/** The filters the form sets (the session one comes from a link, not the form). */
+const FORM_FILTERS = ['from', 'to', 'user', 'model', 'status'] as const;
+type FormFilter = (typeof FORM_FILTERS)[number];
+
+/**
+ * filterFrom reads the filters in the URL. A value that is not what its field takes (a
+ * status that is not an HTTP status, a date that is not a date) is reported in `invalid`,
+ * never dropped: showing everything under a filter the reader believes is applied would
+ * be a lie.
+ */
+function filterFrom(search: URLSearchParams): { filter: LogFilter; invalid: Partial<Record<FormFilter, string>> } {
+  const invalid: Partial<Record<FormFilter, string>> = {};
+  const day = (name: 'from' | 'to', end: boolean) => {
     const v = search.get(name);
     if (!v) return undefined;
-    const t = Date.parse(`${v}T00:00:00Z`);
-    return Number.isNaN(t) ? undefined : end ? t + DAY : t;
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+    if (Number.isNaN(t)) {
+      invalid[name] = `${name === 'from' ? 'From' : 'To'} must be a date like 2026-01-31, not "${v}".`;
+      return undefined;
+    }
+    return end ? t + DAY : t;
   };
   const status = search.get('status');
-  return {
+  if (status && !/^[1-5]\d\d$/.test(status)) invalid.status = `Status must be an HTTP status code from 100 to 599, such as 404, not "${status}".`;
+  const filter = {
     from: day('from', false),
     to: day('to', true),
     user: search.get('user') || undefined,
     model: search.get('model') || undefined,
-    status: status && /^\d{3}$/.test(status) ? Number(status) : undefined,
+    status: status && !invalid.status ? Number(status) : undefined,
     session: search.get('session') || undefined,
   };
+  return { filter, invalid };
+}
+
+/** Every filter in the URL: the form's, and the session a link picked. */
+const ALL_FILTERS = [...FORM_FILTERS, 'session'];
+
+/**
+ * filtered reports whether any filter narrows the view (without one: everything you may
+ * see, the last 30 days). A user's own login is no filter: they only ever see their own
+ * (the overview's "All logs" link names it).
+ */
+function filtered(search: URLSearchParams, admin: boolean): boolean {
+  return ALL_FILTERS.some((k) => search.get(k) && (k !== 'user' || admin));
 }
 
 export default function LogsView({ params }: { params: Record<string, string> }) {
   const { search } = useLocation();
-  const filter = filterFrom(search);
+  const { filter, invalid } = filterFrom(search);
   const [tab, setTab] = useState<'sessions' | 'requests'>(filter.session ? 'requests' : 'sessions');
   const back = `/ui/logs${search.toString() ? `?${search}` : ''}`;
+  const problems = Object.values(invalid);
 
   if (params.requestId) {
     return (
@@ -51,8 +81,17 @@ export default function LogsView({ params }: { params: Record<string, string> })
   }
   return (
     <Page title="Logs">
-      <Filters search={search} />
-      {filter.session ? (
+      <Filters key={search.toString()} search={search} invalid={invalid} />
+      {problems.length > 0 ? (
+        <div className="notice notice-danger" role="alert" data-testid="filter-problems">
+          {problems.map((p) => (
+            <p key={p}>{p}</p>
+          ))}
+          <p>
+            Nothing is shown until the filter is fixed. <Link href={withParam(search, Object.keys(invalid), '')}>Remove the invalid filter</Link>
+          </p>
+        </div>
+      ) : filter.session ? (
         <Card title={<>Session <span className="mono small">{filter.session}</span></>} actions={<Link href={withParam(search, 'session', '')}>Show all sessions</Link>}>
           <RequestTable filter={filter} search={search} />
         </Card>
@@ -72,16 +111,19 @@ export default function LogsView({ params }: { params: Record<string, string> })
   );
 }
 
-function withParam(search: URLSearchParams, name: string, value: string): string {
+function withParam(search: URLSearchParams, names: string | string[], value: string): string {
   const q = new URLSearchParams(search);
-  if (value) q.set(name, value);
-  else q.delete(name);
+  for (const name of Array.isArray(names) ? names : [names]) {
+    if (value) q.set(name, value);
+    else q.delete(name);
+  }
   const s = q.toString();
   return `/ui/logs${s ? `?${s}` : ''}`;
 }
 
-function Filters({ search }: { search: URLSearchParams }) {
+function Filters({ search, invalid }: { search: URLSearchParams; invalid: Partial<Record<FormFilter, string>> }) {
   const who = useWhoami();
+  const models = useModelNames(search.get('user') || undefined);
   const [draft, setDraft] = useState(() => ({
     from: search.get('from') ?? '',
     to: search.get('to') ?? '',
@@ -100,7 +142,7 @@ function Filters({ search }: { search: URLSearchParams }) {
   const input = (name: keyof typeof draft, label: string, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
     <div className="field">
       <label htmlFor={`f-${name}`}>{label}</label>
-      <input id={`f-${name}`} value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} {...props} />
+      <input id={`f-${name}`} value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} aria-invalid={invalid[name] ? true : undefined} {...props} />
     </div>
   );
   return (
@@ -108,12 +150,38 @@ function Filters({ search }: { search: URLSearchParams }) {
       {input('from', 'From', { type: 'date' })}
       {input('to', 'To', { type: 'date' })}
       {isAdmin(who) && input('user', 'User', { type: 'search', placeholder: 'everyone' })}
-      {input('model', 'Model', { type: 'search', placeholder: 'any' })}
-      {input('status', 'Status', { type: 'search', inputMode: 'numeric', placeholder: 'any', pattern: '\\d{3}', size: 5 })}
+      {input('model', 'Model', { type: 'search', placeholder: 'any', list: 'f-model-names', spellCheck: false })}
+      <datalist id="f-model-names">
+        {models.map((m) => (
+          <option key={m} value={m} />
+        ))}
+      </datalist>
+      {input('status', 'Status', { type: 'search', inputMode: 'numeric', placeholder: 'any', pattern: '[1-5][0-9][0-9]', title: 'an HTTP status code, such as 404', size: 5 })}
       <Button type="submit" variant="primary">
         Apply
       </Button>
     </form>
+  );
+}
+
+/** useModelNames lists the model names of the last 30 days (as the Model column shows them), to pick from. */
+function useModelNames(user: string | undefined): string[] {
+  const usage = useUsage({ user }, 'model');
+  return (usage.data?.groups ?? []).flatMap((g) => (g.key ? [g.key] : []));
+}
+
+/** NoMatch is the empty state: a first-run hint without filters, a way out with them. */
+function NoMatch({ what, filter, search }: { what: 'sessions' | 'requests'; filter: LogFilter; search: URLSearchParams }) {
+  const who = useWhoami();
+  if (!filtered(search, isAdmin(who))) {
+    return <Empty>No requests in the last 30 days yet. Point a client at keyway and its {what} show up here.</Empty>;
+  }
+  return (
+    <Empty>
+      No {what} match these filters.
+      {filter.model && !filter.model.includes('/') && <> A model is named with its provider, as the Model column shows it (provider/model).</>}{' '}
+      <Link href={withParam(search, ALL_FILTERS, '')}>Clear the filters</Link>
+    </Empty>
   );
 }
 
@@ -122,7 +190,7 @@ function SessionTable({ filter, search }: { filter: UsageFilter; search: URLSear
   const [open, setOpen] = useState<string | null>(null);
   if (sessions.error) return <Failed error={sessions.error} retry={sessions.reload} />;
   if (!sessions.data) return <Loading />;
-  if (sessions.data.sessions.length === 0) return <Empty>No sessions match these filters.</Empty>;
+  if (sessions.data.sessions.length === 0) return <NoMatch what="sessions" filter={filter} search={search} />;
   return (
     <div className="table-wrap card">
       <table>
@@ -184,7 +252,7 @@ function RequestTable({ filter, search, compact }: { filter: LogFilter; search: 
   const list = useRequests(filter, compact ? 25 : 50);
   const q = search.toString();
   if (list.error && list.rows.length === 0) return <Failed error={list.error} />;
-  if (list.rows.length === 0) return list.loading ? <Loading /> : <Empty>No requests match these filters.</Empty>;
+  if (list.rows.length === 0) return list.loading ? <Loading /> : <NoMatch what="requests" filter={filter} search={search} />;
   return (
     <div className={compact ? 'table-wrap' : 'table-wrap card'}>
       <table>

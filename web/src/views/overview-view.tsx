@@ -93,14 +93,12 @@ function ModelCharts({ filter, days }: { filter: UsageFilter; days: number }) {
     if (series.error) return <Failed error={series.error} />;
     if (!series.data) return <Loading />;
     if (series.data.length === 0) return <Empty>No requests in this period yet.</Empty>;
-    return (
-      <BarChart
-        title={kind === 'tokens' ? 'Tokens by model per day' : 'Estimated cost by model per day'}
-        labels={labels}
-        series={series.data.map((s) => ({ label: s.model, values: labels.map((d) => (kind === 'tokens' ? s.tokens : s.cost).get(d) ?? 0) }))}
-        format={kind === 'tokens' ? tokens : usd}
-      />
-    );
+    // A model with nothing to draw (refused requests, or no price for the cost chart) gets no series.
+    const drawn = series.data
+      .map((s) => ({ label: s.model, values: labels.map((d) => (kind === 'tokens' ? s.tokens : s.cost).get(d) ?? 0) }))
+      .filter((s) => s.values.some((v) => v > 0));
+    if (drawn.length === 0) return <Empty>{kind === 'tokens' ? 'No tokens used in this period.' : 'No estimated cost in this period (no request had a known price).'}</Empty>;
+    return <BarChart title={kind === 'tokens' ? 'Tokens by model per day' : 'Estimated cost by model per day'} labels={labels} series={drawn} format={kind === 'tokens' ? tokens : usd} />;
   };
   return (
     <>

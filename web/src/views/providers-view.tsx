@@ -300,7 +300,9 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
           {FORMAT_FLAGS.map((flag) => (
             <label key={flag} className="check">
               <input type="checkbox" checked={f.compatibility[flag] === true} onChange={(e) => set('compatibility', { ...f.compatibility, [flag]: e.target.checked })} />
-              {FORMAT_LABELS[flag] ?? flag} <span className="muted small mono">{flag}</span>
+              <span>
+                {FORMAT_LABELS[flag] ?? flag} <span className="muted small mono">{flag}</span>
+              </span>
             </label>
           ))}
         </fieldset>
@@ -311,7 +313,7 @@ function ProviderForm({ doc, original, initial, taken, onSaved }: { doc: ConfigD
           <div className="field">
             <span className="label-like">Status</span>
             <label className="check">
-              <input type="checkbox" checked={f.disabled} onChange={(e) => set('disabled', e.target.checked)} /> Disabled (left out of routing and /v1/models)
+              <input type="checkbox" checked={f.disabled} onChange={(e) => set('disabled', e.target.checked)} /> <span>Disabled (left out of routing and /v1/models)</span>
             </label>
           </div>
         </div>
