@@ -12,7 +12,7 @@ export interface ApiFormat {
   readonly flag: FormatFlag;
   /** The canonical endpoints listed in `/v1/models` `supported_endpoints`. */
   readonly endpoints: readonly string[];
-  /** Query parameters that carry a credential in this API (Gemini's `?key=`). */
+  /** Query parameters that carry a credential in this API (Gemini's `?key=`), lower case. */
   readonly credentialQueryParams: readonly string[];
   /** renderError returns the JSON body of an error response in this API's envelope. */
   renderError(status: number, code: string, message: string): string;
