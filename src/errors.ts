@@ -11,6 +11,7 @@ export const ERRORS = {
   BAD_JSON: { status: 400, message: 'request body is not valid JSON' },
   BAD_REQUEST: { status: 400, message: 'bad request' },
   MISSING_MODEL: { status: 400, message: 'request body has no "model" string' },
+  DUPLICATE_MODEL_KEY: { status: 400, message: 'request body has more than one top-level "model" key; send exactly one' },
   BAD_MODEL_NAME: { status: 400, message: 'model name is not valid' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
   UNKNOWN_MODEL: { status: 404, message: 'model not found' },

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../identity/identity.js';
 import { GatewayError } from '../errors.js';
-import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
+import { hasDuplicateTopLevelKey, isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
 import { resolveModel } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
@@ -64,6 +64,8 @@ async function proxyInference(
     model = m;
   }
   trace?.setRequest(json, text, model, route.urlStreams === true);
+  // JSON.parse kept the last "model"; the provider might read the first. Route on neither.
+  if (route.urlModel === undefined && hasDuplicateTopLevelKey(text, 'model')) throw new GatewayError('DUPLICATE_MODEL_KEY');
   if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
 
   const resolution = resolveModel(snapshot, route.format.flag, model, access);
