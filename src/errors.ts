@@ -18,6 +18,7 @@ export const ERRORS = {
   UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   TELEMETRY_OFF: { status: 404, message: 'telemetry is off (keyway serve --telemetry off)' },
+  CLIENT_CREDENTIAL_REQUIRED: { status: 401, message: 'this provider is passthrough-only: requests must carry the caller\'s own API key or token' },
   NO_PROVIDER_KEY: { status: 400, message: 'no API key is configured for this provider; clients bring their own (passthrough-only)' },
   CHAT_DISABLED: { status: 403, message: 'access denied: the chat UI is turned off for you (enable_chat_ui)' },
   NOT_FOUND: { status: 404, message: 'not found' },

@@ -99,7 +99,7 @@ describe('issue 12: provider/model shadowing over HTTP', () => {
     assert.match(prefix.summary, /\(provider prefix: "openai\/" names the provider, which lists "gpt-4o"\)/);
     const plain = await explain('qwen/qwen3-coder');
     assert.equal(plain.rule, 'exact name');
-    assert.match(plain.summary, /\(exact name: openrouter lists "qwen\/qwen3-coder"\)$/);
+    assert.match(plain.summary, /\(exact name: openrouter lists "qwen\/qwen3-coder"\);/);
     const none = await explain('nothing');
     assert.equal(none.rule, null);
   });

@@ -9,7 +9,7 @@ import { globSegmentMatches } from '../config/validate-sections.js';
 import type { Access } from '../access/grants.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
-import { FORMATS } from '../formats/registry.js';
+import { FORMATS, formatByFlag } from '../formats/registry.js';
 import { resolveModel, type Resolution, type ResolutionRule } from './resolve.js';
 
 export type Verdict = 'chosen' | 'eligible' | 'shadowed' | 'not granted' | 'disabled' | 'format not enabled' | 'unusable' | 'wildcard';
@@ -58,13 +58,22 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
       rule: first.rule,
       candidates,
       summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')} (${ruleText(snapshot, model, first)})` +
-        (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : ''),
+        (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : '') +
+        (first.provider.requiresClientAuth ? `; ${passthroughOnly(first.provider.id)}, so a request without one gets 401. ${formatByFlag(served[0]!.flag)?.credentialHint ?? ''}`.trimEnd() : ''),
     };
   }
   const why = candidates.length === 0
     ? `no provider lists "${model}"${model.includes('/') ? ` and "${model.split('/')[0]}" is not a provider that lists "${model.slice(model.indexOf('/') + 1)}"` : ''}; GET /v1/models shows what you can use`
     : candidates.map((c) => `${c.provider}: ${c.detail}`).join('; ');
   return { ...base, served: false, formats: [], provider: null, upstream_model: null, rule: null, candidates, summary: `not served: ${why}` };
+}
+
+/**
+ * passthroughOnly describes a provider in passthrough mode without an `apikey`: keyway
+ * has nothing to send for a caller who brings no credential (inference answers 401).
+ */
+export function passthroughOnly(providerId: string): string {
+  return `provider ${providerId} is passthrough-only: it has no API key of its own and needs the caller's own key or token`;
 }
 
 /** ruleText says which resolution rule chose the provider, and what it shadowed. */
@@ -110,6 +119,7 @@ function judge(spec: ProviderSpec, snapshot: Snapshot, access: Access, name: str
   if (!access.canUseModel(spec.id, name)) {
     return { verdict: 'not granted', detail: `no models pattern of yours matches "${spec.id}/${name}" (yours: ${access.modelPatterns.join(', ') || 'none'})` };
   }
-  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference})` };
-  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference})` };
+  const ownKey = spec.authMode === 'passthrough' && spec.apikey === '' ? "; passthrough-only: requests need the caller's own key or token" : '';
+  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference})${ownKey}` };
+  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference})${ownKey}` };
 }

@@ -9,9 +9,10 @@ import type { Identity } from '../identity/identity.js';
 import { GatewayError } from '../errors.js';
 import { hasDuplicateTopLevelKey, isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
+import { passthroughOnly } from '../routing/explain.js';
 import { resolveModel } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
-import { buildUpstreamHeaders } from '../upstream/headers.js';
+import { buildUpstreamHeaders, carriesCredential } from '../upstream/headers.js';
 import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
@@ -83,6 +84,11 @@ async function proxyInference(
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
   const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  // Passthrough-only and no credential from the caller (nor from add_headers): the provider
+  // would only answer 401, so say why here and send nothing.
+  if (credentialSource === 'none' && provider.requiresClientAuth && !carriesCredential(headers)) {
+    throw new GatewayError('CLIENT_CREDENTIAL_REQUIRED', `${passthroughOnly(provider.id)}, and this request carried none. ${route.format.credentialHint}`);
+  }
   headers.push('content-length', String(body.length));
   trace?.setCredential(credentialSource, clientCredential);
 

@@ -87,6 +87,12 @@ export function buildUpstreamHeaders(
   return { headers: out, credentialSource, clientCredential: passthrough && clientCredential ? credentialValue : undefined };
 }
 
+/** carriesCredential reports whether an upstream header list (names lower case) holds any credential header. */
+export function carriesCredential(headers: HeaderList): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (CREDENTIAL_HEADERS.has(headers[i]!)) return true;
+  return false;
+}
+
 function setHeader(list: HeaderList, name: string, value: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i] === name) list.splice(i, 2);
