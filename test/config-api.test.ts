@@ -145,8 +145,10 @@ describe('admin configuration API', () => {
     assert.ok(!version.config.includes(FAKE.providerKey), 'history reads are masked too');
     const res = await fetch(`${stack.url}/api/config/rollback`, { method: 'POST', body: JSON.stringify({ id: oldest.id, hash: before.hash }) });
     assert.equal(res.status, 200);
+    // The oldest version is the file keyway started on: the current file is always in history.
     assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-c'))).status, 404);
-    assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-b'))).status, 200);
+    assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-b'))).status, 404);
+    assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-a'))).status, 200);
   });
 });
 
