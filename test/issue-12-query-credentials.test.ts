@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FORMATS } from '../src/formats/registry.js';
-import { RECORDED_CREDENTIAL_PARAMS, redactQuery } from '../src/telemetry/capture.js';
+import { REDACTED_QUERY_PARAMS, redactQuery } from '../src/telemetry/capture.js';
 import { FAKE, configText, startStack, type Stack } from './helpers.js';
 
 const SECRET = 'AIza-test-QUERY-canary-5d1c';
@@ -116,7 +116,7 @@ describe('redactQuery', () => {
 
   test('every format\'s credential parameters are redacted in recorded paths', () => {
     for (const format of FORMATS) {
-      for (const p of format.credentialQueryParams) assert.ok(RECORDED_CREDENTIAL_PARAMS.has(p), `${format.flag}: ${p}`);
+      for (const p of format.credentialQueryParams) assert.ok(REDACTED_QUERY_PARAMS.has(p), `${format.flag}: ${p}`);
     }
     const gemini = FORMATS.find((f) => f.flag === 'gemini_generate_content')!;
     assert.deepEqual([...gemini.credentialQueryParams].sort(), ['access_token', 'key', 'oauth_token']);

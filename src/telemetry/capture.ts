@@ -24,7 +24,7 @@ export function redactHeaders(headers: IncomingHttpHeaders | Record<string, stri
  * (Gemini `key`, `access_token`, `oauth_token`) and the usual spellings of keys and tokens
  * other APIs use, compared by decoded, lower-cased name (upstream/query.ts).
  */
-export const RECORDED_CREDENTIAL_PARAMS: ReadonlySet<string> = new Set([
+export const REDACTED_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'key', 'access_token', 'oauth_token', 'api_key', 'apikey', 'api-key', 'x-goog-api-key', 'token', 'auth', 'auth_token',
   'client_secret', 'password', 'secret', 'sig', 'signature',
 ]);
@@ -33,7 +33,7 @@ export const RECORDED_CREDENTIAL_PARAMS: ReadonlySet<string> = new Set([
 export function redactQuery(path: string): string {
   const q = path.indexOf('?');
   if (q < 0 || q === path.length - 1) return path;
-  return path.slice(0, q + 1) + redactParams(path.slice(q + 1), RECORDED_CREDENTIAL_PARAMS);
+  return path.slice(0, q + 1) + redactParams(path.slice(q + 1), REDACTED_QUERY_PARAMS);
 }
 
 /** cut returns text limited to `limit` characters and whether it was cut. */
