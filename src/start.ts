@@ -11,6 +11,7 @@ import { formatProblem } from './config/problems.js';
 import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
 import { ConfigFileStore } from './config/store.js';
+import { privateDir } from './private-files.js';
 import type { Env } from './config/macros.js';
 import type { Problem } from './config/types.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
@@ -94,6 +95,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const env = options.env ?? process.env;
   const configPath = settings.configPath ?? join(settings.dataDir, 'config.hujson');
   const store = new ConfigFileStore(configPath);
+  // The data folder and the files in it are for keyway's user only; a killed save is repaired.
+  const fileNotes = [await privateDir(settings.dataDir), ...(await store.recover())];
   const pools = new PoolRegistry(settings.pools);
   // A starter config is written only into keyway's own data folder, never over an explicit --config path.
   const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : (options.starter ?? STARTER_CONFIG));
@@ -108,6 +111,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   // --config elsewhere nothing has created the data folder yet.
   await mkdir(settings.dataDir, { recursive: true });
   const dataStore = await SqliteTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
+  for (const n of [...fileNotes, ...dataStore.fileNotes]) if (n) log[n.level]({ path: n.path }, n.message);
   const telemetry = settings.telemetry
     ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
     : undefined;

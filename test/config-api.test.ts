@@ -153,6 +153,7 @@ describe('admin configuration API', () => {
     assert.doesNotMatch(version.config, /gpt-b/);
     const res = await fetch(`${stack.url}/api/config/rollback`, { method: 'POST', body: JSON.stringify({ id: oldest.id, hash: before.hash }) });
     assert.equal(res.status, 200);
+    // The oldest version is the file keyway started on: the current file is always in history.
     assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-c'))).status, 404);
     assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-b'))).status, 404);
     assert.equal((await postJson(`${stack.url}/v1/chat/completions`, chat('gpt-a'))).status, 200);

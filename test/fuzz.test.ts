@@ -165,7 +165,10 @@ describe('fuzz: malformed requests against every route family', () => {
       log: createLogger('info', new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) })),
     });
   });
+  let closed = false;
   after(async () => {
+    // The test closes keyway itself to read what it wrote; after a failure it is still open.
+    if (!closed) await stack.keyway.close(100);
     await rm(stack.dataDir, { recursive: true, force: true });
     await stack.upstream.close();
   });
@@ -178,6 +181,7 @@ describe('fuzz: malformed requests against every route family', () => {
       return { i, method: pick(r, ['POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'HEAD', 'PROPFIND']), target: path(r), head: headers(r, payload.length, port), payload };
     });
     const statuses = new Map<number, number>();
+    const answeredIds: string[] = [];
     const failures: string[] = [];
     const started = Date.now();
     let next = 0;
@@ -187,6 +191,8 @@ describe('fuzz: malformed requests against every route family', () => {
           const p = plans[next++]!;
           const a = await send(port, p.method, p.target, p.head, p.payload);
           statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+          const id = /\r\nx-keyway-request-id: (req_[0-9a-f]+)\r\n/i.exec(a.raw)?.[1];
+          if (id) answeredIds.push(id);
           const what = `#${p.i} ${p.method} ${p.target.slice(0, 120)} [${p.head.filter((h) => !h.startsWith('Host')).join('; ').slice(0, 200)}] body ${p.payload.subarray(0, 60).toString('latin1')}`;
           if (a.status >= 500 && a.status !== 502 && a.status !== 503 && a.status !== 504) failures.push(`${a.status} for ${what}: ${a.raw.slice(0, 300)}`);
           // An admin asking for the configuration with ?reveal=1 is the one place keys are shown.
@@ -207,6 +213,7 @@ describe('fuzz: malformed requests against every route family', () => {
 
     // Every record written, then nothing credential-shaped anywhere on disk or in the logs.
     await stack.keyway.close(100);
+    closed = true;
     const db = new Database(join(stack.dataDir, 'keyway.db'), { readonly: true });
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
     let rows = 0;
@@ -217,8 +224,13 @@ describe('fuzz: malformed requests against every route family', () => {
         for (const c of CANARIES) assert.ok(!text.includes(c), `credential ${c.slice(0, 24)}… stored in table ${name}`);
       }
     }
+    // Every answer that named its request id has its record (the deep bodies included).
+    const stored = new Set((db.prepare('SELECT id FROM requests').all() as Array<{ id: string }>).map((r) => r.id));
+    const missing = answeredIds.filter((id) => !stored.has(id));
+    assert.ok(answeredIds.length > 100, `only ${answeredIds.length} answers carried a request id`);
+    assert.deepEqual(missing.slice(0, 5), [], `${missing.length} of ${answeredIds.length} answered requests have no record`);
     db.close();
-    assert.ok(rows > COUNT / 4, `only ${rows} rows recorded`);
+    assert.ok(rows >= answeredIds.length, `only ${rows} rows recorded`);
     const config = await readFile(stack.configPath, 'utf8');
     assert.ok(config.includes(PROVIDER_KEY), 'the config file itself holds the key (sanity check of the search)');
     const logText = logs.join('');

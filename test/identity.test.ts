@@ -136,7 +136,7 @@ describe('tailscale identity (whois over the LocalAPI socket)', () => {
     const who = await call('127.0.0.2', `${stack.url}/api/whoami`, { headers: spoof });
     assert.equal(who.json.login, 'alice@example.com');
     assert.equal((await call('127.0.0.2', `${stack.url}/api/config`, { headers: spoof })).status, 403);
-    assert.equal((await call('127.0.0.2', `${stack.url}/v1/messages`, { body: claude, headers: spoof })).status, 200);
+    assert.equal((await call('127.0.0.2', `${stack.url}/v1/messages`, { body: claude, headers: { ...spoof, 'x-api-key': 'sk-ant-test-alice' } })).status, 200);
     assert.equal(stack.upstream.requests[0]!.headers['tailscale-user-login'], undefined);
     assert.equal(stack.upstream.requests[0]!.headers['tailscale-app-capabilities'], undefined);
   });

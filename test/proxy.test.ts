@@ -91,7 +91,7 @@ describe('streaming proxy', () => {
   });
 
   test('an upstream that never answers is a 504', async () => {
-    const r = await postJson(`${stack.url}/v1/messages`, anthropicBody(), { 'x-mock-scenario': 'hang' });
+    const r = await postJson(`${stack.url}/v1/messages`, anthropicBody(), { 'x-api-key': FAKE.anthropicKey, 'x-mock-scenario': 'hang' });
     assert.equal(r.status, 504);
     assert.equal(r.json.type, 'error');
     assert.equal(r.json.error.type, 'timeout_error');
@@ -100,7 +100,7 @@ describe('streaming proxy', () => {
   test('an upstream that dies mid-stream ends the stream with the format error event', async () => {
     const res = await fetch(`${stack.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-mock-scenario': 'die-midstream,chunks=10' },
+      headers: { 'content-type': 'application/json', 'x-api-key': FAKE.anthropicKey, 'x-mock-scenario': 'die-midstream,chunks=10' },
       body: JSON.stringify(anthropicBody('claude-test', { stream: true })),
     });
     const text = await res.text().catch((e: Error) => `ERR ${e.message}`);
@@ -108,8 +108,8 @@ describe('streaming proxy', () => {
   });
 
   test('upstream error responses are relayed unchanged', async () => {
-    const direct = await postJson(`${stack.upstream.url}/v1/messages`, anthropicBody(), { 'x-mock-scenario': 'error=429' });
-    const via = await postJson(`${stack.url}/v1/messages`, anthropicBody(), { 'x-mock-scenario': 'error=429' });
+    const direct = await postJson(`${stack.upstream.url}/v1/messages`, anthropicBody(), { 'x-api-key': FAKE.anthropicKey, 'x-mock-scenario': 'error=429' });
+    const via = await postJson(`${stack.url}/v1/messages`, anthropicBody(), { 'x-api-key': FAKE.anthropicKey, 'x-mock-scenario': 'error=429' });
     assert.equal(via.status, 429);
     assert.equal(via.text, direct.text);
     assert.equal(via.headers.get('retry-after'), direct.headers.get('retry-after'));

@@ -59,7 +59,7 @@ describe('routing', () => {
   test('a provider without the format flag does not serve that format', async () => {
     const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [] });
     assert.equal(r.status, 404);
-    const ok = await postJson(`${stack.url}/v1/messages`, { model: 'claude-a', max_tokens: 5, messages: [] });
+    const ok = await postJson(`${stack.url}/v1/messages`, { model: 'claude-a', max_tokens: 5, messages: [] }, { 'x-api-key': FAKE.anthropicKey });
     assert.equal(ok.status, 200);
   });
 

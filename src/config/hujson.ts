@@ -3,7 +3,7 @@
  * JSON.parse throws away: the position of every syntax error and every duplicated key.
  * Pure and dependency-light so the dashboard can run the very same code in the browser.
  */
-import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 
 export type PathSegment = string | number;
 
@@ -23,8 +23,24 @@ export interface ParsedHujson {
   tree: Node | undefined;
 }
 
-/** parseHujson parses HuJSON text; `value` is undefined when the text has syntax errors. */
+/**
+ * MAX_DEPTH bounds how deeply objects and arrays may nest. The parser and the validators
+ * recurse once per level, so a document nested tens of thousands of levels deep would
+ * overflow the stack (a 500 on save, a frozen editor in the browser); a real configuration
+ * nests about eight levels.
+ */
+export const MAX_DEPTH = 100;
+
+/** parseHujson parses HuJSON text; `value` is undefined when the text has syntax errors or nests too deeply. */
 export function parseHujson(text: string): ParsedHujson {
+  const deep = nestingTooDeepAt(text);
+  if (deep !== undefined) {
+    return {
+      value: undefined,
+      problems: [{ message: `configuration nests objects and arrays more than ${MAX_DEPTH} levels deep`, path: [], ...lineColumn(text, deep), severity: 'error' }],
+      tree: undefined,
+    };
+  }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: true });
   const problems: SyntaxProblem[] = errors.map((e) => ({
@@ -38,6 +54,25 @@ export function parseHujson(text: string): ParsedHujson {
   }
   const value = toValue(root, [], text, problems);
   return { value, problems, tree: root };
+}
+
+/**
+ * nestingTooDeepAt returns the offset of the first `{` or `[` that opens level
+ * MAX_DEPTH + 1, or undefined. It reads tokens (skipping strings and comments) without
+ * recursion; run it before anything that walks the text as a tree.
+ */
+export function nestingTooDeepAt(text: string): number | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  // SyntaxKind is a const enum, which the browser build cannot inline: its values here.
+  for (let token = scanner.scan(); token !== 17 /* EOF */; token = scanner.scan()) {
+    if (token === 1 /* OpenBraceToken */ || token === 3 /* OpenBracketToken */) {
+      if (++depth > MAX_DEPTH) return scanner.getTokenOffset();
+    } else if (token === 2 /* CloseBraceToken */ || token === 4 /* CloseBracketToken */) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 function toValue(node: Node, path: PathSegment[], text: string, problems: SyntaxProblem[]): unknown {

@@ -5,7 +5,7 @@
  * so comments and formatting survive.
  */
 import { applyEdits, createScanner, findNodeAtLocation, parseTree, SyntaxKind, type Node } from 'jsonc-parser';
-import { formatPath, type PathSegment } from './hujson.js';
+import { formatPath, nestingTooDeepAt, type PathSegment } from './hujson.js';
 
 export const SECRET_MASK = '********';
 
@@ -44,14 +44,32 @@ function findSecrets(root: Node | undefined): SecretValue[] {
 }
 
 function parse(text: string): Node | undefined {
+  // parseTree recurses per level; a document that nests too deeply holds no secrets keyway
+  // could restore, and the validator rejects it.
+  if (nestingTooDeepAt(text) !== undefined) return undefined;
   return parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
 }
 
-/** maskSecrets replaces every literal secret value in `text` with SECRET_MASK. */
+/**
+ * maskSecrets replaces every literal secret value in `text` with SECRET_MASK. It reads
+ * tokens rather than a tree (a string, a colon, a string is a secret when the first names
+ * one), so a document of any depth, even one the validator refuses, is masked.
+ */
 export function maskSecrets(text: string): string {
-  const edits = findSecrets(parse(text))
-    .filter((s) => s.value !== '' && !ONLY_MACRO.test(s.value))
-    .map((s) => ({ offset: s.node.offset, length: s.node.length, content: JSON.stringify(SECRET_MASK) }));
+  const edits: Array<{ offset: number; length: number; content: string }> = [];
+  const scanner = createScanner(text, true);
+  // The last two tokens before the current one; SyntaxKind values (a const enum the browser build cannot inline).
+  let key: string | undefined;
+  let colon = false;
+  for (let token = scanner.scan(); token !== 17 /* EOF */; token = scanner.scan()) {
+    if (token === 10 /* StringLiteral */ && colon && key !== undefined && SECRET_KEYS.has(key.toLowerCase())) {
+      const value = scanner.getTokenValue();
+      if (value !== '' && !ONLY_MACRO.test(value)) edits.push({ offset: scanner.getTokenOffset(), length: scanner.getTokenLength(), content: JSON.stringify(SECRET_MASK) });
+    }
+    const wasString = token === 10;
+    colon = token === 6 /* ColonToken */ && key !== undefined;
+    if (!colon) key = wasString ? scanner.getTokenValue() : undefined;
+  }
   return applyEdits(text, edits);
 }
 

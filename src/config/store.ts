@@ -1,12 +1,14 @@
 /**
  * ConfigFileStore keeps the configuration document on disk: one file, written
  * atomically (temp file, fsync, rename) so a crash never leaves half a config, plus a
- * history folder with the last versions so a bad change can be rolled back.
+ * history folder with the last versions so a bad change can be rolled back. Files are
+ * 0600 and folders it creates 0700: the document holds provider keys.
  * All I/O is asynchronous; none of it is on the request path.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { tightenIfExists, type FileNote } from '../private-files.js';
 import { hashText } from './snapshot.js';
 
 export interface HistoryEntry {
@@ -37,7 +39,7 @@ export class ConfigFileStore {
 
   /** write replaces the file atomically and records the new text in the history. */
   async write(text: string): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await writeAtomic(this.path, text);
     await this.record(text);
   }
@@ -52,15 +54,49 @@ export class ConfigFileStore {
     await this.record(text);
   }
 
-  private async record(text: string): Promise<void> {
-    await mkdir(this.historyDir, { recursive: true });
+  private async record(text: string): Promise<string> {
+    await mkdir(this.historyDir, { recursive: true, mode: 0o700 });
     // Sortable names: the time first, the hash to tell versions of one millisecond apart.
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    await writeAtomic(join(this.historyDir, `${stamp}_${hashText(text).slice(0, 12)}.hujson`), text);
+    const id = `${stamp}_${hashText(text).slice(0, 12)}`;
+    await writeAtomic(join(this.historyDir, `${id}.hujson`), text);
     const files = (await readdir(this.historyDir)).filter((f) => f.endsWith('.hujson')).sort();
     for (const old of files.slice(0, Math.max(0, files.length - this.keepVersions))) {
       await rm(join(this.historyDir, old), { force: true });
     }
+    return id;
+  }
+
+  /**
+   * recover repairs at start what a killed keyway can leave behind: the temporary file of a
+   * save that never reached its rename (removed, unless the process that wrote it still
+   * runs), a file replaced whose history entry was never written (the current text is
+   * recorded, so the file is always the newest version in history; this also records a
+   * file edited by hand), and modes looser than 0600 and 0700 on the file, the history
+   * folder and its versions (private-files.ts). It returns what it did, for the log.
+   */
+  async recover(): Promise<FileNote[]> {
+    const notes: FileNote[] = [];
+    const configTemp = new RegExp(`^${escapeRegExp(basename(this.path))}\\.(\\d+)\\.\\d+\\.tmp$`);
+    for (const [dir, pattern] of [[dirname(this.path), configTemp], [this.historyDir, HISTORY_TEMP]] as const) {
+      for (const name of await listDir(dir)) {
+        const m = pattern.exec(name);
+        if (!m || isRunning(Number(m[1]))) continue;
+        await rm(join(dir, name), { force: true });
+        notes.push({ level: 'info', path: join(dir, name), message: 'removed the temporary file of a configuration save that did not finish' });
+      }
+    }
+    const text = await this.read();
+    if (text !== undefined) {
+      const newest = (await this.history())[0];
+      if (newest === undefined || (await this.readVersion(newest.id)) !== text) {
+        const id = await this.record(text);
+        notes.push({ level: 'info', path: this.path, message: `the configuration file was not the newest version in its history; recorded it as ${id}` });
+      }
+    }
+    const modes = [await tightenIfExists(this.path), await tightenIfExists(this.historyDir, 'dir')];
+    for (const name of await listDir(this.historyDir)) if (name.endsWith('.hujson')) modes.push(await tightenIfExists(join(this.historyDir, name)));
+    return [...notes, ...modes.filter((n): n is FileNote => n !== undefined)];
   }
 
   /** history lists saved versions, newest first. */
@@ -118,6 +154,9 @@ export class ConfigFileStore {
   }
 }
 
+/** writeAtomic's temporary names: `<file>.<pid>.<ms>.tmp`, the pid to tell a live writer's. */
+const HISTORY_TEMP = /^.+\.hujson\.(\d+)\.\d+\.tmp$/;
+
 /** writeAtomic replaces a file so a crash leaves the old text or the new, never half of one. */
 export async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -129,4 +168,28 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
     await handle.close();
   }
   await rename(tmp, path);
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** isRunning reports whether a process with this id exists (EPERM: it does, as another user). */
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -98,6 +98,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
       if (spec) providers.push(spec);
     }
   }
+  if (providersObj) reportPrefixShadowing(c, providersObj, providers);
   const hasMcp = isObject(value.mcp) && isObject(value.mcp.servers) && Object.keys(value.mcp.servers).length > 0;
   const hasConnectors = isObject(value.connectors) && Object.keys(value.connectors).length > 0;
   if (providers.length === 0 && !hasMcp && !hasConnectors) {
@@ -214,6 +215,31 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
     disabled: c.boolean(raw, 'disabled', path, false),
     addHeaders,
   };
+}
+
+/**
+ * reportPrefixShadowing notes (info: it never blocks a save) every listed model name that
+ * reads as another provider's `provider/model`. Exact names are matched first (the
+ * reference's order, which OpenRouter-style IDs such as `qwen/qwen3-coder` need), so a
+ * request for `openai/gpt-5` goes to the provider listing that literal name, in
+ * passthrough with the caller's own OpenAI credential, and never to provider `openai`.
+ */
+function reportPrefixShadowing(c: Checker, raw: Obj, providers: readonly ProviderSpec[]): void {
+  const byId = new Map(providers.map((p) => [p.id, p]));
+  for (const p of providers) {
+    for (const m of p.models) {
+      const slash = m.indexOf('/');
+      const other = slash > 0 ? byId.get(m.slice(0, slash)) : undefined;
+      if (!other || other.id === p.id) continue;
+      const rest = m.slice(slash + 1);
+      const index = ((raw[p.id] as Obj).models as unknown[]).indexOf(m);
+      // A warning: it blocks nothing (warnings never do), but check, the API and the dashboard show it.
+      c.warn(
+        ['providers', p.id, 'models', index],
+        `provider ${p.id} lists model "${m}", which also names provider ${other.id}${other.models.includes(rest) ? ` (which lists "${rest}")` : ''}: exact names are matched first, so requests for "${m}" go to ${p.id}, not to ${other.id}`,
+      );
+    }
+  }
 }
 
 /**

@@ -26,6 +26,7 @@ export const anthropicMessages: ApiFormat = {
   flag: 'anthropic_messages',
   endpoints: ['/v1/messages'],
   credentialQueryParams: [],
+  credentialHint: 'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or sign in to Claude Code, so the client sends its own key.',
   renderError: renderAnthropicError,
   // Anthropic itself ends a failing stream with an `error` event of this shape.
   renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,

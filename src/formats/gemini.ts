@@ -32,7 +32,10 @@ export const GEMINI_METHODS: ReadonlySet<string> = new Set(['generateContent', '
 export const geminiGenerateContent: ApiFormat = {
   flag: 'gemini_generate_content',
   endpoints: ['/v1beta/models/{model}:generateContent'],
-  credentialQueryParams: ['key'],
+  // Google reads an API key from `key` and an OAuth token from `access_token` (or the older
+  // `oauth_token`); lower case, compared with the decoded name (upstream/query.ts).
+  credentialQueryParams: ['key', 'access_token', 'oauth_token'],
+  credentialHint: 'Set GEMINI_API_KEY (or GOOGLE_API_KEY) so the client sends x-goog-api-key or ?key=.',
   renderError: renderGoogleError,
   renderStreamError: (status, code, message) => `data: ${renderGoogleError(status, code, message)}\n\n`,
   // @google/genai 2.x throws on that event; Gemini CLI 0.61 (which bundles genai 1.30) does

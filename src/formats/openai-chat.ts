@@ -8,6 +8,7 @@ export const openaiChat: ApiFormat = {
   flag: 'openai_chat',
   endpoints: ['/v1/chat/completions'],
   credentialQueryParams: [],
+  credentialHint: "Set the client's OpenAI API key (OPENAI_API_KEY for the OpenAI SDKs) so it sends Authorization: Bearer.",
   renderError: renderOpenAiError,
   // The OpenAI SDKs raise an APIError for any stream chunk that carries `error`.
   renderStreamError: (status, code, message) => `data: ${renderOpenAiError(status, code, message)}\n\n`,

@@ -12,6 +12,7 @@ export const openaiResponses: ApiFormat = {
   flag: 'openai_responses',
   endpoints: ['/v1/responses'],
   credentialQueryParams: [],
+  credentialHint: 'Set OPENAI_API_KEY for the OpenAI SDKs; Codex sends CODEX_API_KEY, a key stored with codex login, or its ChatGPT sign-in.',
   renderError: renderOpenAiError,
   // The Responses stream reports failures as an `error` event.
   renderStreamError: (status, code, message) =>

@@ -12,8 +12,10 @@ export interface ApiFormat {
   readonly flag: FormatFlag;
   /** The canonical endpoints listed in `/v1/models` `supported_endpoints`. */
   readonly endpoints: readonly string[];
-  /** Query parameters that carry a credential in this API (Gemini's `?key=`). */
+  /** Query parameters that carry a credential in this API (Gemini's `?key=`), lower case. */
   readonly credentialQueryParams: readonly string[];
+  /** How this API's clients are given their own key: the advice when a request carries none. */
+  readonly credentialHint: string;
   /** renderError returns the JSON body of an error response in this API's envelope. */
   renderError(status: number, code: string, message: string): string;
   /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */

@@ -9,10 +9,10 @@
 import type { Access } from '../access/grants.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
-import { FORMATS } from '../formats/registry.js';
-import { resolveModel } from './resolve.js';
+import { FORMATS, formatByFlag } from '../formats/registry.js';
+import { resolveModel, type Resolution, type ResolutionRule } from './resolve.js';
 
-export type Verdict = 'chosen' | 'eligible' | 'not granted' | 'disabled' | 'format not enabled';
+export type Verdict = 'chosen' | 'eligible' | 'shadowed' | 'not granted' | 'disabled' | 'format not enabled';
 
 export interface Candidate {
   provider: string;
@@ -31,6 +31,8 @@ export interface Explanation {
   formats: FormatFlag[];
   provider: string | null;
   upstream_model: string | null;
+  /** Which rule chose the provider: the exact model name, or a `provider/` prefix. */
+  rule: ResolutionRule | null;
   summary: string;
   candidates: Candidate[];
 }
@@ -40,10 +42,10 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
   const base = { model, login, role: access.role ?? null };
   const served = flags.map((flag) => ({ flag, r: resolveModel(snapshot, flag, model, access) })).filter((x) => x.r !== undefined);
   const first = served[0]?.r;
-  const candidates = inspectCandidates(snapshot, access, model, onlyFormat, first?.provider.id);
+  const candidates = inspectCandidates(snapshot, access, model, onlyFormat, first);
 
   if (access.role === undefined) {
-    return { ...base, served: false, formats: [], provider: null, upstream_model: null, candidates, summary: `${login} has no role: no grant in the configuration or the tailnet policy gives them "user" or "admin", so every request is refused with 403` };
+    return { ...base, served: false, formats: [], provider: null, upstream_model: null, rule: null, candidates, summary: `${login} has no role: no grant in the configuration or the tailnet policy gives them "user" or "admin", so every request is refused with 403` };
   }
   if (first) {
     const others = candidates.filter((c) => c.verdict === 'eligible').map((c) => c.provider);
@@ -53,23 +55,49 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
       formats: served.map((s) => s.flag),
       provider: first.provider.id,
       upstream_model: first.upstreamModel,
+      rule: first.rule,
       candidates,
-      summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')}` + (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : ''),
+      summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')} (${ruleText(snapshot, model, first)})` +
+        (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : '') +
+        (first.provider.requiresClientAuth ? `; ${passthroughOnly(first.provider.id)}, so a request without one gets 401. ${formatByFlag(served[0]!.flag)?.credentialHint ?? ''}`.trimEnd() : ''),
     };
   }
   const why = candidates.length === 0
     ? `no provider lists "${model}"${model.includes('/') ? ` and "${model.split('/')[0]}" is not a provider that lists "${model.slice(model.indexOf('/') + 1)}"` : ''}; GET /v1/models shows what you can use`
     : candidates.map((c) => `${c.provider}: ${c.detail}`).join('; ');
-  return { ...base, served: false, formats: [], provider: null, upstream_model: null, candidates, summary: `not served: ${why}` };
+  return { ...base, served: false, formats: [], provider: null, upstream_model: null, rule: null, candidates, summary: `not served: ${why}` };
 }
 
-function inspectCandidates(snapshot: Snapshot, access: Access, model: string, onlyFormat: FormatFlag | undefined, chosen: string | undefined): Candidate[] {
+/**
+ * passthroughOnly describes a provider in passthrough mode without an `apikey`: keyway
+ * has nothing to send for a caller who brings no credential (inference answers 401).
+ */
+export function passthroughOnly(providerId: string): string {
+  return `provider ${providerId} is passthrough-only: it has no API key of its own and needs the caller's own key or token`;
+}
+
+/** ruleText says which resolution rule chose the provider, and what it shadowed. */
+function ruleText(snapshot: Snapshot, model: string, r: Resolution): string {
+  if (r.rule === 'provider prefix') return `provider prefix: "${r.provider.id}/" names the provider, which lists "${r.upstreamModel}"`;
+  const slash = model.indexOf('/');
+  const prefixed = slash > 0 ? snapshot.providers.get(model.slice(0, slash)) : undefined;
+  const shadows = prefixed && prefixed.id !== r.provider.id ? `, matched before the provider prefix "${prefixed.id}/"` : '';
+  return `exact name: ${r.provider.id} lists "${model}"${shadows}`;
+}
+
+function inspectCandidates(snapshot: Snapshot, access: Access, model: string, onlyFormat: FormatFlag | undefined, chosen: Resolution | undefined): Candidate[] {
   const out: Candidate[] = [];
   for (const spec of snapshot.config.providers) {
     const prefix = `${spec.id}/`;
     const name = spec.models.includes(model) ? model : model.startsWith(prefix) && spec.models.includes(model.slice(prefix.length)) ? model.slice(prefix.length) : undefined;
     if (name === undefined) continue;
-    out.push({ provider: spec.id, upstream_model: name, ...judge(spec, access, name, onlyFormat, chosen) });
+    const judged = judge(spec, access, name, onlyFormat, chosen?.provider.id);
+    // Reached only by its prefix while another provider lists the whole name: that one wins.
+    if (judged.verdict === 'eligible' && name !== model && chosen?.rule === 'exact name') {
+      out.push({ provider: spec.id, upstream_model: name, verdict: 'shadowed', detail: `lists "${name}", but ${chosen.provider.id} lists "${model}" itself and exact names are matched before the "${spec.id}/" prefix` });
+      continue;
+    }
+    out.push({ provider: spec.id, upstream_model: name, ...judged });
   }
   return out;
 }
@@ -83,6 +111,7 @@ function judge(spec: ProviderSpec, access: Access, name: string, onlyFormat: For
   if (!access.canUseModel(spec.id, name)) {
     return { verdict: 'not granted', detail: `no models pattern of yours matches "${spec.id}/${name}" (yours: ${access.modelPatterns.join(', ') || 'none'})` };
   }
-  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference})` };
-  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference})` };
+  const ownKey = spec.authMode === 'passthrough' && spec.apikey === '' ? "; passthrough-only: requests need the caller's own key or token" : '';
+  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference})${ownKey}` };
+  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference})${ownKey}` };
 }

@@ -7,22 +7,29 @@
  *    upstream receives.
  * Among several candidates the caller must be granted `provider/model`; of the granted
  * ones the highest `preference` wins, ties by provider ID (see snapshot.ts).
+ * The order is the reference's. An exact name that reads as another provider's prefix
+ * (`openai/gpt-5` listed by an OpenRouter provider) therefore wins over that provider:
+ * validation reports such names and explain says which rule chose.
  */
 import type { Access } from '../access/grants.js';
 import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { FormatFlag } from '../config/types.js';
 
+/** Which resolution rule chose the provider (explain tells callers; see docs/configuration.md). */
+export type ResolutionRule = 'exact name' | 'provider prefix';
+
 export interface Resolution {
   provider: CompiledProvider;
   /** The model name to send upstream (the provider prefix removed). */
   upstreamModel: string;
+  rule: ResolutionRule;
 }
 
 export function resolveModel(snapshot: Snapshot, flag: FormatFlag, requested: string, access: Access): Resolution | undefined {
   const candidates = snapshot.routes.get(flag)?.get(requested);
   if (candidates) {
     for (const provider of candidates) {
-      if (access.canUseModel(provider.id, requested)) return { provider, upstreamModel: requested };
+      if (access.canUseModel(provider.id, requested)) return { provider, upstreamModel: requested, rule: 'exact name' };
     }
   }
   const slash = requested.indexOf('/');
@@ -30,7 +37,7 @@ export function resolveModel(snapshot: Snapshot, flag: FormatFlag, requested: st
     const provider = snapshot.providers.get(requested.slice(0, slash));
     const model = requested.slice(slash + 1);
     if (provider && !provider.spec.disabled && provider.formats.has(flag) && provider.models.has(model) && access.canUseModel(provider.id, model)) {
-      return { provider, upstreamModel: model };
+      return { provider, upstreamModel: model, rule: 'provider prefix' };
     }
   }
   return undefined;

@@ -7,11 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../identity/identity.js';
 import { GatewayError } from '../errors.js';
-import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
+import { hasDuplicateTopLevelKey, isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
+import { passthroughOnly } from '../routing/explain.js';
 import { resolveModel } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
-import { buildUpstreamHeaders } from '../upstream/headers.js';
+import { buildUpstreamHeaders, carriesCredential } from '../upstream/headers.js';
 import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
@@ -28,6 +29,8 @@ export async function handleInference(
 ): Promise<void> {
   const snapshot = ctx.config.current;
   const trace = ctx.telemetry?.startTrace(req, identity, route.format, snapshot);
+  // On every answer, keyway's own errors included, so any reply can be found in the logs.
+  if (trace) res.setHeader('x-keyway-request-id', trace.id);
   try {
     await proxyInference(ctx, req, res, route, query, identity, trace);
   } catch (err) {
@@ -64,6 +67,8 @@ async function proxyInference(
     model = m;
   }
   trace?.setRequest(json, text, model, route.urlStreams === true);
+  // JSON.parse kept the last "model"; the provider might read the first. Route on neither.
+  if (route.urlModel === undefined && hasDuplicateTopLevelKey(text, 'model')) throw new GatewayError('DUPLICATE_MODEL_KEY');
   if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
 
   const resolution = resolveModel(snapshot, route.format.flag, model, access);
@@ -81,6 +86,11 @@ async function proxyInference(
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
   const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  // Passthrough-only and no credential from the caller (nor from add_headers): the provider
+  // would only answer 401, so say why here and send nothing.
+  if (credentialSource === 'none' && provider.requiresClientAuth && !carriesCredential(headers)) {
+    throw new GatewayError('CLIENT_CREDENTIAL_REQUIRED', `${passthroughOnly(provider.id)}, and this request carried none. ${route.format.credentialHint}`);
+  }
   headers.push('content-length', String(body.length));
   trace?.setCredential(credentialSource, clientCredential);
 
@@ -92,7 +102,6 @@ async function proxyInference(
     body,
     format: route.format,
     observer: tap,
-    responseHeaders: trace ? { 'x-keyway-request-id': trace.id } : undefined,
   });
   void trace?.finish(outcome);
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {

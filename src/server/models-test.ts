@@ -16,10 +16,11 @@ import { sendJson } from './respond.js';
 export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, identity: Identity, access: Access): Promise<void> {
   const body = await readJsonObject(req, ctx.bodyLimit);
   const snapshot = ctx.config.current;
-  const provider = typeof body.provider === 'string' ? snapshot.providers.get(body.provider) : undefined;
+  const providerId = typeof body.provider === 'string' ? body.provider : '';
+  const provider = snapshot.providers.get(providerId);
   const model = typeof body.model === 'string' ? body.model : '';
   if (!provider || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model)) {
-    throw new GatewayError('UNKNOWN_MODEL', `model "${String(body.provider)}/${model}" is not available to you`);
+    throw new GatewayError('UNKNOWN_MODEL', `model "${providerId}/${model}" is not available to you`);
   }
   if (provider.requiresClientAuth) throw new GatewayError('NO_PROVIDER_KEY', `no API key is configured for ${provider.id}; clients bring their own (passthrough-only), so there is nothing to test with`);
   const format = serverFormat(provider, FORMATS);

@@ -40,7 +40,7 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
     } else if (pathname === '/api/sessions') {
       sendJson(r.res, 200, { sessions: await telemetry.store.sessions(filter, clampInt(r.query.get('limit'), 'limit', 50, 1, 500)) });
     } else {
-      const id = decodeURIComponent(pathname.slice('/api/requests/'.length));
+      const id = pathId(pathname.slice('/api/requests/'.length));
       const detail = await telemetry.store.request(id);
       if (!detail || (r.access.role !== 'admin' && detail.request.login !== r.identity.login)) throw new GatewayError('UNKNOWN_ROUTE', `no request "${id}"`);
       sendJson(r.res, 200, detail);
@@ -60,6 +60,17 @@ async function metrics(r: TelemetryRequest): Promise<boolean> {
 }
 
 const DAY = 86_400_000;
+/** The range of a JavaScript Date (±100,000,000 days around 1970), in milliseconds. */
+const MAX_TIME = 8.64e15;
+
+/** pathId decodes a request id from the path; malformed percent-encoding is the caller's error. */
+function pathId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('BAD_REQUEST', 'the request id in the path is not valid percent-encoding');
+  }
+}
 
 /** filterFrom reads the common filters; a non-admin is always limited to their own login. */
 function filterFrom(r: TelemetryRequest): QueryFilter {
@@ -69,7 +80,7 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
     if (user !== undefined && user !== r.identity.login) throw new GatewayError('NOT_ADMIN', "access denied: only admins can read other users' data");
   }
   const to = time(q.get('to'), 'to') ?? Date.now() + 1;
-  const from = time(q.get('from'), 'from') ?? to - 30 * DAY;
+  const from = time(q.get('from'), 'from') ?? Math.max(to - 30 * DAY, -MAX_TIME);
   return {
     from,
     to,
@@ -84,7 +95,8 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
 function time(raw: string | null, name: string): number | undefined {
   if (raw === null || raw === '') return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(n)) throw new GatewayError('BAD_REQUEST', `${name} must be an ISO date or milliseconds since the epoch`);
+  // Beyond a Date's range a time cannot be shown back to the caller (toISOString throws).
+  if (!Number.isFinite(n) || Math.abs(n) > MAX_TIME) throw new GatewayError('BAD_REQUEST', `${name} must be an ISO date or milliseconds since the epoch`);
   return n;
 }
 

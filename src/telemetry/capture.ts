@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseDurationMs } from '../duration.js';
+import { redactParams } from '../upstream/query.js';
 
 const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization']);
 
@@ -19,13 +20,21 @@ export function redactHeaders(headers: IncomingHttpHeaders | Record<string, stri
   return out;
 }
 
-/** redactQuery removes a `key=` credential from a query string. */
+/**
+ * Query parameters whose values are never recorded: every format's credential parameters
+ * (Gemini `key`, `access_token`, `oauth_token`) and the usual spellings of keys and tokens
+ * other APIs use, compared by decoded, lower-cased name (upstream/query.ts).
+ */
+export const REDACTED_QUERY_PARAMS: ReadonlySet<string> = new Set([
+  'key', 'access_token', 'oauth_token', 'api_key', 'apikey', 'api-key', 'x-goog-api-key', 'token', 'auth', 'auth_token',
+  'client_secret', 'password', 'secret', 'sig', 'signature',
+]);
+
+/** redactQuery replaces the value of every credential parameter in a path's query with `[redacted]`. */
 export function redactQuery(path: string): string {
   const q = path.indexOf('?');
-  if (q < 0 || !path.includes('key=', q)) return path;
-  const params = new URLSearchParams(path.slice(q + 1));
-  if (params.has('key')) params.set('key', '[redacted]');
-  return `${path.slice(0, q)}?${params.toString()}`;
+  if (q < 0 || q === path.length - 1) return path;
+  return path.slice(0, q + 1) + redactParams(path.slice(q + 1), REDACTED_QUERY_PARAMS);
 }
 
 /** cut returns text limited to `limit` characters and whether it was cut. */

@@ -7,6 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { tightenIfExists } from '../private-files.js';
 
 export class CredentialFingerprinter {
   private constructor(private readonly secret: Buffer) {}
@@ -15,12 +16,15 @@ export class CredentialFingerprinter {
   static async load(path: string): Promise<CredentialFingerprinter> {
     try {
       const existing = Buffer.from((await readFile(path, 'utf8')).trim(), 'hex');
-      if (existing.length >= 32) return new CredentialFingerprinter(existing);
+      if (existing.length >= 32) {
+        await tightenIfExists(path);
+        return new CredentialFingerprinter(existing);
+      }
     } catch {
       // none yet
     }
     const secret = randomBytes(32);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await writeFile(path, secret.toString('hex'), { mode: 0o600 });
     return new CredentialFingerprinter(secret);
   }

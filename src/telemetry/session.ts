@@ -64,12 +64,43 @@ function messageText(message: unknown): string {
     let text = `${role}:`;
     for (const p of parts) {
       const part = p as { text?: unknown; type?: unknown } | null;
-      text += typeof part?.text === 'string' ? part.text.slice(0, FINGERPRINT_CHARS) : `[${String(part?.type ?? typeof p)}]`;
+      text += typeof part?.text === 'string' ? part.text.slice(0, FINGERPRINT_CHARS) : `[${typeof part?.type === 'string' ? part.type : typeof p}]`;
       if (text.length >= FINGERPRINT_CHARS) break;
     }
     return text;
   }
-  return JSON.stringify(message) ?? '';
+  return boundedText(message, FINGERPRINT_CHARS);
+}
+
+/** An object key on boundedText's stack, told apart from a string value. */
+class ObjectKey {
+  constructor(readonly name: string) {}
+}
+
+/**
+ * boundedText writes out a JSON value (keys and scalars in document order) until `limit`
+ * characters, without recursion: JSON.parse accepts bodies nested 20,000 levels deep,
+ * which JSON.stringify cannot serialise (the stack overflows) and the record was lost.
+ */
+function boundedText(value: unknown, limit: number): string {
+  let out = '';
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && out.length < limit) {
+    const v = stack.pop();
+    if (v instanceof ObjectKey) {
+      out += `${v.name}:`;
+    } else if (Array.isArray(v)) {
+      out += '[';
+      for (let i = Math.min(v.length, limit) - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (v !== null && typeof v === 'object') {
+      out += '{';
+      const keys = Object.keys(v);
+      for (let i = Math.min(keys.length, limit) - 1; i >= 0; i--) stack.push((v as Record<string, unknown>)[keys[i]!], new ObjectKey(keys[i]!));
+    } else {
+      out += `${typeof v === 'string' ? v.slice(0, limit) : String(v)},`;
+    }
+  }
+  return out.slice(0, limit);
 }
 
 function firstMessage(body: Record<string, unknown>): unknown {

@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { privateFile, tightenIfExists, type FileNote } from '../private-files.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow } from './db/telemetry-db.js';
 import { toWire } from './db/wire.js';
@@ -41,6 +42,9 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
 
+  /** Modes changed (or found too open) on the database files when it opened, for the log. */
+  fileNotes: FileNote[] = [];
+
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
@@ -53,10 +57,18 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
     worker.on('exit', () => this.failAll(new Error('telemetry worker exited')));
   }
 
-  /** open starts the worker on the database file and waits until its schema is ready. */
+  /**
+   * open starts the worker on the database file and waits until its schema is ready. The
+   * file holds every user's prompts: it is created 0600 before SQLite opens it, so the
+   * `-wal` and `-shm` files SQLite makes beside it get the same mode; older ones are
+   * tightened (private-files.ts).
+   */
   static async open(path: string): Promise<SqliteTelemetryStore> {
+    const notes = [await privateFile(path)];
+    for (const suffix of ['-wal', '-shm', '-journal']) notes.push(await tightenIfExists(path + suffix));
     const worker = new Worker(new URL('./db/worker.js', import.meta.url), { workerData: { path } });
     const store = new SqliteTelemetryStore(worker);
+    store.fileNotes = notes.filter((n): n is FileNote => n !== undefined);
     await store.call({ op: 'usage', filter: { from: 0, to: 0 } });
     return store;
   }

@@ -87,6 +87,12 @@ export function buildUpstreamHeaders(
   return { headers: out, credentialSource, clientCredential: passthrough && clientCredential ? credentialValue : undefined };
 }
 
+/** carriesCredential reports whether an upstream header list (names lower case) holds any credential header. */
+export function carriesCredential(headers: HeaderList): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (CREDENTIAL_HEADERS.has(headers[i]!)) return true;
+  return false;
+}
+
 function setHeader(list: HeaderList, name: string, value: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i] === name) list.splice(i, 2);
@@ -122,8 +128,9 @@ export function filterResponseHeaders(headers: Record<string, string | string[] 
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || RESPONSE_DROP.has(name) || named.includes(name)) continue;
-    // keyway alone decides which web origins may read its answers (server/browser-guard.ts).
-    if (name.startsWith('access-control-')) continue;
+    // keyway alone decides which web origins may read its answers (server/browser-guard.ts),
+    // and its own headers (the request id) are its own.
+    if (name.startsWith('access-control-') || name.startsWith('x-keyway-')) continue;
     out[name] = value;
   }
   return out;

@@ -22,8 +22,6 @@ export interface ForwardOptions {
   format: ApiFormat;
   /** Sees a copy of the answer (after each write to the client), e.g. for usage accounting. */
   observer?: RelayObserver;
-  /** Extra headers keyway adds to the response (its request id). */
-  responseHeaders?: Record<string, string>;
 }
 
 /** RelayObserver watches an answer go by; it must never throw or hold the relay up. */
@@ -42,7 +40,7 @@ export interface ForwardOutcome {
 
 export function forwardRequest(res: ServerResponse, opts: ForwardOptions): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
-    const relay = new Relay(res, opts.format, opts.observer, opts.responseHeaders, resolve);
+    const relay = new Relay(res, opts.format, opts.observer, resolve);
     opts.dispatcher.dispatch(
       { method: opts.method, path: opts.path, headers: opts.headers, body: opts.body },
       relay,
@@ -63,7 +61,6 @@ class Relay implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly format: ApiFormat,
     private readonly observer: RelayObserver | undefined,
-    private readonly extraHeaders: Record<string, string> | undefined,
     private readonly done: (outcome: ForwardOutcome) => void,
   ) {
     res.on('close', this.onClientClose);
@@ -88,9 +85,8 @@ class Relay implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     const contentType = headers['content-type'];
     this.streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
-    const relayed = filterResponseHeaders(headers);
-    if (this.extraHeaders) Object.assign(relayed, this.extraHeaders);
-    this.res.writeHead(statusCode, relayed);
+    // Headers keyway set before (its request id, CORS) are merged in by writeHead.
+    this.res.writeHead(statusCode, filterResponseHeaders(headers));
     // Stream clients should see the status at once, even if the first event is slow.
     if (this.streaming) this.res.flushHeaders();
     this.observer?.onResponseStart(statusCode, headers);

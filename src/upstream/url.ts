@@ -7,11 +7,12 @@
  * the doubled segment is collapsed instead of producing `/v1/v1/...` and a 405.
  */
 import type { CompiledProvider } from '../config/snapshot.js';
+import { takeParams } from './query.js';
 
 export interface UpstreamTarget {
   /** Path and query on the provider's origin. */
   path: string;
-  /** The credential the client put in the query (Gemini `?key=`), if any. */
+  /** The credential the client put in the query (Gemini `?key=`, `?access_token=`), if any. */
   clientQueryCredential: string | undefined;
 }
 
@@ -26,18 +27,12 @@ export function upstreamTarget(
   if (v !== undefined && requestPath.startsWith(`/${v}/`)) base = base.slice(0, -(v.length + 1));
 
   let clientQueryCredential: string | undefined;
-  if (query !== '' && credentialParams.length > 0) {
-    const params = new URLSearchParams(query);
-    const found = credentialParams.find((p) => params.has(p));
-    if (found !== undefined) {
-      clientQueryCredential = params.get(found) ?? '';
-      // Outside passthrough a client's key must not travel upstream, in the URL either.
-      if (provider.spec.authMode !== 'passthrough') {
-        for (const p of credentialParams) params.delete(p);
-        const rest = params.toString();
-        query = rest === '' ? '' : `?${rest}`;
-      }
-    }
+  if (query.length > 1 && credentialParams.length > 0) {
+    // Found by decoded, case-folded name (query.ts): `?%6Bey=` is `?key=` to Google.
+    const taken = takeParams(query, credentialParams);
+    clientQueryCredential = taken.value;
+    // Outside passthrough a client's key must not travel upstream, in the URL either.
+    if (taken.value !== undefined && provider.spec.authMode !== 'passthrough') query = taken.rest;
   }
   return { path: base + requestPath + query, clientQueryCredential };
 }
