@@ -10,6 +10,8 @@ import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
 import { ConfigFileStore } from './config/store.js';
 import type { Env } from './config/macros.js';
+import { QuotaLedger, type Clock } from './governance/ledger.js';
+import { Quotas } from './governance/quotas.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
 import type { IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET } from './identity/localapi.js';
@@ -61,6 +63,7 @@ export interface Keyway {
   port: number;
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
+  quotas: Quotas;
   gateway: Gateway;
   log: Logger;
   close(graceMs?: number): Promise<void>;
@@ -70,6 +73,8 @@ export interface StartOptions {
   env?: Env;
   identity?: IdentitySource;
   log?: Logger;
+  /** The time quotas refill by (milliseconds since the epoch); tests pass their own. */
+  clock?: Clock;
 }
 
 export async function startKeyway(settings: ServerSettings, options: StartOptions = {}): Promise<Keyway> {
@@ -92,7 +97,12 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const telemetry = settings.telemetry
     ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
     : undefined;
+  // Balances live in the same database, and are kept whether or not telemetry is on.
+  const quotas = new Quotas(new QuotaLedger(dataStore, options.clock ?? Date.now, log), log, telemetry?.metrics);
+  await quotas.ledger.load(quotas.plan(runtime.current).specs);
+  telemetry?.metrics.watchQuotas(() => quotas.ledger.all().map((b) => ({ quota: b.spec.name, bucket: b.name, balanceNanos: b.balance, capacityNanos: b.spec.capacityNanos })));
   runtime.on('applied', (snapshot, source) => {
+    quotas.apply(snapshot);
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);
@@ -104,13 +114,14 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   });
   if (settings.watch) runtime.watch();
 
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard() });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), quotas });
   gateway.server.listen(settings.port, settings.host);
   try {
     await once(gateway.server, 'listening');
   } catch (err) {
     runtime.close();
     await telemetry?.close();
+    await quotas.ledger.close();
     await dataStore.close();
     await pools.closeAll();
     throw err;
@@ -125,13 +136,15 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     port,
     runtime,
     telemetry,
+    quotas,
     gateway,
     log,
     async close(graceMs = 10_000) {
       runtime.close();
       await gateway.close(graceMs);
-      // Requests are done: write every queued record before the store closes.
+      // Requests are done: write every queued record and balance before the store closes.
       await telemetry?.close();
+      await quotas.ledger.close();
       await dataStore.close();
       await pools.closeAll();
     },

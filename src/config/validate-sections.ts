@@ -1,11 +1,13 @@
 /**
  * Validation of the sections around providers: grants (and the legacy temp_grants),
- * quotas, hooks, exporters and database. keyway's core only acts on grants today; the
- * rest is checked as far as the reference allows and kept for the features that use it.
+ * hooks, exporters and database (quotas: validate-quotas.ts). Hooks, exporters and the
+ * database section are checked as far as the reference allows and kept for the
+ * features that use them.
  */
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
 import type { Capability, GrantSpec, Role } from './types.js';
+import { validateBucketRefs } from './validate-quotas.js';
 
 export const APERTURE_CAP = 'tailscale.com/cap/aperture';
 
@@ -101,22 +103,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
       }
     }
   }
-  if (raw.quotas !== undefined) {
-    cap.quotas = [];
-    (c.array(raw, 'quotas', path) ?? []).forEach((q, k) => {
-      const qp = [...path, 'quotas', k];
-      const bucket = isObject(q) ? c.string(q, 'bucket', qp) : '';
-      if (bucket === '') {
-        c.warn(qp, 'quotas entries must be objects with a "bucket" name');
-        return;
-      }
-      const base = bucket.split(':')[0]!;
-      if (!known.quotas.has(bucket) && !known.quotas.has(base) && !known.quotas.has(bucketTemplate(bucket))) {
-        c.warn(qp, `quotas references undefined quota "${bucket}"`);
-      }
-      cap.quotas!.push({ bucket });
-    });
-  }
+  if (raw.quotas !== undefined) cap.quotas = validateBucketRefs(c, raw, path, known.quotas);
   if (raw.send_hooks !== undefined) {
     cap.send_hooks = [];
     (c.array(raw, 'send_hooks', path) ?? []).forEach((h, k) => {
@@ -161,12 +148,6 @@ export function parseCapabilities(list: readonly unknown[]): Capability[] {
     if (cap) out.push(cap);
   });
   return out;
-}
-
-/** Turns `daily:alice@example.com` back into the template forms a quota may be declared as. */
-function bucketTemplate(bucket: string): string {
-  const colon = bucket.indexOf(':');
-  return colon < 0 ? bucket : `${bucket.slice(0, colon)}:<user>`;
 }
 
 /** globSegmentMatches matches one `*` glob segment (no `/`) against a name. */
@@ -225,28 +206,8 @@ function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): Grant
   return { src, caps, otherApps: {} };
 }
 
-const QUOTA_UNITS = new Set(['min', 'hour', 'day', 'week', 'month']);
-const QUOTA_TEMPLATES = new Set(['<user>', '<node>']);
-
-/** validateOtherSections checks quotas, hooks, exporters, database and flags. */
+/** validateOtherSections checks hooks, exporters, database and flags (quotas: validate-quotas.ts). */
 export function validateOtherSections(c: Checker, doc: Obj): void {
-  const quotas = c.object(doc, 'quotas', []);
-  for (const [name, q] of Object.entries(quotas ?? {})) {
-    const path = ['quotas', name];
-    const colon = name.indexOf(':');
-    if (colon >= 0 && !QUOTA_TEMPLATES.has(name.slice(colon + 1))) {
-      c.warn(path, `quota "${name}": quota name "${name}" has unsupported template "${name.slice(colon + 1)}" after colon`);
-    }
-    if (!isObject(q)) {
-      c.error(path, `quota ${name}: must be an object with capacity and rate`);
-      continue;
-    }
-    if (!/^\$\d+(\.\d+)?$/.test(String(q.capacity ?? ''))) c.error([...path, 'capacity'], `quota ${name}: capacity must be a dollar amount like "$5.00"`);
-    const rate = /^\$\d+(\.\d+)?\/(\w+)$/.exec(String(q.rate ?? ''));
-    if (!rate || !QUOTA_UNITS.has(rate[2]!)) c.error([...path, 'rate'], `quota ${name}: rate must look like "$5.00/day" (units: min, hour, day, week, month)`);
-    if (q.on_exceed !== undefined && q.on_exceed !== 'reject') c.error([...path, 'on_exceed'], `quota ${name}: on_exceed must be "reject"`);
-  }
-
   const hooks = c.object(doc, 'hooks', []);
   for (const [name, h] of Object.entries(hooks ?? {})) {
     const path = ['hooks', name];

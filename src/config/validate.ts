@@ -19,6 +19,7 @@ import {
   type Problem,
   type ProviderSpec,
 } from './types.js';
+import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 
 const TOP_LEVEL_KEYS = new Set([
@@ -94,12 +95,13 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
   }
 
   const grants = validateGrants(c, value, providers.map((p) => p.id));
+  const quotas = validateQuotas(c, value);
   validateOtherSections(c, value);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, autoCostBasis, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, autoCostBasis, document: value },
     problems: c.problems,
   };
 }

@@ -1,6 +1,7 @@
 /** What every handler needs, passed in once (no package globals): see createGateway. */
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
+import type { Quotas } from '../governance/quotas.js';
 import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -20,4 +21,6 @@ export interface GatewayContext {
   store: ConversationStore;
   /** Tokens for browser requests that change state. */
   csrf: CsrfGuard;
+  /** Quota buckets: checked before forwarding, charged after the answer. */
+  quotas: Quotas;
 }

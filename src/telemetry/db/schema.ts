@@ -91,4 +91,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
   `,
+  // 3: quota balances (state, not telemetry: never purged) and, per request, the buckets
+  // it was checked against and what each was charged (telemetry, kept like requests).
+  `
+  CREATE TABLE quota_balances (
+    bucket TEXT PRIMARY KEY,
+    quota TEXT NOT NULL,
+    balance_nanos INTEGER NOT NULL,
+    carry INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    unmetered INTEGER NOT NULL
+  );
+  CREATE TABLE request_quotas (
+    request_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    login TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    quota TEXT NOT NULL,
+    nanos INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (request_id, seq)
+  );
+  CREATE INDEX request_quotas_started ON request_quotas (started_at);
+  CREATE INDEX request_quotas_bucket ON request_quotas (bucket, started_at);
+  `,
 ];

@@ -1,0 +1,82 @@
+/**
+ * Quota balances and per-request quota charges in the telemetry database (worker thread
+ * only). Balances are state, saved by the ledger in batches; the charges are telemetry,
+ * written with their request records, and answer "rejections and charges over time".
+ */
+import type Database from 'better-sqlite3';
+import type { QuotaEntry } from '../record.js';
+import type { QuotaBalanceChange, QuotaBalanceRow, QuotaHistoryFilter, QuotaHistoryRow } from '../store.js';
+
+export class QuotasDb {
+  private readonly upsert: Database.Statement;
+  private readonly remove: Database.Statement;
+  private readonly insertEntry: Database.Statement;
+  private readonly saveMany: (changes: QuotaBalanceChange[], forget: string[]) => void;
+
+  constructor(private readonly db: Database.Database) {
+    // The ledger is the only writer and sends whole rows; a shared backend (PostgreSQL, for
+    // several replicas) would apply each change's `delta` to the stored balance instead.
+    this.upsert = db.prepare(
+      `INSERT INTO quota_balances (bucket, quota, balance_nanos, carry, updated_at, unmetered) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bucket) DO UPDATE SET quota = excluded.quota, balance_nanos = excluded.balance_nanos, carry = excluded.carry,
+       updated_at = excluded.updated_at, unmetered = excluded.unmetered`,
+    );
+    this.remove = db.prepare('DELETE FROM quota_balances WHERE bucket = ?');
+    this.insertEntry = db.prepare('INSERT OR REPLACE INTO request_quotas VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.saveMany = db.transaction((changes: QuotaBalanceChange[], forget: string[]) => {
+      for (const { row: r } of changes) this.upsert.run(r.bucket, r.quota, r.balanceNanos, r.carry, r.updatedAt, r.unmetered);
+      for (const bucket of forget) this.remove.run(bucket);
+    });
+  }
+
+  load(): QuotaBalanceRow[] {
+    return this.db
+      .prepare('SELECT bucket, quota, balance_nanos AS balanceNanos, carry, updated_at AS updatedAt, unmetered FROM quota_balances ORDER BY bucket')
+      .all() as QuotaBalanceRow[];
+  }
+
+  save(changes: QuotaBalanceChange[], forget: string[]): void {
+    this.saveMany(changes, forget);
+  }
+
+  /** insertEntries writes a request's quota entries (inside the caller's transaction). */
+  insertEntries(requestId: string, startedAt: number, login: string, entries: readonly QuotaEntry[]): void {
+    entries.forEach((e, i) => this.insertEntry.run(requestId, i, startedAt, login, e.bucket, e.quota, e.nanos, e.outcome));
+  }
+
+  /** entriesOf returns the quota entries of some requests, by request id. */
+  entriesOf(ids: readonly string[]): Map<string, QuotaEntry[]> {
+    const out = new Map<string, QuotaEntry[]>();
+    if (ids.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT request_id AS id, bucket, quota, nanos, outcome FROM request_quotas WHERE request_id IN (${ids.map(() => '?').join(', ')}) ORDER BY request_id, seq`)
+      .all(...ids) as Array<QuotaEntry & { id: string }>;
+    for (const { id, ...entry } of rows) {
+      let list = out.get(id);
+      if (!list) out.set(id, (list = []));
+      list.push(entry);
+    }
+    return out;
+  }
+
+  /** history counts requests, refusals and charges per bucket and hour or day. */
+  history(f: QuotaHistoryFilter): QuotaHistoryRow[] {
+    const clauses = ['started_at >= ?', 'started_at < ?'];
+    const params: unknown[] = [f.from, f.to];
+    if (f.buckets) {
+      if (f.buckets.length === 0) return [];
+      clauses.push(`bucket IN (${f.buckets.map(() => '?').join(', ')})`);
+      params.push(...f.buckets);
+    }
+    const period = f.every === 'hour' ? "strftime('%Y-%m-%dT%H:00', started_at / 1000, 'unixepoch')" : "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')";
+    return this.db
+      .prepare(
+        `SELECT ${period} AS period, bucket, count(*) AS requests,
+          sum(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refused,
+          sum(CASE WHEN outcome IN ('unpriced', 'no_usage') THEN 1 ELSE 0 END) AS unmetered,
+          coalesce(sum(nanos), 0) AS chargedNanos
+        FROM request_quotas WHERE ${clauses.join(' AND ')} GROUP BY period, bucket ORDER BY period, bucket`,
+      )
+      .all(...params) as QuotaHistoryRow[];
+  }
+}
