@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentitySource } from '../src/identity/identity.js';
-import { createLogger } from '../src/log.js';
+import type { Clock } from '../src/governance/ledger.js';
+import { createLogger, type Logger } from '../src/log.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../src/mock-upstream/index.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from '../src/start.js';
 
@@ -39,6 +40,10 @@ export interface StackOptions {
   upstream?: MockUpstream;
   /** Start on an existing data folder (its config is kept; `config` is ignored). */
   reuseDataDir?: string;
+  /** The logger (default: silent, or KEYWAY_TEST_LOG's level). */
+  log?: Logger;
+  /** The clock quotas refill by. */
+  clock?: Clock;
 }
 
 /**
@@ -52,7 +57,7 @@ export async function startStack(config: (upstreamUrl: string) => string, option
   if (!options.reuseDataDir) await writeFile(configPath, config(upstream.url));
   const keyway = await startKeyway(
     { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
-    { identity: options.identity, env: options.env ?? {}, log: createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
+    { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent'), clock: options.clock },
   );
   return {
     keyway,
@@ -63,7 +68,7 @@ export async function startStack(config: (upstreamUrl: string) => string, option
     async close() {
       await keyway.close(100);
       if (!options.upstream) await upstream.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.reuseDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

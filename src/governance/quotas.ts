@@ -20,6 +20,7 @@ import type { PricingInput, QuotaEntry } from '../telemetry/record.js';
 import type { Usage } from '../telemetry/usage.js';
 import type { Bucket, QuotaLedger } from './ledger.js';
 import { formatDollars, nanosFromUsd } from './money.js';
+import { explainQuotas, type QuotaExplanation } from './quota-explain.js';
 import { QuotaPlan, type BucketRef } from './quota-plan.js';
 
 /** What counts quota events for /metrics (telemetry/metrics.ts implements it). */
@@ -138,7 +139,12 @@ export class Quotas {
     });
   }
 
-  /** buckets lists what GET /api/quotas shows a caller (see BucketView). */
+  /** explain says which buckets a request for provider/model would touch, and whether it would pass now. */
+  explain(snapshot: Snapshot, access: Access, identity: Identity, provider: string, model: string): QuotaExplanation {
+    return explainQuotas(this.plan(snapshot), access, identity, provider, model, (name) => this.ledger.peek(name)?.balance);
+  }
+
+  /** views lists what GET /api/quotas shows a caller (see BucketView). */
   views(snapshot: Snapshot, access: Access, identity: Identity): BucketView[] {
     const plan = this.plan(snapshot);
     const mine = plan.attachedTo(access, identity);

@@ -10,6 +10,7 @@ import type { Access } from '../access/grants.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
+import type { QuotaExplanation } from '../governance/quota-explain.js';
 import { resolveModel } from './resolve.js';
 
 export type Verdict = 'chosen' | 'eligible' | 'not granted' | 'disabled' | 'format not enabled' | 'unusable' | 'wildcard';
@@ -33,9 +34,14 @@ export interface Explanation {
   upstream_model: string | null;
   summary: string;
   candidates: Candidate[];
+  /** The quota buckets a request would be charged to, and whether it would pass now (when served). */
+  quotas?: QuotaExplanation;
 }
 
-export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag): Explanation {
+/** Explains the quota side of a served request: which buckets, and whether it would pass now. */
+export type QuotaExplainer = (provider: string, upstreamModel: string) => QuotaExplanation;
+
+export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag, quotas?: QuotaExplainer): Explanation {
   const flags = onlyFormat ? [onlyFormat] : FORMATS.map((f) => f.flag);
   const base = { model, login, role: access.role ?? null };
   const served = flags.map((flag) => ({ flag, r: resolveModel(snapshot, flag, model, access) })).filter((x) => x.r !== undefined);
@@ -47,6 +53,7 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
   }
   if (first) {
     const others = candidates.filter((c) => c.verdict === 'eligible').map((c) => c.provider);
+    const quota = quotas?.(first.provider.id, first.upstreamModel);
     return {
       ...base,
       served: true,
@@ -54,7 +61,11 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
       provider: first.provider.id,
       upstream_model: first.upstreamModel,
       candidates,
-      summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')}` + (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : ''),
+      summary:
+        `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')}` +
+        (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : '') +
+        (quota && quota.buckets.length > 0 ? `; quotas: ${quota.summary}` : ''),
+      ...(quota ? { quotas: quota } : {}),
     };
   }
   const why = candidates.length === 0

@@ -82,7 +82,8 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
   };
 }
 
-function time(raw: string | null, name: string): number | undefined {
+/** time reads a `from`/`to` query parameter: an ISO date or milliseconds since the epoch. */
+export function time(raw: string | null, name: string): number | undefined {
   if (raw === null || raw === '') return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   if (!Number.isFinite(n)) throw new GatewayError('BAD_REQUEST', `${name} must be an ISO date or milliseconds since the epoch`);

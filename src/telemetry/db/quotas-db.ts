@@ -3,7 +3,7 @@
  * only). Balances are state, saved by the ledger in batches; the charges are telemetry,
  * written with their request records, and answer "rejections and charges over time".
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { QuotaEntry } from '../record.js';
 import type { QuotaBalanceChange, QuotaBalanceRow, QuotaHistoryFilter, QuotaHistoryRow } from '../store.js';
 
@@ -30,9 +30,7 @@ export class QuotasDb {
   }
 
   load(): QuotaBalanceRow[] {
-    return this.db
-      .prepare('SELECT bucket, quota, balance_nanos AS balanceNanos, carry, updated_at AS updatedAt, unmetered FROM quota_balances ORDER BY bucket')
-      .all() as QuotaBalanceRow[];
+    return loadBalances(this.db);
   }
 
   save(changes: QuotaBalanceChange[], forget: string[]): void {
@@ -79,4 +77,31 @@ export class QuotasDb {
       )
       .all(...params) as QuotaHistoryRow[];
   }
+}
+
+/**
+ * readQuotaBalances reads the stored balances of a gateway's database without writing to
+ * it (for `keyway explain --data-dir`); undefined when there is no database or no quota
+ * table. A running gateway saves its balances a quarter of a second behind.
+ */
+export function readQuotaBalances(path: string): QuotaBalanceRow[] | undefined {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    return loadBalances(db);
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+function loadBalances(db: Database.Database): QuotaBalanceRow[] {
+  return db
+    .prepare('SELECT bucket, quota, balance_nanos AS balanceNanos, carry, updated_at AS updatedAt, unmetered FROM quota_balances ORDER BY bucket')
+    .all() as QuotaBalanceRow[];
 }
