@@ -77,3 +77,36 @@ describe('quota validation', () => {
     assert.deepEqual(caps[0]!.quotas, [{ bucket: 'daily:<user>' }, { bucket: 'daily:<team>' }, { bucket: '' }]);
   });
 });
+
+describe('quota refusal envelopes', () => {
+  test('OpenAI says insufficient_quota; Bedrock a ThrottlingException in its header', async () => {
+    const { renderOpenAiError } = await import('../src/formats/openai.js');
+    const { bedrockErrorHeaders, bedrockErrorType, renderBedrockError } = await import('../src/formats/bedrock-errors.js');
+    assert.deepEqual(JSON.parse(renderOpenAiError(429, 'quota_exceeded', 'm')), { error: { message: 'm', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+    // Rate limits that are not quotas keep their own type.
+    assert.equal(JSON.parse(renderOpenAiError(429, 'other', 'm')).error.type, 'rate_limit_error');
+    assert.deepEqual(JSON.parse(renderBedrockError(429, 'quota_exceeded', 'm')), { message: 'm' });
+    assert.deepEqual(bedrockErrorHeaders(429, 'quota_exceeded'), { 'x-amzn-errortype': 'ThrottlingException' });
+    assert.deepEqual([403, 404, 400, 500, 503].map((s) => bedrockErrorType(s, 'x')), ['AccessDeniedException', 'ResourceNotFoundException', 'ValidationException', 'InternalServerException', 'ServiceUnavailableException']);
+  });
+
+  test('sendError adds the headers a format asks for (a Bedrock format module, later)', async () => {
+    const { createServer } = await import('node:http');
+    const { sendError } = await import('../src/server/respond.js');
+    const { GatewayError } = await import('../src/errors.js');
+    const { openaiChat } = await import('../src/formats/openai-chat.js');
+    const { bedrockErrorHeaders, renderBedrockError } = await import('../src/formats/bedrock-errors.js');
+    const bedrockLike = { ...openaiChat, renderError: renderBedrockError, errorHeaders: bedrockErrorHeaders };
+    const server = createServer((_req, res) => sendError(res, new GatewayError('QUOTA_EXCEEDED', 'over quota', { headers: { 'retry-after': '3' } }), bedrockLike));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+      assert.equal(res.status, 429);
+      assert.equal(res.headers.get('x-amzn-errortype'), 'ThrottlingException');
+      assert.equal(res.headers.get('retry-after'), '3');
+      assert.deepEqual(await res.json(), { message: 'over quota' });
+    } finally {
+      server.close();
+    }
+  });
+});
