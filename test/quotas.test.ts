@@ -279,6 +279,28 @@ describe('quotas', () => {
     assert.equal(daily.unmetered_requests, 2, 'the unpriced and the usage-less request');
   });
 
+  test('a stream cut off midway is charged the usage seen so far, within 300 ms of its end', async () => {
+    const f = FORMATS[0]!;
+    const daily = () => balance(stack, 'daily:alice@example.com') ?? 10e9;
+    const before = daily();
+    const res = await fetch(stack.url + f.path('ok/claude-sonnet-4-5', true), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-test-as': 'alice', 'x-mock-scenario': 'die-midstream,chunks=8' },
+      body: JSON.stringify(f.body('ok/claude-sonnet-4-5', true)),
+    });
+    const id = res.headers.get('x-keyway-request-id');
+    await res.text().catch(() => '');
+    const ended = performance.now();
+    while (daily() === before && performance.now() - ended < 1000) await new Promise((r) => setImmediate(r));
+    const after = performance.now() - ended;
+    assert.ok(after < 300, `charged ${after.toFixed(1)} ms after the end`);
+    const rec = await record(stack, id);
+    assert.ok(rec.usage.inputTokens > 0, 'message_start carried the input usage');
+    const expected = Math.round(estimateCost({ basis: 'anthropic', model: f.model, adjustment: 1 }, rec.usage)!.usd * 1e9);
+    assert.deepEqual([rec.quotas[0].outcome, rec.quotas[0].nanos], ['charged', expected]);
+    assert.equal(daily(), before - expected);
+  });
+
   test('GET /api/quotas: a user sees the buckets attached to them, never another user’s; admins see all', async () => {
     const alice = await api(stack, 'alice', '/api/quotas');
     assert.equal(alice.status, 200);
@@ -517,6 +539,40 @@ describe('quota concurrency', () => {
     const charged = recs.reduce((sum, r) => sum + r.quotas[0].nanos, 0);
     assert.equal(balance(stack, 'nearly-empty'), 100_000 - charged, 'in debt by exactly what they cost');
     assert.equal((await call(stack, 'alice', f, 'empty-user', false)).status, 429);
+  });
+});
+
+describe('keyway explain and quotas', () => {
+  test('names the buckets; with --data-dir it says whether the request would pass now', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { fileURLToPath } = await import('node:url');
+    const run = promisify(execFile);
+    const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+    // A rate so slow that the real clock of the command cannot lift the debt meanwhile.
+    const doc: QuotaDoc = { quotas: { 'tiny:<user>': { capacity: '$0.00001', rate: '$0.00001/month' }, team: { capacity: '$5.00', rate: '$5.00/day' } }, attach: { ok: ['tiny:<user>', 'team'] } };
+    const stack = await startStack((u) => configFor(u, doc), { identity: byHeader });
+    const explain = async (...extra: string[]) => {
+      const args = [cli, 'explain', '--as', 'alice@example.com', '--node', 'nALICE1', '--model', 'ok/claude-sonnet-4-5', '--json', ...extra, stack.configPath];
+      const { stdout } = await run(process.execPath, args).catch((e: { stdout: string }) => e);
+      return JSON.parse(stdout);
+    };
+    try {
+      const offline = await explain();
+      assert.deepEqual(offline.quotas.buckets.map((b: any) => [b.bucket, b.capacity]), [['tiny:alice@example.com', '$0.00001'], ['team', '$5.00']]);
+      assert.equal(offline.quotas.passes, null);
+      assert.match(offline.summary, /balances unknown here/);
+      assert.equal((await call(stack, 'alice', FORMATS[0]!, 'ok', false)).status, 200);
+      for (let i = 0; i < 100 && (balance(stack, 'tiny:alice@example.com') ?? 0) >= 0; i++) await new Promise((r) => setTimeout(r, 5));
+      await stack.keyway.quotas.ledger.flush();
+      const saved = await explain('--data-dir', stack.dataDir);
+      assert.equal(saved.quotas.passes, false);
+      assert.match(saved.quotas.buckets[0].balance, /^-\$0\.000\d+$/);
+      assert.equal(saved.quotas.buckets[1].passes, true);
+      assert.match(saved.summary, /would be refused now with 429: tiny:alice@example.com is not above \$0/);
+    } finally {
+      await stack.close();
+    }
   });
 });
 
