@@ -13,7 +13,8 @@ import type { FormatFlag } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
 import { IDENTITY_MODES, type IdentityMode } from './identity/choose.js';
 import { LOCAL_OWNER, taggedLogin, type Identity } from './identity/identity.js';
-import { explainModel } from './routing/explain.js';
+import { explainModel, type QuotaExplainer } from './routing/explain.js';
+import { isPriced } from './governance/quotas.js';
 import { refill } from './governance/bucket.js';
 import { explainQuotas, type BalanceReader } from './governance/quota-explain.js';
 import { QuotaPlan } from './governance/quota-plan.js';
@@ -234,7 +235,7 @@ async function explain(args: string[]): Promise<number> {
   const access = snapshot.accessFor(identity);
   const balances = values['data-dir'] ? storedBalances(join(values['data-dir'], 'keyway.db')) : undefined;
   const plan = new QuotaPlan(config.quotas);
-  const quotas = (provider: string, model: string) => explainQuotas(plan, access, identity, provider, model, balances ?? (() => null));
+  const quotas: QuotaExplainer = (provider, format, model) => explainQuotas(plan, access, identity, provider.id, model, isPriced(snapshot, provider, format, model), balances ?? (() => null));
   const result = explainModel(snapshot, access, identity.login, values.model, values.format as FormatFlag | undefined, quotas);
   if (values.json) {
     console.log(JSON.stringify(result, null, 2));

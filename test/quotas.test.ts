@@ -388,6 +388,10 @@ describe('quotas', () => {
     const refused = await api(stack, 'alice', '/api/explain?model=empty-user/gpt-4o');
     assert.equal(refused.json.quotas.passes, false);
     assert.match(refused.json.summary, /would be refused now with 429: empty:alice@example.com is not above \$0/);
+    assert.equal(ok.json.quotas.priced, true);
+    const unpriced = await api(stack, 'alice', '/api/explain?model=ok/mystery-model-x&format=openai_chat');
+    assert.equal(unpriced.json.quotas.priced, false);
+    assert.match(unpriced.json.summary, /ok\/mystery-model-x has no known price, so its requests are charged \$0\.00/);
     const asCi = await api(stack, 'admin', '/api/explain?model=ok/gpt-4o&as=tag:ci');
     assert.deepEqual(asCi.json.quotas.buckets.map((b: any) => b.bucket), ['daily:tag:ci', 'device:tag:ci', 'team']);
   });

@@ -29,6 +29,9 @@ export interface BucketRule {
 /** refill brings `state` up to `now`: it adds what the rate earned since, capped at capacity. */
 export function refill(state: BucketState, rule: BucketRule, now: number): void {
   if (now <= state.updatedAt) return; // the clock went back: earn nothing rather than twice
+  // A carry saved under another rate unit (a restart after the quota changed) is dropped:
+  // it is worth less than a nanodollar.
+  if (state.carry >= rule.periodMs || state.carry < 0) state.carry = 0;
   if (state.balance >= rule.capacity || rule.rateNanos === 0) {
     state.updatedAt = now;
     state.carry = 0;

@@ -26,15 +26,17 @@ export interface QuotaExplanation {
   buckets: BucketExplanation[];
   /** Whether the quota check would pass now: true with no buckets; null when balances are unknown. */
   passes: boolean | null;
+  /** Whether keyway knows the model's price; without one its requests are charged $0.00. */
+  priced: boolean;
   summary: string;
 }
 
 /** Reads a bucket's balance now (undefined: never used, so full), or null when balances are unknown. */
 export type BalanceReader = (bucket: string, spec: QuotaSpec) => number | undefined | null;
 
-export function explainQuotas(plan: QuotaPlan, access: Access, identity: Identity, provider: string, model: string, balanceOf: BalanceReader): QuotaExplanation {
+export function explainQuotas(plan: QuotaPlan, access: Access, identity: Identity, provider: string, model: string, priced: boolean, balanceOf: BalanceReader): QuotaExplanation {
   const refs = plan.bucketsFor(access, identity, provider, model);
-  if (refs.length === 0) return { buckets: [], passes: true, summary: 'no quota bucket applies' };
+  if (refs.length === 0) return { buckets: [], passes: true, priced, summary: 'no quota bucket applies' };
   const buckets = refs.map((ref): BucketExplanation => {
     if (!ref.spec) return { bucket: ref.bucket, quota: ref.ref, capacity: null, rate: null, balance: null, balance_nanos: null, passes: false };
     const read = balanceOf(ref.bucket, ref.spec);
@@ -54,5 +56,6 @@ export function explainQuotas(plan: QuotaPlan, access: Access, identity: Identit
   const passes = refusing.length > 0 ? false : unknown ? null : true;
   const list = buckets.map((b) => (b.capacity === null ? `${b.bucket} (not a configured quota)` : b.balance === null ? `${b.bucket} (capacity ${b.capacity})` : `${b.bucket} (${b.balance} of ${b.capacity})`)).join(', ');
   const verdict = passes === true ? 'would pass now' : passes === false ? `would be refused now with 429: ${refusing.map((b) => b.bucket).join(', ')} ${refusing.length > 1 ? 'are' : 'is'} not above $0` : 'balances unknown here (ask the running gateway: GET /api/explain)';
-  return { buckets, passes, summary: `charges ${list}; ${verdict}` };
+  const unpriced = priced ? '' : `; ${provider}/${model} has no known price, so its requests are charged $0.00 (price it with cost_basis or model_cost_map)`;
+  return { buckets, passes, priced, summary: `charges ${list}; ${verdict}${unpriced}` };
 }

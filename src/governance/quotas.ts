@@ -15,7 +15,7 @@ import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { QuotaSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
-import { estimateCost, pricingFor } from '../telemetry/pricing.js';
+import { estimateCost, priceSheet, pricingFor } from '../telemetry/pricing.js';
 import type { PricingInput, QuotaEntry } from '../telemetry/record.js';
 import type { Usage } from '../telemetry/usage.js';
 import type { Bucket, QuotaLedger } from './ledger.js';
@@ -140,8 +140,9 @@ export class Quotas {
   }
 
   /** explain says which buckets a request for provider/model would touch, and whether it would pass now. */
-  explain(snapshot: Snapshot, access: Access, identity: Identity, provider: string, model: string): QuotaExplanation {
-    return explainQuotas(this.plan(snapshot), access, identity, provider, model, (name) => this.ledger.peek(name)?.balance);
+  explain(snapshot: Snapshot, access: Access, identity: Identity, provider: CompiledProvider, format: string, model: string): QuotaExplanation {
+    const priced = isPriced(snapshot, provider, format, model);
+    return explainQuotas(this.plan(snapshot), access, identity, provider.id, model, priced, (name) => this.ledger.peek(name)?.balance);
   }
 
   /** views lists what GET /api/quotas shows a caller (see BucketView). */
@@ -253,6 +254,12 @@ export function specOfBucket(specs: ReadonlyMap<string, QuotaSpec>, name: string
   const base = name.slice(0, colon);
   for (const spec of specs.values()) if (spec.template && spec.base === base && !name.endsWith(':<user>') && !name.endsWith(':<node>')) return spec;
   return undefined;
+}
+
+/** isPriced says whether keyway knows what a model costs through a provider and format. */
+export function isPriced(snapshot: Snapshot, provider: CompiledProvider, format: string, model: string): boolean {
+  const pricing = pricingFor(provider.spec, format, model, snapshot.config.autoCostBasis);
+  return pricing !== null && priceSheet(pricing) !== undefined;
 }
 
 function hasTokens(u: Usage): boolean {

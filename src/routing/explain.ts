@@ -7,7 +7,7 @@
  */
 import { globSegmentMatches } from '../config/validate-sections.js';
 import type { Access } from '../access/grants.js';
-import type { Snapshot } from '../config/snapshot.js';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
 import type { QuotaExplanation } from '../governance/quota-explain.js';
@@ -39,7 +39,7 @@ export interface Explanation {
 }
 
 /** Explains the quota side of a served request: which buckets, and whether it would pass now. */
-export type QuotaExplainer = (provider: string, upstreamModel: string) => QuotaExplanation;
+export type QuotaExplainer = (provider: CompiledProvider, format: FormatFlag, upstreamModel: string) => QuotaExplanation;
 
 export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag, quotas?: QuotaExplainer): Explanation {
   const flags = onlyFormat ? [onlyFormat] : FORMATS.map((f) => f.flag);
@@ -53,7 +53,7 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
   }
   if (first) {
     const others = candidates.filter((c) => c.verdict === 'eligible').map((c) => c.provider);
-    const quota = quotas?.(first.provider.id, first.upstreamModel);
+    const quota = quotas?.(first.provider, served[0]!.flag, first.upstreamModel);
     return {
       ...base,
       served: true,

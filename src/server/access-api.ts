@@ -52,7 +52,7 @@ export function explain(ctx: GatewayContext, res: ServerResponse, snapshot: Snap
 
 /** quotaExplainer reads the running gateway's balances for explain. */
 function quotaExplainer(ctx: GatewayContext, snapshot: Snapshot, access: Access, identity: Identity): QuotaExplainer {
-  return (provider, upstreamModel) => ctx.quotas.explain(snapshot, access, identity, provider, upstreamModel);
+  return (provider, format, upstreamModel) => ctx.quotas.explain(snapshot, access, identity, provider, format, upstreamModel);
 }
 
 function explainFormat(format: string | undefined): FormatFlag | undefined {
