@@ -19,6 +19,7 @@ import { Quotas } from '../../src/governance/quotas.js';
 import { LOCAL_OWNER } from '../../src/identity/identity.js';
 import { createLogger } from '../../src/log.js';
 import { keywayConfig } from '../lib/keyway-config.js';
+import { cpuPerRequest, type CpuPerRequest } from './telemetry.js';
 import { BENCH_MODEL } from '../lib/bodies.js';
 
 const TARGET_US = 20;
@@ -46,6 +47,24 @@ export const quotasScenario: Scenario = {
       }
       const note = '"direct" here is keyway without quotas; values in µs';
       const inProcess = measureInProcess(ctx.opts.quick ? 20_000 : 200_000);
+      // CPU per request at full load: the main thread's share of the check and the charge,
+      // and the telemetry writer's share of the three quota rows each record now carries.
+      await cpuPerRequest(ctx, off); // warm-up
+      await cpuPerRequest(ctx, on);
+      const cpuOff = await cpuPerRequest(ctx, off);
+      const cpuOn = await cpuPerRequest(ctx, on);
+      const cpuRow = (measure: string, pick: (c: CpuPerRequest) => number): Row => ({
+        scenario: this.title,
+        measure,
+        unit: 'µs',
+        direct: pick(cpuOff),
+        keyway: pick(cpuOn),
+        added: pick(cpuOn) - pick(cpuOff),
+        ratio: pick(cpuOn) / pick(cpuOff),
+        target: '–',
+        status: 'info',
+        note: `${note}; CPU time per request at max load (${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s)`,
+      });
       return [
         compareRow({ scenario: this.title, measure: 'latency p50 (off → 3 buckets)', unit: 'µs', target: `added ≤ ${TARGET_US} µs` }, p50, (c) => c.added! <= TARGET_US, note),
         compareRow({ scenario: this.title, measure: 'latency p99 (off → 3 buckets)', unit: 'µs', target: '–' }, p99, () => 'info', note),
@@ -58,6 +77,8 @@ export const quotasScenario: Scenario = {
           status: inProcess <= TARGET_US ? 'meets' : 'misses',
           note: 'Quotas.admit then QuotaTicket.settle with a priced usage, median of 5 runs, no HTTP',
         },
+        cpuRow('CPU per request, main thread', (c) => c.mainUs),
+        cpuRow('CPU per request, other threads', (c) => c.otherUs),
       ];
     } finally {
       await on.stop();
