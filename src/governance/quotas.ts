@@ -56,13 +56,9 @@ export class Quotas {
   constructor(
     readonly ledger: QuotaLedger,
     private readonly log: Logger,
-    private observer?: QuotaObserver,
+    /** Counts refusals and charges for /metrics (telemetry's metrics; undefined when it is off). */
+    private readonly observer?: QuotaObserver,
   ) {}
-
-  /** observe sends quota events to `observer` (the metrics, when telemetry is on). */
-  observe(observer: QuotaObserver | undefined): void {
-    this.observer = observer;
-  }
 
   /** plan returns the snapshot's quota plan, built once per snapshot. */
   plan(snapshot: Snapshot): QuotaPlan {
@@ -113,7 +109,10 @@ export class Quotas {
     return { ok: false, error, entries: refused.map(({ ref }) => ({ bucket: ref.bucket, quota: ref.spec?.name ?? ref.ref, nanos: 0, outcome: 'refused' })) };
   }
 
-  /** settle charges a ticket's buckets (QuotaTicket.settle). */
+  /**
+   * charge settles a ticket (QuotaTicket.settle): it prices the usage once and takes that
+   * from every bucket, or counts the request as unmetered when its cost is unknown.
+   */
   charge(buckets: readonly Bucket[], pricing: PricingInput | null, usage: Usage | undefined, status: number): QuotaEntry[] {
     let nanos = 0;
     let outcome: QuotaEntry['outcome'] = 'charged';

@@ -4,13 +4,14 @@
  * written with their request records, and answer "rejections and charges over time".
  */
 import Database from 'better-sqlite3';
-import type { QuotaEntry } from '../record.js';
+import type { QuotaEntry, QuotaOutcome } from '../record.js';
 import type { QuotaBalanceChange, QuotaBalanceRow, QuotaHistoryFilter, QuotaHistoryRow } from '../store.js';
 
 export class QuotasDb {
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly insertEntry: Database.Statement;
+  private readonly entryOf: Database.Statement;
   private readonly saveMany: (changes: QuotaBalanceChange[], forget: string[]) => void;
 
   constructor(private readonly db: Database.Database) {
@@ -22,7 +23,8 @@ export class QuotasDb {
        updated_at = excluded.updated_at, unmetered = excluded.unmetered`,
     );
     this.remove = db.prepare('DELETE FROM quota_balances WHERE bucket = ?');
-    this.insertEntry = db.prepare('INSERT OR REPLACE INTO request_quotas VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertEntry = db.prepare('INSERT OR REPLACE INTO request_quotas VALUES (?, ?, ?)');
+    this.entryOf = db.prepare('SELECT entries FROM request_quotas WHERE started_at = ? AND request_id = ?').pluck();
     this.saveMany = db.transaction((changes: QuotaBalanceChange[], forget: string[]) => {
       for (const { row: r } of changes) this.upsert.run(r.bucket, r.quota, r.balanceNanos, r.carry, r.updatedAt, r.unmetered);
       for (const bucket of forget) this.remove.run(bucket);
@@ -38,42 +40,34 @@ export class QuotasDb {
   }
 
   /** insertEntries writes a request's quota entries (inside the caller's transaction). */
-  insertEntries(requestId: string, startedAt: number, login: string, entries: readonly QuotaEntry[]): void {
-    entries.forEach((e, i) => this.insertEntry.run(requestId, i, startedAt, login, e.bucket, e.quota, e.nanos, e.outcome));
+  insertEntries(requestId: string, startedAt: number, entries: readonly QuotaEntry[]): void {
+    this.insertEntry.run(startedAt, requestId, JSON.stringify(entries.map((e) => [e.bucket, e.quota, e.nanos, e.outcome])));
   }
 
-  /** entriesOf returns the quota entries of some requests, by request id. */
-  entriesOf(ids: readonly string[]): Map<string, QuotaEntry[]> {
-    const out = new Map<string, QuotaEntry[]>();
-    if (ids.length === 0) return out;
-    const rows = this.db
-      .prepare(`SELECT request_id AS id, bucket, quota, nanos, outcome FROM request_quotas WHERE request_id IN (${ids.map(() => '?').join(', ')}) ORDER BY request_id, seq`)
-      .all(...ids) as Array<QuotaEntry & { id: string }>;
-    for (const { id, ...entry } of rows) {
-      let list = out.get(id);
-      if (!list) out.set(id, (list = []));
-      list.push(entry);
-    }
-    return out;
+  /** entriesOf returns the quota entries of one request ([] when it touched none). */
+  entriesOf(requestId: string, startedAt: number): QuotaEntry[] {
+    const text = this.entryOf.get(startedAt, requestId) as string | undefined;
+    if (text === undefined) return [];
+    return (JSON.parse(text) as Array<[string, string, number, QuotaOutcome]>).map(([bucket, quota, nanos, outcome]) => ({ bucket, quota, nanos, outcome }));
   }
 
   /** history counts requests, refusals and charges per bucket and hour or day. */
   history(f: QuotaHistoryFilter): QuotaHistoryRow[] {
-    const clauses = ['started_at >= ?', 'started_at < ?'];
+    const clauses = ['q.started_at >= ?', 'q.started_at < ?'];
     const params: unknown[] = [f.from, f.to];
     if (f.buckets) {
       if (f.buckets.length === 0) return [];
-      clauses.push(`bucket IN (${f.buckets.map(() => '?').join(', ')})`);
+      clauses.push(`e.value ->> 0 IN (${f.buckets.map(() => '?').join(', ')})`);
       params.push(...f.buckets);
     }
-    const period = f.every === 'hour' ? "strftime('%Y-%m-%dT%H:00', started_at / 1000, 'unixepoch')" : "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')";
+    const period = f.every === 'hour' ? "strftime('%Y-%m-%dT%H:00', q.started_at / 1000, 'unixepoch')" : "strftime('%Y-%m-%d', q.started_at / 1000, 'unixepoch')";
     return this.db
       .prepare(
-        `SELECT ${period} AS period, bucket, count(*) AS requests,
-          sum(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refused,
-          sum(CASE WHEN outcome IN ('unpriced', 'no_usage') THEN 1 ELSE 0 END) AS unmetered,
-          coalesce(sum(nanos), 0) AS chargedNanos
-        FROM request_quotas WHERE ${clauses.join(' AND ')} GROUP BY period, bucket ORDER BY period, bucket`,
+        `SELECT ${period} AS period, e.value ->> 0 AS bucket, count(*) AS requests,
+          sum(CASE WHEN e.value ->> 3 = 'refused' THEN 1 ELSE 0 END) AS refused,
+          sum(CASE WHEN e.value ->> 3 IN ('unpriced', 'no_usage') THEN 1 ELSE 0 END) AS unmetered,
+          coalesce(sum(e.value ->> 2), 0) AS chargedNanos
+        FROM request_quotas q, json_each(q.entries) e WHERE ${clauses.join(' AND ')} GROUP BY period, bucket ORDER BY period, bucket`,
       )
       .all(...params) as QuotaHistoryRow[];
   }

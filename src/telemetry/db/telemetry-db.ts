@@ -121,7 +121,7 @@ export class TelemetryDb {
           u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
         );
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
-        if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.login, r.quotas);
+        if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
         if (c) {
           this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0);
         }
@@ -181,8 +181,7 @@ export class TelemetryDb {
     }
     const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit).map(fromRow);
-    const quotas = this.quotas.entriesOf(page.map((r) => r.id));
-    for (const r of page) r.quotas = quotas.get(r.id) ?? [];
+    for (const r of page) r.quotas = this.quotas.entriesOf(r.id, r.startedAt);
     const last = page.at(-1);
     return { requests: page, next: rows.length > limit && last ? `${last.startedAt}~${last.id}` : null };
   }
@@ -201,7 +200,7 @@ export class TelemetryDb {
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
     const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
     const request = fromRow(row);
-    request.quotas = this.quotas.entriesOf([id]).get(id) ?? [];
+    request.quotas = this.quotas.entriesOf(id, request.startedAt);
     return {
       request,
       toolCalls: tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
