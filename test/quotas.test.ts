@@ -28,6 +28,8 @@ const PEOPLE: Record<string, Identity> = {
   ci: person('tag:ci', 'nCI1', { tags: ['tag:ci'] }),
   owner: LOCAL_OWNER,
   admin: person('admin@example.com', 'nADMIN1'),
+  // Grants from the tailnet policy file arrive with the caller, never validated beforehand.
+  carol: person('carol@example.com', 'nCAROL1', { capMap: { [CAP]: [{ role: 'user' }, { models: '**' }, { models: 'ok/**', quotas: [{ bucket: 'daily:<user>' }] }, { models: 'empty-user/**', quotas: [{ bucket: 'ghost:<user>' }] }] } }),
 };
 
 const byHeader: IdentitySource = { name: 'test-header', identify: (req: IncomingMessage) => PEOPLE[String(req.headers['x-test-as'] ?? 'owner')] };
@@ -299,6 +301,31 @@ describe('quotas', () => {
     const expected = Math.round(estimateCost({ basis: 'anthropic', model: f.model, adjustment: 1 }, rec.usage)!.usd * 1e9);
     assert.deepEqual([rec.quotas[0].outcome, rec.quotas[0].nanos], ['charged', expected]);
     assert.equal(daily(), before - expected);
+  });
+
+  test('tailnet grants attach buckets too; one that names no configured quota refuses', async () => {
+    const f = FORMATS[1]!;
+    const ok = await call(stack, 'carol', f, 'ok', false);
+    assert.equal(ok.status, 200);
+    const rec = await record(stack, ok.headers.get('x-keyway-request-id'));
+    assert.deepEqual(rec.quotas.map((q: any) => [q.bucket, q.outcome]), [['daily:carol@example.com', 'charged'], ['device:nCAROL1', 'charged'], ['team', 'charged']]);
+    const sent = stack.upstream.requests.length;
+    const ghost = await call(stack, 'carol', f, 'empty-user', false);
+    assert.equal(ghost.status, 429);
+    // Both the empty bucket of the '*' grant and the undefined one refuse; the undefined one
+    // sets the wait (60 s: no rate to go by).
+    assert.equal(ghost.headers.get('retry-after'), '60');
+    assert.equal(stack.upstream.requests.length, sent);
+    await stack.keyway.telemetry!.recorder.flush();
+    const refused = (await api(stack, 'admin', '/api/requests?status=429&limit=1&user=carol@example.com')).json.requests[0];
+    assert.deepEqual(refused.quotas, [
+      { bucket: 'empty:carol@example.com', quota: 'empty:<user>', nanos: 0, outcome: 'refused' },
+      { bucket: 'ghost:<user>', quota: 'ghost:<user>', nanos: 0, outcome: 'refused' },
+    ]);
+    // Alone, the undefined bucket says what is wrong.
+    const explained = await api(stack, 'carol', '/api/explain?model=empty-user/gpt-4o');
+    assert.deepEqual(explained.json.quotas.buckets.find((b: any) => b.bucket === 'ghost:<user>'), { bucket: 'ghost:<user>', quota: 'ghost:<user>', capacity: null, rate: null, balance: null, balance_nanos: null, passes: false });
+    assert.match(explained.json.summary, /ghost:<user> \(not a configured quota\)/);
   });
 
   test('GET /api/quotas: a user sees the buckets attached to them, never another user’s; admins see all', async () => {
