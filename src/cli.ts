@@ -20,7 +20,12 @@ import type { FormatFlag, Problem } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
 import { IDENTITY_MODES, type IdentityMode } from './identity/choose.js';
 import { LOCAL_OWNER, taggedLogin, type Identity } from './identity/identity.js';
-import { explainModel } from './routing/explain.js';
+import { explainModel, type QuotaExplainer } from './routing/explain.js';
+import { isPriced } from './governance/quotas.js';
+import { refill } from './governance/bucket.js';
+import { explainQuotas, type BalanceReader } from './governance/quota-explain.js';
+import { QuotaPlan } from './governance/quota-plan.js';
+import { readQuotaBalances } from './telemetry/db/quotas-db.js';
 import { DEMO_DATA_DIR, startDemo } from './demo.js';
 import { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './mock-upstream/index.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from './start.js';
@@ -33,8 +38,9 @@ Usage:
                                 the built-in mock upstream, data in ./keyway-demo-data
   keyway check [--strict] FILE  validate a configuration file and print every problem;
                                 exit 1 on errors (--strict: on warnings too)
-  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--format FLAG] [--json] FILE
-                                which provider would serve model M to LOGIN under FILE, or why not
+  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--node ID] [--format FLAG] [--data-dir DIR] [--json] FILE
+                                which provider would serve model M to LOGIN under FILE, or why not,
+                                and which quota buckets it would charge (balances from DIR/keyway.db)
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
   keyway --version
   keyway COMMAND --help         the usage of one command
@@ -401,6 +407,8 @@ async function explain(args: string[]): Promise<number> {
       groups: { type: 'string' },
       loopback: { type: 'boolean' },
       format: { type: 'string' },
+      node: { type: 'string' },
+      'data-dir': { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -422,20 +430,45 @@ async function explain(args: string[]): Promise<number> {
   const identity: Identity = {
     login: values.as ?? (tags.length ? taggedLogin(tags) : LOCAL_OWNER.login),
     displayName: values.as ?? '',
-    nodeId: '',
+    nodeId: values.node ?? '',
     tags,
     groups: split(values.groups),
     loopback: values.loopback === true,
     capMap: {},
   };
-  const result = explainModel(snapshot, snapshot.accessFor(identity), identity.login, values.model, values.format as FormatFlag | undefined);
+  const access = snapshot.accessFor(identity);
+  const balances = values['data-dir'] ? storedBalances(join(values['data-dir'], 'keyway.db')) : undefined;
+  const plan = new QuotaPlan(config.quotas);
+  const quotas: QuotaExplainer = (provider, format, model) => explainQuotas(plan, access, identity, provider.id, model, isPriced(snapshot, provider, format, model), balances ?? (() => null));
+  const result = explainModel(snapshot, access, identity.login, values.model, values.format as FormatFlag | undefined, quotas);
   if (values.json) {
     console.log(JSON.stringify(result, null, 2));
   } else {
     console.log(`${identity.login} → ${values.model}: ${result.summary}`);
     for (const c of result.candidates) console.log(`  ${c.provider} (${c.upstream_model}): ${c.verdict}: ${c.detail}`);
+    for (const b of result.quotas?.buckets ?? []) {
+      console.log(`  quota ${b.bucket}: ${b.capacity === null ? 'not a configured quota: refused' : `${b.balance ?? 'balance unknown'} of ${b.capacity}, refills ${b.rate}${b.passes === false ? ': refuses now' : ''}`}`);
+    }
   }
   return result.served ? 0 : 1;
+}
+
+/** storedBalances reads a gateway's saved balances, refilled up to now, by bucket. */
+function storedBalances(dbPath: string): BalanceReader {
+  const rows = readQuotaBalances(dbPath);
+  if (!rows) {
+    console.error(`keyway: no quota balances in ${dbPath}; buckets are shown without them`);
+    return () => null;
+  }
+  const byBucket = new Map(rows.map((r) => [r.bucket, r]));
+  const now = Date.now();
+  return (bucket, spec) => {
+    const row = byBucket.get(bucket);
+    if (!row || row.quota !== spec.name) return undefined;
+    const state = { balance: Math.min(row.balanceNanos, spec.capacityNanos), updatedAt: row.updatedAt, carry: row.carry };
+    refill(state, { capacity: spec.capacityNanos, rateNanos: spec.rateNanos, periodMs: spec.periodMs }, now);
+    return state.balance;
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -23,6 +23,8 @@ export const ERRORS = {
   CHAT_DISABLED: { status: 403, message: 'access denied: the chat UI is turned off for you (enable_chat_ui)' },
   NOT_FOUND: { status: 404, message: 'not found' },
   NO_METRICS_GRANT: { status: 403, message: 'access denied: /metrics needs the read_metrics capability' },
+  QUOTA_EXCEEDED: { status: 429, message: 'quota exceeded' },
+  UNKNOWN_BUCKET: { status: 404, message: 'no such quota bucket' },
   NO_ROLE: { status: 403, message: 'access denied: no role granted' },
   NOT_ADMIN: { status: 403, message: 'access denied: admin role required' },
   PEER_REFUSED: { status: 403, message: 'access denied: caller has no identity' },
@@ -45,15 +47,18 @@ export type ErrorCode = keyof typeof ERRORS;
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** Extra response headers, e.g. `allow` for 405. */
+  /** Extra response headers, e.g. `allow` for 405, `retry-after` for 429. */
   readonly headers: Record<string, string> | undefined;
+  /** Extra fields for keyway's own `{error, code}` envelope (the bucket of a quota refusal). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; details?: Record<string, unknown> }) {
     super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.headers = options?.headers;
+    this.details = options?.details;
   }
 }
 

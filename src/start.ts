@@ -14,6 +14,8 @@ import { ConfigFileStore } from './config/store.js';
 import { privateDir } from './private-files.js';
 import type { Env } from './config/macros.js';
 import type { Problem } from './config/types.js';
+import { QuotaLedger, type Clock } from './governance/ledger.js';
+import { Quotas } from './governance/quotas.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
 import { markLocalSocket, type IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET, localApiGet } from './identity/localapi.js';
@@ -75,6 +77,7 @@ export interface Keyway {
   port: number;
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
+  quotas: Quotas;
   gateway: Gateway;
   /** When each provider/model was first offered (`created` in /v1/models). */
   modelDates: ModelDates;
@@ -88,6 +91,8 @@ export interface StartOptions {
   log?: Logger;
   /** The configuration written into an empty data folder (default: the passthrough-only STARTER_CONFIG). */
   starter?: string;
+  /** The time quotas refill by (milliseconds since the epoch); tests pass their own. */
+  clock?: Clock;
 }
 
 export async function startKeyway(settings: ServerSettings, options: StartOptions = {}): Promise<Keyway> {
@@ -118,8 +123,13 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   // Before any listing is served: every model of the running configuration has its date.
   const modelDates = await ModelDates.open(join(settings.dataDir, 'model-dates.json'), log);
   modelDates.note(runtime.current);
+  // Balances live in the same database, and are kept whether or not telemetry is on.
+  const quotas = new Quotas(new QuotaLedger(dataStore, options.clock ?? Date.now, log), log, telemetry?.metrics);
+  await quotas.ledger.load(quotas.plan(runtime.current).specs);
+  telemetry?.metrics.watchQuotas(() => quotas.ledger.all().map((b) => ({ quota: b.spec.name, bucket: b.name, balanceNanos: b.balance, capacityNanos: b.spec.capacityNanos })));
   runtime.on('applied', (snapshot, source) => {
     modelDates.note(snapshot);
+    quotas.apply(snapshot);
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);
@@ -148,7 +158,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -164,6 +174,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     stopNames();
     runtime.close();
     await telemetry?.close();
+    await quotas.ledger.close();
     await dataStore.close();
     await pools.closeAll();
     await modelDates.flush();
@@ -179,6 +190,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     port,
     runtime,
     telemetry,
+    quotas,
     gateway,
     modelDates,
     log,
@@ -186,8 +198,9 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       stopNames();
       runtime.close();
       await gateway.close(graceMs);
-      // Requests are done: write every queued record before the store closes.
+      // Requests are done: write every queued record and balance before the store closes.
       await telemetry?.close();
+      await quotas.ledger.close();
       await dataStore.close();
       await pools.closeAll();
       await modelDates.flush();

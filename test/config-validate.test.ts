@@ -122,7 +122,7 @@ describe('configuration validation', () => {
   test('other sections: hooks, quotas, exporters', () => {
     const problems = problemsOf(`{"providers": {}, ${grants}, "hooks": {"h": {"url": "ftp://x"}}, "quotas": {"q:bad": {"capacity": "5", "rate": "$1/year"}}, "exporters": {"s3": {"prefix": "logs/"}}}`);
     has(problems, 'warning', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
-    has(problems, 'warning', 'quotas["q:bad"]', /unsupported template "bad" after colon/);
+    has(problems, 'error', 'quotas["q:bad"]', /"bad" after the colon is not a template/);
     has(problems, 'error', 'quotas["q:bad"].capacity', /capacity must be a dollar amount/);
     has(problems, 'warning', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
   });

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentitySource } from '../src/identity/identity.js';
+import type { Clock } from '../src/governance/ledger.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../src/mock-upstream/index.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from '../src/start.js';
@@ -39,8 +40,10 @@ export interface StackOptions {
   upstream?: MockUpstream;
   /** Start on an existing data folder (its config is kept; `config` is ignored). */
   reuseDataDir?: string;
-  /** keyway's logger (default: silent, or KEYWAY_TEST_LOG's level). */
+  /** The logger (default: silent, or KEYWAY_TEST_LOG's level). */
   log?: Logger;
+  /** The clock quotas refill by. */
+  clock?: Clock;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function startStack(config: (upstreamUrl: string) => string, option
   try {
     keyway = await startKeyway(
       { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...options.settings },
-      { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
+      { identity: options.identity, env: options.env ?? {}, log: options.log ?? createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent'), clock: options.clock },
     );
   } catch (err) {
     // A refused configuration must not leave the upstream (and the test process) running.
@@ -73,7 +76,7 @@ export async function startStack(config: (upstreamUrl: string) => string, option
     async close() {
       await keyway.close(100);
       if (!options.upstream) await upstream.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.reuseDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -323,7 +323,7 @@ describe('durability', () => {
         id: 'req_old', startedAt: old, durationMs: 5, ttfbMs: 1, login: 'local-owner', nodeId: '', tags: [], userAgent: '', client: 'api', format: 'openai_chat', path: '/v1/chat/completions',
         requestedModel: 'gpt-5', provider: 'openai', upstreamModel: 'gpt-5', status: 200, errorCode: null, errorClass: null, stream: false,
         usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, webSearchCount: 0 },
-        toolCalls: [{ name: 'old_tool', arguments: '{}' }], stopReason: 'stop', sessionId: 's-old', credentialSource: 'provider', credentialFingerprint: null, pricing: null,
+        toolCalls: [{ name: 'old_tool', arguments: '{}' }], stopReason: 'stop', sessionId: 's-old', credentialSource: 'provider', credentialFingerprint: null, pricing: null, quotas: [],
       };
       const capture: Capture = { requestId: 'req_old', requestHeaders: {}, requestBody: '{"old":true}', requestTruncated: false, responseHeaders: {}, responseBody: '{}', responseTruncated: false };
       await t.store.insert([{ record, capture }]);

@@ -37,6 +37,10 @@ const full: RequestRecord = {
   credentialSource: 'client',
   credentialFingerprint: 'kf_0123456789abcdef',
   pricing: { basis: 'anthropic', model: 'claude-test-1', adjustment: 0.9 },
+  quotas: [
+    { bucket: 'daily:alice@example.com', quota: 'daily:<user>', nanos: 1_234_567, outcome: 'charged' },
+    { bucket: 'team', quota: 'team', nanos: 0, outcome: 'unpriced' },
+  ],
 };
 
 const capture: Capture = {
@@ -56,6 +60,6 @@ test('a record and its capture survive the trip to the worker', () => {
 });
 
 test('empty parts: no usage, no pricing, no capture, no tool calls', () => {
-  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404 };
+  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404 };
   assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
 });

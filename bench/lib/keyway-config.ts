@@ -14,10 +14,19 @@ export const DEFAULT_SHAPE: ConfigShape = { models: 1, grants: 1 };
 
 /** keywayConfig returns the JSON text of a configuration of `shape` pointing at `mockUrl`. */
 export function keywayConfig(mockUrl: string, shape: ConfigShape): string {
-  return JSON.stringify({ providers: providers(mockUrl, shape.models), grants: grants(shape) }, null, 1);
+  const buckets = quotaNames(shape.quotaBuckets ?? 0);
+  const quotas = Object.fromEntries(buckets.map((name) => [name, { capacity: '$1000000', rate: '$1000000/day' }]));
+  return JSON.stringify({ providers: providers(mockUrl, shape.models, shape.priced === true), grants: grants(shape, buckets), ...(buckets.length ? { quotas } : {}) }, null, 1);
 }
 
-function providers(mockUrl: string, total: number): Record<string, unknown> {
+/** The quotas of a shape: one per template, then shared ones. */
+function quotaNames(n: number): string[] {
+  const names = ['daily:<user>', 'device:<node>', 'team'];
+  for (let i = names.length; i < n; i++) names.push(`shared-${i}`);
+  return names.slice(0, n);
+}
+
+function providers(mockUrl: string, total: number, priced: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   let left = Math.max(1, total);
   for (let p = 0; left > 0; p++) {
@@ -30,13 +39,14 @@ function providers(mockUrl: string, total: number): Record<string, unknown> {
       apikey: 'sk-test-bench',
       models,
       compatibility: { openai_chat: true, anthropic_messages: true },
+      ...(priced && p === 0 ? { model_cost_map: [{ match: BENCH_MODEL, as: 'gpt-4o' }] } : {}),
     };
     left -= count;
   }
   return out;
 }
 
-function grants(shape: ConfigShape): unknown[] {
+function grants(shape: ConfigShape, buckets: string[]): unknown[] {
   const out: unknown[] = [];
   for (let i = 1; i < shape.grants; i++) {
     out.push(
@@ -46,6 +56,7 @@ function grants(shape: ConfigShape): unknown[] {
     );
   }
   // The grant that lets the caller use the bench model comes last.
-  out.push({ src: ['(loopback)'], app: { [CAP]: [{ role: 'admin' }, { models: '**' }] } });
+  const quotas = buckets.length ? [{ quotas: buckets.map((bucket) => ({ bucket })) }] : [];
+  out.push({ src: ['(loopback)'], app: { [CAP]: [{ role: 'admin' }, { models: '**' }, ...quotas] } });
   return out;
 }

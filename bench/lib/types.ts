@@ -63,6 +63,13 @@ export interface ConfigShape {
    * (the worst case for per-request model checks).
    */
   grantsMatch?: 'others' | 'caller';
+  /**
+   * Quota buckets attached to the caller's grant (`daily:<user>`, `device:<node>`, `team`,
+   * then more shared ones), large enough never to refuse. 0 or absent: no quotas.
+   */
+  quotaBuckets?: number;
+  /** Price the bench model (as gpt-4o), so quota charges and cost estimates do real work. */
+  priced?: boolean;
 }
 
 /** KeywayOptions shape a private gateway: its configuration, Node flags and extra `serve` flags. */

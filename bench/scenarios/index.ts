@@ -10,6 +10,7 @@ import { latencyScenario } from './latency.js';
 import { profileScenario } from './profile.js';
 import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
+import { quotasScenario } from './quotas.js';
 import { telemetryScenario } from './telemetry.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
 
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   bodySizeScenario,
   configScaleScenario,
   telemetryScenario,
+  quotasScenario,
   soakScenario,
   profileScenario,
   catalogScenario,

@@ -75,7 +75,7 @@ export const telemetryScenario: Scenario = {
   },
 };
 
-interface CpuPerRequest {
+export interface CpuPerRequest {
   rps: number;
   mainUs: number;
   /** The SQLite writer thread, GC helpers and libuv's pool. */
@@ -83,7 +83,7 @@ interface CpuPerRequest {
 }
 
 /** cpuPerRequest runs one max-load run and divides the CPU the gateway used by its requests. */
-async function cpuPerRequest(ctx: BenchContext, gateway: Service): Promise<CpuPerRequest> {
+export async function cpuPerRequest(ctx: BenchContext, gateway: Service): Promise<CpuPerRequest> {
   const spec = { url: `${gateway.url}/v1/chat/completions`, headers: {}, bodyFile: await ctx.bodyFile(1024), connections: 64, seconds: ctx.opts.loadSeconds };
   const before = readThreadCpu(gateway.pid);
   const res = await ctx.load.run(spec);

@@ -93,9 +93,34 @@ export interface GrantSpec {
   otherApps: Record<string, unknown[]>;
 }
 
+/**
+ * One entry of `quotas`: a dollar token bucket. A name with a template (`daily:<user>`,
+ * `device:<node>`) stands for one bucket per caller or device; without one it is a single
+ * shared bucket. Amounts are integer nanodollars (see governance/money.ts).
+ */
+export interface QuotaSpec {
+  /** The name as written in `quotas`, and as grants reference it. */
+  name: string;
+  /** The part before the colon (`daily`), or the whole name for a shared bucket. */
+  base: string;
+  template: QuotaTemplate | undefined;
+  capacityNanos: number;
+  /** Refill: `rateNanos` every `periodMs`. */
+  rateNanos: number;
+  periodMs: number;
+  /** As written: `"$5.00"`, `"$5.00/day"`. */
+  capacity: string;
+  rate: string;
+}
+
+export const QUOTA_TEMPLATES = ['<user>', '<node>'] as const;
+export type QuotaTemplate = (typeof QUOTA_TEMPLATES)[number];
+
 export interface GatewayConfig {
   providers: ProviderSpec[];
   grants: GrantSpec[];
+  /** The `quotas` section; grants attach its buckets through `quotas: [{"bucket": name}]`. */
+  quotas: QuotaSpec[];
   autoCostBasis: boolean;
   /** `chat_models`: what the chat UI offers; undefined offers every model (chat-models.ts). */
   chatModels: ChatModelRule[] | undefined;

@@ -1,6 +1,6 @@
 /**
  * Validation of the sections around providers: grants (and the legacy temp_grants),
- * quotas, hooks, exporters and database. Sections keyway does not act on yet are checked
+ * hooks, exporters and database (quotas: validate-quotas.ts). Sections keyway does not act on yet are checked
  * as far as the reference allows and kept; not-implemented.ts warns that they have no
  * effect. As everywhere, what would be dropped (an entry of the wrong shape, a role keyway
  * does not know, a malformed header) is an error; the reference's warnings stay warnings.
@@ -8,6 +8,7 @@
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
 import type { Capability, CorsSpec, GrantSpec, Role } from './types.js';
+import { validateBucketRefs } from './validate-quotas.js';
 
 export const APERTURE_CAP = 'tailscale.com/cap/aperture';
 
@@ -103,22 +104,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
       }
     }
   }
-  if (raw.quotas !== undefined) {
-    cap.quotas = [];
-    (c.array(raw, 'quotas', path) ?? []).forEach((q, k) => {
-      const qp = [...path, 'quotas', k];
-      const bucket = isObject(q) ? c.string(q, 'bucket', qp) : '';
-      if (bucket === '') {
-        c.error(qp, 'quotas entries must be objects with a "bucket" name');
-        return;
-      }
-      const base = bucket.split(':')[0]!;
-      if (!known.quotas.has(bucket) && !known.quotas.has(base) && !known.quotas.has(bucketTemplate(bucket))) {
-        c.warn(qp, `quotas references undefined quota "${bucket}"`);
-      }
-      cap.quotas!.push({ bucket });
-    });
-  }
+  if (raw.quotas !== undefined) cap.quotas = validateBucketRefs(c, raw, path, known.quotas);
   if (raw.send_hooks !== undefined) {
     cap.send_hooks = [];
     (c.array(raw, 'send_hooks', path) ?? []).forEach((h, k) => {
@@ -215,12 +201,6 @@ export function parseCapabilities(list: readonly unknown[]): Capability[] {
   return out;
 }
 
-/** Turns `daily:alice@example.com` back into the template forms a quota may be declared as. */
-function bucketTemplate(bucket: string): string {
-  const colon = bucket.indexOf(':');
-  return colon < 0 ? bucket : `${bucket.slice(0, colon)}:<user>`;
-}
-
 /** globSegmentMatches matches one `*` glob segment (no `/`) against a name. */
 export function globSegmentMatches(pattern: string, name: string): boolean {
   const parts = pattern.split('*');
@@ -280,28 +260,8 @@ function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): Grant
   return { src, caps, otherApps: {} };
 }
 
-const QUOTA_UNITS = new Set(['min', 'hour', 'day', 'week', 'month']);
-const QUOTA_TEMPLATES = new Set(['<user>', '<node>']);
-
-/** validateOtherSections checks quotas, hooks, exporters, database and flags. */
+/** validateOtherSections checks hooks, exporters, database and flags (quotas: validate-quotas.ts). */
 export function validateOtherSections(c: Checker, doc: Obj): void {
-  const quotas = c.object(doc, 'quotas', []);
-  for (const [name, q] of Object.entries(quotas ?? {})) {
-    const path = ['quotas', name];
-    const colon = name.indexOf(':');
-    if (colon >= 0 && !QUOTA_TEMPLATES.has(name.slice(colon + 1))) {
-      c.warn(path, `quota "${name}": quota name "${name}" has unsupported template "${name.slice(colon + 1)}" after colon`);
-    }
-    if (!isObject(q)) {
-      c.error(path, `quota ${name}: must be an object with capacity and rate`);
-      continue;
-    }
-    if (!/^\$\d+(\.\d+)?$/.test(String(q.capacity ?? ''))) c.error([...path, 'capacity'], `quota ${name}: capacity must be a dollar amount like "$5.00"`);
-    const rate = /^\$\d+(\.\d+)?\/(\w+)$/.exec(String(q.rate ?? ''));
-    if (!rate || !QUOTA_UNITS.has(rate[2]!)) c.error([...path, 'rate'], `quota ${name}: rate must look like "$5.00/day" (units: min, hour, day, week, month)`);
-    if (q.on_exceed !== undefined && q.on_exceed !== 'reject') c.error([...path, 'on_exceed'], `quota ${name}: on_exceed must be "reject"`);
-  }
-
   const hooks = c.object(doc, 'hooks', []);
   for (const [name, h] of Object.entries(hooks ?? {})) {
     const path = ['hooks', name];

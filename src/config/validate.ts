@@ -23,6 +23,7 @@ import {
   type Problem,
   type ProviderSpec,
 } from './types.js';
+import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 
 const TOP_LEVEL_KEYS = new Set([
@@ -106,6 +107,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
   }
 
   const grants = validateGrants(c, value, providers.map((p) => p.id));
+  const quotas = validateQuotas(c, value);
   validateOtherSections(c, value);
   const chatModels = validateChatModels(c, value, providers);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
@@ -113,7 +115,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, autoCostBasis, chatModels, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, autoCostBasis, chatModels, document: value },
     problems: c.problems,
   };
 }

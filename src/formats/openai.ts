@@ -13,5 +13,8 @@ export function openAiErrorType(status: number): string {
 }
 
 export function renderOpenAiError(status: number, code: string, message: string): string {
+  // OpenAI reports an exhausted budget (as opposed to a rate limit) as insufficient_quota,
+  // in type and code alike; the SDKs and Codex tell the two apart by it.
+  if (code === 'quota_exceeded') return JSON.stringify({ error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
   return JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code } });
 }

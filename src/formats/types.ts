@@ -16,8 +16,13 @@ export interface ApiFormat {
   readonly credentialQueryParams: readonly string[];
   /** How this API's clients are given their own key: the advice when a request carries none. */
   readonly credentialHint: string;
-  /** renderError returns the JSON body of an error response in this API's envelope. */
+  /**
+   * renderError returns the JSON body of an error response in this API's envelope. `code`
+   * is the catalogue code in snake case (`quota_exceeded`), for APIs that name errors.
+   */
   renderError(status: number, code: string, message: string): string;
+  /** errorHeaders adds response headers an API's errors carry (Bedrock's `x-amzn-ErrorType`). */
+  errorHeaders?(status: number, code: string): Record<string, string>;
   /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */
   renderStreamError(status: number, code: string, message: string): string;
   /**

@@ -7,9 +7,10 @@
  * far: such a document is refused as a whole.)
  */
 import type { Access } from '../access/grants.js';
-import type { Snapshot } from '../config/snapshot.js';
+import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
 import { FORMATS, formatByFlag } from '../formats/registry.js';
+import type { QuotaExplanation } from '../governance/quota-explain.js';
 import { resolveModel, type Resolution, type ResolutionRule } from './resolve.js';
 
 export type Verdict = 'chosen' | 'eligible' | 'shadowed' | 'not granted' | 'disabled' | 'format not enabled';
@@ -35,9 +36,14 @@ export interface Explanation {
   rule: ResolutionRule | null;
   summary: string;
   candidates: Candidate[];
+  /** The quota buckets a request would be charged to, and whether it would pass now (when served). */
+  quotas?: QuotaExplanation;
 }
 
-export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag): Explanation {
+/** Explains the quota side of a served request: which buckets, and whether it would pass now. */
+export type QuotaExplainer = (provider: CompiledProvider, format: FormatFlag, upstreamModel: string) => QuotaExplanation;
+
+export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag, quotas?: QuotaExplainer): Explanation {
   const flags = onlyFormat ? [onlyFormat] : FORMATS.map((f) => f.flag);
   const base = { model, login, role: access.role ?? null };
   const served = flags.map((flag) => ({ flag, r: resolveModel(snapshot, flag, model, access) })).filter((x) => x.r !== undefined);
@@ -49,6 +55,7 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
   }
   if (first) {
     const others = candidates.filter((c) => c.verdict === 'eligible').map((c) => c.provider);
+    const quota = quotas?.(first.provider, served[0]!.flag, first.upstreamModel);
     return {
       ...base,
       served: true,
@@ -59,7 +66,9 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
       candidates,
       summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')} (${ruleText(snapshot, model, first)})` +
         (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : '') +
-        (first.provider.requiresClientAuth ? `; ${passthroughOnly(first.provider.id)}, so a request without one gets 401. ${formatByFlag(served[0]!.flag)?.credentialHint ?? ''}`.trimEnd() : ''),
+        (first.provider.requiresClientAuth ? `; ${passthroughOnly(first.provider.id)}, so a request without one gets 401. ${formatByFlag(served[0]!.flag)?.credentialHint ?? ''}`.trimEnd() : '') +
+        (quota && quota.buckets.length > 0 ? `; quotas: ${quota.summary}` : ''),
+      ...(quota ? { quotas: quota } : {}),
     };
   }
   const why = candidates.length === 0

@@ -12,7 +12,7 @@ import { validateConfigText } from '../config/validate.js';
 import { GatewayError } from '../errors.js';
 import { formatByFlag } from '../formats/registry.js';
 import { LOCAL_OWNER, type Identity } from '../identity/identity.js';
-import { explainModel } from '../routing/explain.js';
+import { explainModel, type QuotaExplainer } from '../routing/explain.js';
 import { readJsonObject } from './body.js';
 import type { GatewayContext } from './context.js';
 import { sendJson } from './respond.js';
@@ -35,7 +35,7 @@ export function whoami(ctx: GatewayContext, identity: Identity, access: Access) 
   };
 }
 
-export function explain(res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams): void {
+export function explain(ctx: GatewayContext, res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams): void {
   const model = params.get('model');
   if (!model) throw new GatewayError('BAD_REQUEST', 'explain needs ?model=NAME (and optionally &format=anthropic_messages)');
   const format = explainFormat(params.get('format') ?? undefined);
@@ -44,9 +44,15 @@ export function explain(res: ServerResponse, snapshot: Snapshot, identity: Ident
     // Explaining for someone else reveals their grants: admins only.
     if (access.role !== 'admin') throw new GatewayError('NOT_ADMIN');
     const other = namedIdentity(as, [], []);
-    return sendJson(res, 200, explainModel(snapshot, snapshot.accessFor(other), other.login, model, format));
+    const otherAccess = snapshot.accessFor(other);
+    return sendJson(res, 200, explainModel(snapshot, otherAccess, other.login, model, format, quotaExplainer(ctx, snapshot, otherAccess, other)));
   }
-  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format));
+  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format, quotaExplainer(ctx, snapshot, access, identity)));
+}
+
+/** quotaExplainer reads the running gateway's balances for explain. */
+function quotaExplainer(ctx: GatewayContext, snapshot: Snapshot, access: Access, identity: Identity): QuotaExplainer {
+  return (provider, format, upstreamModel) => ctx.quotas.explain(snapshot, access, identity, provider, format, upstreamModel);
 }
 
 function explainFormat(format: string | undefined): FormatFlag | undefined {
@@ -83,5 +89,5 @@ export async function explainDraft(ctx: GatewayContext, req: IncomingMessage, re
   const who = namedIdentity(body.as, strings(body.groups), strings(body.tags));
   const format = explainFormat(typeof body.format === 'string' ? body.format : undefined);
   const whoAccess = snapshot.accessFor(who);
-  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format)) });
+  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format, quotaExplainer(ctx, snapshot, whoAccess, who))) });
 }

@@ -220,18 +220,21 @@ async function sendMessage(r: ChatRequest, id: string, body: Record<string, unkn
   const turns: ChatTurn[] = [...history, ...(userMessage ? [userMessage] : [])]
     .filter((m) => m.content !== '' && m.status !== 'error')
     .map((m) => ({ role: m.role, content: m.content }));
-  await store.appendMessages(login, id, [...(userMessage ? [userMessage] : []), answer], dropLast);
-  const patch: { model?: string; title?: string } = {};
-  if (found.conversation.model !== modelId) patch.model = modelId;
-  if (!found.conversation.title && userMessage) patch.title = userMessage.content.replace(/\s+/g, ' ').trim().slice(0, 60);
-  if (Object.keys(patch).length > 0) await store.updateConversation(login, id, patch);
-
   const res = r.res;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const event = (value: unknown) => {
     if (!res.writableEnded) res.write(`data: ${JSON.stringify(value)}\n\n`);
   };
-  event({ type: 'start', user_message_id: userMessage?.id ?? null, assistant_message_id: answer.id, title: patch.title });
+  const patch: { model?: string; title?: string } = {};
+  // The messages are stored and the stream opened only once the quota check has passed:
+  // a refusal is a plain 429 (naming the bucket) and leaves the conversation as it was.
+  const open = async () => {
+    await store.appendMessages(login, id, [...(userMessage ? [userMessage] : []), answer], dropLast);
+    if (found.conversation.model !== modelId) patch.model = modelId;
+    if (!found.conversation.title && userMessage) patch.title = userMessage.content.replace(/\s+/g, ' ').trim().slice(0, 60);
+    if (Object.keys(patch).length > 0) await store.updateConversation(login, id, patch);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    event({ type: 'start', user_message_id: userMessage?.id ?? null, assistant_message_id: answer.id, title: patch.title });
+  };
 
   const abort = new AbortController();
   const onClose = () => {
@@ -253,8 +256,10 @@ async function sendMessage(r: ChatRequest, id: string, body: Record<string, unkn
     client: 'chat-ui',
     signal: abort.signal,
     onText: (t) => event({ type: 'delta', text: t }),
+    onAdmitted: open,
   });
   res.off('close', onClose);
+  if (result.refusal) throw result.refusal;
   const status = result.aborted ? 'stopped' : result.ok ? 'complete' : 'error';
   await store.finishMessage(login, id, answer.id, result.text, status, result.error ?? null, result.requestId ?? null);
   if (result.ok) event({ type: 'done', stop_reason: result.stopReason ?? null, usage: result.usage ?? null, request_id: result.requestId });

@@ -1,6 +1,7 @@
 /** What every handler needs, passed in once (no package globals): see createGateway. */
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
+import type { Quotas } from '../governance/quotas.js';
 import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -28,6 +29,8 @@ export interface GatewayContext {
   clientLimits: ClientLimits;
   /** When each provider/model was first offered: `created` in /v1/models. */
   modelDates: ModelDates;
+  /** Quota buckets: checked before forwarding, charged after the answer. */
+  quotas: Quotas;
 }
 
 export interface ClientLimits {

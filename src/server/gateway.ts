@@ -19,6 +19,7 @@ import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
 import { handleInference } from './inference.js';
 import { testModel } from './models-test.js';
+import { handleQuotasApi } from './quotas-api.js';
 import { handleTelemetryApi } from './telemetry-api.js';
 import { sendError, sendJson, sendJsonBody, toGatewayError } from './respond.js';
 import { serveUi } from './static.js';
@@ -120,10 +121,11 @@ async function handleOwnRoutes(
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
     if (method === 'GET' && (await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access }))) return;
-    if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
+    if (pathname === '/api/explain' && method === 'GET') return explain(ctx, res, snapshot, identity, access, new URLSearchParams(query));
     if (pathname === '/api/explain' && method === 'POST') return explainDraft(ctx, req, res, access);
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
+    if (await handleQuotasApi({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access })) return;
     // Serialized once per snapshot and set of granted models, then served as is.
     if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access, ctx.modelDates));
     if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access, ctx.modelDates));

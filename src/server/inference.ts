@@ -1,6 +1,7 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → forward → relay → record.
+ * authorize (role) → read body → model → route (grants) → quota check → forward → relay
+ * → record and charge.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -17,6 +18,7 @@ import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
 import { readBody } from './body.js';
+import { startMetering } from './metering.js';
 import { toGatewayError } from './respond.js';
 
 export async function handleInference(
@@ -76,7 +78,14 @@ async function proxyInference(
     throw new GatewayError('UNKNOWN_MODEL', `model "${model}" is not available for ${route.format.endpoints[0]}; GET /v1/models lists the models you can use`);
   }
   const { provider, upstreamModel } = resolution;
-  const tap = trace?.setRoute(provider, upstreamModel);
+  // Nothing is forwarded for a caller over quota: the 429 is the whole answer, streams included.
+  const admission = ctx.quotas.admit({ snapshot, access, identity, provider, format: route.format.flag, upstreamModel, model });
+  if (!admission.ok) {
+    trace?.setQuotaRefusal(admission.entries);
+    throw admission.error;
+  }
+  // A refusal after this point leaves the ticket unsettled: nothing is charged.
+  const metering = startMetering(trace, admission.ticket, route.format, provider, upstreamModel);
 
   // The body is forwarded as received unless the model needs its provider prefix removed.
   let body = raw;
@@ -101,9 +110,9 @@ async function proxyInference(
     headers,
     body,
     format: route.format,
-    observer: tap,
+    observer: metering.tap,
   });
-  void trace?.finish(outcome);
+  void metering.finish(outcome);
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {
     ctx.log[outcome.error ? 'warn' : 'debug']({
       request: trace?.id,

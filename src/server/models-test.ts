@@ -45,5 +45,7 @@ export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: 
     latency_ms: Math.round(performance.now() - started),
     format: format.flag,
     ...(result.ok ? { text: result.text } : { error: result.error }),
+    // A quota refusal names the bucket, so the Models page can say which one is empty.
+    ...(result.refusal ? { quota: result.refusal.details } : {}),
   });
 }

@@ -1,8 +1,9 @@
 /**
  * callProvider sends a request that starts on the server (a chat message, the
  * dashboard's Test button) through the same steps as a client's: the caller's grants,
- * routing already done by the caller, credentials by auth mode (as a request that brings
- * no credential of its own: override key, passthrough fallback key, or none), telemetry.
+ * routing already done by the caller, the quota check and charge, credentials by auth
+ * mode (as a request that brings no credential of its own: override key, passthrough
+ * fallback key, or none), telemetry.
  * It speaks the provider's own API through the format's ConversationAdapter.
  */
 import type { Access } from '../access/grants.js';
@@ -15,6 +16,7 @@ import type { Usage } from '../telemetry/usage.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
+import { startMetering } from './metering.js';
 
 export interface ProviderCall {
   ctx: GatewayContext;
@@ -33,6 +35,8 @@ export interface ProviderCall {
   signal?: AbortSignal;
   /** Called with each piece of answer text as it streams in. */
   onText?: (text: string) => void;
+  /** Awaited once the call has passed its quota check, just before it is sent. */
+  onAdmitted?: () => Promise<void> | void;
 }
 
 export interface ProviderCallResult {
@@ -45,6 +49,8 @@ export interface ProviderCallResult {
   requestId?: string;
   stopReason?: string;
   usage?: Usage;
+  /** Set when a quota refused the call (status 429): the error to answer with. */
+  refusal?: GatewayError;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -57,8 +63,17 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   const bodyText = JSON.stringify(built.body);
   const userAgent = `keyway/${call.client}`;
   const trace = ctx.telemetry?.startTrace({ headers: { 'user-agent': userAgent, ...built.headers }, url: built.path }, call.identity, format, call.snapshot, call.client);
-  trace?.setRequest(built.body, bodyText, `${provider.id}/${call.upstreamModel}`, call.stream);
-  const tap = trace?.setRoute(provider, call.upstreamModel);
+  const model = `${provider.id}/${call.upstreamModel}`;
+  trace?.setRequest(built.body, bodyText, model, call.stream);
+  const admission = ctx.quotas.admit({ snapshot: call.snapshot, access: call.access, identity: call.identity, provider, format: format.flag, upstreamModel: call.upstreamModel, model });
+  if (!admission.ok) {
+    trace?.setQuotaRefusal(admission.entries);
+    trace?.fail(admission.error);
+    return { status: 429, ok: false, text: '', error: admission.error.message, aborted: false, requestId: trace?.id, refusal: admission.error };
+  }
+  const metering = startMetering(trace, admission.ticket, format, provider, call.upstreamModel);
+  await call.onAdmitted?.();
+  const tap = metering.tap;
 
   const target = upstreamTarget(provider, path!, query ? `?${query}` : '', format.credentialQueryParams);
   const raw = ['content-type', 'application/json', 'user-agent', userAgent, ...Object.entries(built.headers).flat()];
@@ -112,7 +127,7 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
       error = gatewayError.message;
     }
   }
-  const tapped = await trace?.finish({ status, error: gatewayError, clientAborted: aborted });
+  const tapped = await metering.finish({ status, error: gatewayError, clientAborted: aborted });
   return {
     status,
     ok: status >= 200 && status < 300 && error === undefined && !aborted,

@@ -18,12 +18,14 @@ export function sendError(res: ServerResponse, err: GatewayError, format: ApiFor
     res.destroy();
     return;
   }
+  const code = snakeCase(err.code);
   const body = format
-    ? format.renderError(err.status, snakeCase(err.code), err.message)
-    : JSON.stringify({ error: err.message, code: err.code });
+    ? format.renderError(err.status, code, err.message)
+    : JSON.stringify({ error: err.message, code: err.code, ...err.details });
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    ...format?.errorHeaders?.(err.status, code),
     ...err.headers,
   };
   // A client that paused mid-body is not worth keeping.

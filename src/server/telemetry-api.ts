@@ -92,7 +92,8 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
   };
 }
 
-function time(raw: string | null, name: string): number | undefined {
+/** time reads a `from`/`to` query parameter: an ISO date or milliseconds since the epoch. */
+export function time(raw: string | null, name: string): number | undefined {
   if (raw === null || raw === '') return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   // Beyond a Date's range a time cannot be shown back to the caller (toISOString throws).

@@ -4,13 +4,22 @@
  * (providers, models, formats), never from free request input, so cardinality is bounded.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QuotaObserver } from '../governance/quotas.js';
 import type { RequestRecord } from './record.js';
 import type { RecorderStats } from './recorder.js';
 import { SeriesCounter, SeriesHistogram } from './series.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-export class Metrics {
+/** A bucket's numbers for the balance gauges. */
+export interface QuotaGaugeRow {
+  quota: string;
+  bucket: string;
+  balanceNanos: number;
+  capacityNanos: number;
+}
+
+export class Metrics implements QuotaObserver {
   readonly registry = new Registry();
   // Per-request metrics: aggregated by hand (series.ts), read by prom-client at scrape time.
   readonly requests: SeriesCounter<'format' | 'provider' | 'model' | 'status'>;
@@ -20,6 +29,12 @@ export class Metrics {
   readonly cost: SeriesCounter<'provider' | 'model'>;
   readonly upstreamErrors: SeriesCounter<'provider' | 'code'>;
   readonly configReloads: Counter<'source' | 'result'>;
+  // Quotas. Bucket labels are logins or node ids (`<user>`, `<node>` templates): bounded by
+  // the tailnet's people and devices, never by request input.
+  readonly quotaRefusals: SeriesCounter<'quota' | 'bucket'>;
+  readonly quotaCharged: SeriesCounter<'quota' | 'bucket'>;
+  readonly quotaUnmetered: SeriesCounter<'quota' | 'reason'>;
+  private quotaRows: (() => QuotaGaugeRow[]) | undefined;
 
   constructor(stats: () => RecorderStats | undefined) {
     const registers = [this.registry];
@@ -30,6 +45,23 @@ export class Metrics {
     this.tokens = new SeriesCounter('keyway_tokens_total', 'Tokens by provider, model and kind (input, output, cache_read, cache_write, reasoning)', r);
     this.cost = new SeriesCounter('keyway_cost_usd_total', 'Estimated cost in US dollars', r);
     this.upstreamErrors = new SeriesCounter('keyway_upstream_errors_total', 'Upstream failures keyway answered itself (unreachable, timeout, broken)', r);
+    this.quotaRefusals = new SeriesCounter('keyway_quota_rejections_total', 'Requests refused because a quota bucket was empty, by quota and bucket', r);
+    this.quotaCharged = new SeriesCounter('keyway_quota_charged_usd_total', 'Estimated cost charged to quota buckets, in US dollars', r);
+    this.quotaUnmetered = new SeriesCounter('keyway_quota_unmetered_requests_total', 'Requests charged nothing to a bucket because their cost was unknown (reason: unpriced model, no usage)', r);
+    const quotaRows = () => this.quotaRows?.() ?? [];
+    const quotaGauge = (name: string, help: string, pick: (row: QuotaGaugeRow) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['quota', 'bucket'],
+        registers,
+        collect() {
+          this.reset();
+          for (const row of quotaRows()) this.set({ quota: row.quota, bucket: row.bucket }, pick(row) / 1e9);
+        },
+      });
+    quotaGauge('keyway_quota_balance_usd', 'Balance of each quota bucket in use, in US dollars (negative: in debt)', (row) => row.balanceNanos);
+    quotaGauge('keyway_quota_capacity_usd', 'Capacity of each quota bucket in use, in US dollars', (row) => row.capacityNanos);
     this.configReloads = new Counter({ name: 'keyway_config_reloads_total', help: 'Configuration changes applied or rejected, by source', labelNames: ['source', 'result'], registers });
     const gauge = (name: string, help: string, read: (s: RecorderStats) => number) =>
       new Gauge({
@@ -75,6 +107,23 @@ export class Metrics {
       kind('cache_write', u.cacheWrite5mTokens + u.cacheWrite1hTokens);
       kind('reasoning', u.reasoningTokens);
     }
+  }
+
+  /** watchQuotas gives the balance gauges their source (read when /metrics is scraped). */
+  watchQuotas(rows: () => QuotaGaugeRow[]): void {
+    this.quotaRows = rows;
+  }
+
+  refused(quota: string, bucket: string): void {
+    this.quotaRefusals.inc(`${quota}\0${bucket}`, () => ({ quota, bucket }));
+  }
+
+  charged(quota: string, bucket: string, nanos: number): void {
+    this.quotaCharged.inc(`${quota}\0${bucket}`, () => ({ quota, bucket }), nanos / 1e9);
+  }
+
+  unmetered(quota: string, reason: 'unpriced' | 'no_usage'): void {
+    this.quotaUnmetered.inc(`${quota}\0${reason}`, () => ({ quota, reason }));
   }
 
   /** observeCost adds a request's estimated cost, known once the store has priced it. */

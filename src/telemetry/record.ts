@@ -41,7 +41,27 @@ export interface RequestRecord {
   credentialFingerprint: string | null;
   /** What the worker needs to price the request (resolved from the config at request time). */
   pricing: PricingInput | null;
+  /** The quota buckets the request was checked against, and what each was charged. */
+  quotas: QuotaEntry[];
 }
+
+/**
+ * How a request touched one quota bucket. `charged`: its estimated cost was taken (which
+ * may be 0, e.g. for an error answer); `unpriced`: the answer had usage but the model has
+ * no price, so nothing was taken; `no_usage`: a successful answer reported no usage;
+ * `refused`: the bucket was empty and the request was not forwarded.
+ */
+export interface QuotaEntry {
+  /** The bucket (`daily:alice@example.com`). */
+  bucket: string;
+  /** The quota that defines it (`daily:<user>`). */
+  quota: string;
+  /** Nanodollars taken (1 USD = 1,000,000,000). */
+  nanos: number;
+  outcome: QuotaOutcome;
+}
+
+export type QuotaOutcome = 'charged' | 'unpriced' | 'no_usage' | 'refused';
 
 export interface PricingInput {
   /** The cost basis (`anthropic`, `openai`, …), explicit or inferred. */

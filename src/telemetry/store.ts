@@ -25,6 +25,54 @@ export interface ConversationStore {
   finishMessage(login: string, id: string, messageId: string, content: string, status: MessageStatus, error: string | null, requestId: string | null): Promise<boolean>;
 }
 
+/** A quota bucket's balance as stored (see governance/ledger.ts). */
+export interface QuotaBalanceRow {
+  bucket: string;
+  /** The quota that defines the bucket; a stored bucket whose quota is gone is forgotten. */
+  quota: string;
+  balanceNanos: number;
+  /** Refill earned but not yet a whole nanodollar (governance/bucket.ts). */
+  carry: number;
+  updatedAt: number;
+  /** Requests the bucket could not be charged for (unknown cost). */
+  unmetered: number;
+}
+
+/**
+ * One bucket's change since the previous save: its whole new state, and `delta`, the net
+ * nanodollars taken meanwhile (charges minus refills). The SQLite store writes the row; a
+ * store shared by several gateways would apply the delta to its own balance instead.
+ */
+export interface QuotaBalanceChange {
+  row: QuotaBalanceRow;
+  delta: number;
+}
+
+/** Where quota balances persist: the telemetry database, whether or not telemetry is on. */
+export interface QuotaBalanceStore {
+  loadQuotaBalances(): Promise<QuotaBalanceRow[]>;
+  saveQuotaBalances(changes: QuotaBalanceChange[], forget: string[]): Promise<void>;
+}
+
+export interface QuotaHistoryFilter {
+  from: number;
+  to: number;
+  /** Only these buckets (undefined: all). */
+  buckets?: string[];
+  every: 'hour' | 'day';
+}
+
+/** Requests per bucket and period: how many were refused, charged nothing, and the sum charged. */
+export interface QuotaHistoryRow {
+  /** `2026-08-01` or `2026-08-01T13:00` (UTC). */
+  period: string;
+  bucket: string;
+  requests: number;
+  refused: number;
+  unmetered: number;
+  chargedNanos: number;
+}
+
 export interface TelemetryStore {
   /** insert stores records and their captures; it returns each record's estimated cost. */
   insert(items: Array<{ record: RequestRecord; capture: Capture | null }>): Promise<Array<number | null>>;
@@ -34,10 +82,11 @@ export interface TelemetryStore {
   request(id: string): Promise<RequestDetail | null>;
   sessions(filter: QueryFilter, limit: number): Promise<SessionRow[]>;
   purge(capturesBefore?: number, toolsBefore?: number): Promise<{ captures: number; tools: number }>;
+  quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
   close(): Promise<void>;
 }
 
-export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
+export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
@@ -107,6 +156,15 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore {
   }
   purge(capturesBefore?: number, toolsBefore?: number) {
     return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore });
+  }
+  quotaHistory(filter: QuotaHistoryFilter) {
+    return this.call<QuotaHistoryRow[]>({ op: 'quota.history', filter });
+  }
+  loadQuotaBalances() {
+    return this.call<QuotaBalanceRow[]>({ op: 'quota.load' });
+  }
+  async saveQuotaBalances(changes: QuotaBalanceChange[], forget: string[]) {
+    await this.call<boolean>({ op: 'quota.save', changes, forget });
   }
 
   listConversations(login: string) {

@@ -18,7 +18,8 @@ import type { Identity } from '../identity/identity.js';
 import type { ForwardOutcome } from '../upstream/proxy.js';
 import { cut, redactHeaders, redactQuery } from './capture.js';
 import { pricingFor } from './pricing.js';
-import type { Capture, CredentialSource, RequestRecord } from './record.js';
+import type { QuotaTicket } from '../governance/quotas.js';
+import type { Capture, CredentialSource, QuotaEntry, RequestRecord } from './record.js';
 import { conversationFingerprint, sessionFromBody, sessionFromHeaders } from './session.js';
 import { ResponseTap, type TapResult } from './tap.js';
 import type { Telemetry } from './telemetry.js';
@@ -36,6 +37,8 @@ export class RequestTrace {
   private upstreamModel: string | undefined;
   private credentialSource: CredentialSource = 'none';
   private credentialFingerprint: string | null = null;
+  private quotaTicket: QuotaTicket | undefined;
+  private quotaEntries: QuotaEntry[] | undefined;
   tap: ResponseTap | undefined;
 
   constructor(
@@ -71,6 +74,16 @@ export class RequestTrace {
     this.credentialFingerprint = source === 'client' && clientCredential ? this.telemetry.fingerprints.of(clientCredential) : null;
   }
 
+  /** setQuota hands over the quota ticket: the trace charges it when the answer is read. */
+  setQuota(ticket: QuotaTicket | undefined): void {
+    this.quotaTicket = ticket;
+  }
+
+  /** setQuotaRefusal records the buckets that refused the request. */
+  setQuotaRefusal(entries: QuotaEntry[]): void {
+    this.quotaEntries = entries;
+  }
+
   /** finish records an exchange that reached the relay; it resolves with what the tap read. */
   finish(outcome: ForwardOutcome): Promise<TapResult | undefined> {
     const tap = this.tap;
@@ -97,6 +110,8 @@ export class RequestTrace {
     try {
       const summary = tapped?.summary;
       const provider = this.provider;
+      // Charged first, so a record that cannot be built still leaves the buckets right.
+      const quotas = this.quotaEntries ?? this.quotaTicket?.settle(summary?.usage, status) ?? [];
       const record: RequestRecord = {
         id: this.id,
         startedAt: this.startedAt,
@@ -123,6 +138,7 @@ export class RequestTrace {
         credentialSource: this.credentialSource,
         credentialFingerprint: this.credentialFingerprint,
         pricing: provider && this.upstreamModel ? pricingFor(provider.spec, this.format.flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
+        quotas,
       };
       let capture: Capture | null = null;
       if (this.captureLimit > 0 && this.body !== undefined) {

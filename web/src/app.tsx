@@ -18,6 +18,7 @@ const ConfigView = lazy(() => import('./views/config-view'));
 const ProvidersView = lazy(() => import('./views/providers-view'));
 const GrantsView = lazy(() => import('./views/grants-view'));
 const ChatView = lazy(() => import('./views/chat-view'));
+const QuotasView = lazy(() => import('./views/quotas-view'));
 
 interface Route {
   pattern: string;
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { pattern: '/ui/models', view: ModelsView },
   { pattern: '/ui/logs', view: LogsView },
   { pattern: '/ui/logs/:requestId', view: LogsView },
+  { pattern: '/ui/quotas', view: QuotasView },
   { pattern: '/ui/config', view: ConfigView, admin: true },
   { pattern: '/ui/providers', view: ProvidersView, admin: true },
   { pattern: '/ui/grants', view: GrantsView, admin: true },
@@ -40,6 +42,7 @@ const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
   { href: '/ui/', label: 'Overview' },
   { href: '/ui/models', label: 'Models' },
   { href: '/ui/logs', label: 'Logs' },
+  { href: '/ui/quotas', label: 'Quotas' },
   { href: '/ui/config', label: 'Configuration', admin: true },
   { href: '/ui/providers', label: 'Providers', admin: true },
   { href: '/ui/grants', label: 'Grants', admin: true },

@@ -91,4 +91,25 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
   `,
+  // 3: quota balances (state, not telemetry: never purged) and, for each request that
+  // touched a quota, its buckets and what each was charged (telemetry, kept like requests).
+  // One row per request, clustered by time: a record costs one B-tree insert at the end of
+  // the table (one row per bucket with its indexes cost the writer 10-15 µs a record).
+  `
+  CREATE TABLE quota_balances (
+    bucket TEXT PRIMARY KEY,
+    quota TEXT NOT NULL,
+    balance_nanos INTEGER NOT NULL,
+    carry INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    unmetered INTEGER NOT NULL
+  );
+  CREATE TABLE request_quotas (
+    started_at INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    -- JSON: [[bucket, quota, nanos, outcome], …]
+    entries TEXT NOT NULL,
+    PRIMARY KEY (started_at, request_id)
+  ) WITHOUT ROWID;
+  `,
 ];

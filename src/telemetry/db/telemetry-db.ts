@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
 import { ConversationsDb } from './conversations-db.js';
+import { QuotasDb } from './quotas-db.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface QueryFilter {
@@ -101,6 +102,8 @@ export class TelemetryDb {
   private readonly insertMany: (items: InsertItem[]) => void;
   /** The chat conversations kept in the same database. */
   readonly conversations: ConversationsDb;
+  /** Quota balances, and the buckets each request touched. */
+  readonly quotas: QuotasDb;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -112,6 +115,7 @@ export class TelemetryDb {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.conversations = new ConversationsDb(this.db);
+    this.quotas = new QuotasDb(this.db);
     // Positional parameters, in column order: binding by name costs a lookup per column.
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (${Array(REQUEST_COLUMNS).fill('?').join(', ')})`);
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
@@ -126,6 +130,7 @@ export class TelemetryDb {
           u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
         );
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
+        if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
         if (c) {
           this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0);
         }
@@ -182,6 +187,7 @@ export class TelemetryDb {
     }
     const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit).map(fromRow);
+    for (const r of page) r.quotas = this.quotas.entriesOf(r.id, r.startedAt);
     const last = page.at(-1);
     return { requests: page, next: rows.length > limit && last ? `${last.startedAt}~${last.id}` : null };
   }
@@ -199,8 +205,10 @@ export class TelemetryDb {
     if (!row) return undefined;
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
     const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
+    const request = fromRow(row);
+    request.quotas = this.quotas.entriesOf(id, request.startedAt);
     return {
-      request: fromRow(row),
+      request,
       toolCalls: tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
       capture: c
         ? {
@@ -273,6 +281,7 @@ function fromRow(r: Row): StoredRequest {
         }
       : null,
     toolCalls: [],
+    quotas: [],
     toolCallCount: Number(r.tool_call_count),
     stopReason: (r.stop_reason as string | null) ?? null,
     sessionId: String(r.session_id),

@@ -5,7 +5,7 @@
  * sides (≈ 1.8 µs against 4.2 µs a record, with its nested usage and pricing), and that
  * is paid for every request.
  */
-import type { Capture, CredentialSource, PricingInput, RequestRecord } from '../record.js';
+import type { Capture, CredentialSource, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
 import type { ToolCall, Usage } from '../usage.js';
 
 export type WireRecord = [
@@ -34,6 +34,7 @@ export type WireRecord = [
   credentialSource: CredentialSource,
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
+  quotas: Array<[bucket: string, quota: string, nanos: number, outcome: QuotaOutcome]>,
 ];
 
 export type WireCapture = [
@@ -77,6 +78,7 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.credentialSource,
       r.credentialFingerprint,
       p && [p.basis, p.model, p.adjustment],
+      r.quotas.map((q) => [q.bucket, q.quota, q.nanos, q.outcome]),
     ],
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
   ];
@@ -121,6 +123,7 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     credentialSource: w[22],
     credentialFingerprint: w[23],
     pricing,
+    quotas: w[25].map(([bucket, quota, nanos, outcome]) => ({ bucket, quota, nanos, outcome })),
   };
   const capture: Capture | null = c && {
     requestId: w[0],

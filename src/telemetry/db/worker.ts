@@ -8,6 +8,7 @@ import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type GroupBy, type QueryFilter } from './telemetry-db.js';
 import { fromWire, type WireItem } from './wire.js';
+import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
   | { op: 'insert'; items: WireItem[] }
@@ -17,6 +18,9 @@ export type WorkerRequest =
   | { op: 'request'; id: string }
   | { op: 'sessions'; filter: QueryFilter; limit: number }
   | { op: 'purge'; capturesBefore?: number; toolsBefore?: number }
+  | { op: 'quota.history'; filter: QuotaHistoryFilter }
+  | { op: 'quota.load' }
+  | { op: 'quota.save'; changes: QuotaBalanceChange[]; forget: string[] }
   | { op: 'chat.list'; login: string }
   | { op: 'chat.create'; login: string; conversation: Conversation }
   | { op: 'chat.get'; login: string; id: string }
@@ -54,6 +58,13 @@ function handle(req: WorkerRequest): unknown {
       return db.sessions(req.filter, req.limit);
     case 'purge':
       return db.purge(req.capturesBefore, req.toolsBefore);
+    case 'quota.history':
+      return db.quotas.history(req.filter);
+    case 'quota.load':
+      return db.quotas.load();
+    case 'quota.save':
+      db.quotas.save(req.changes, req.forget);
+      return true;
     case 'chat.list':
       return db.conversations.list(req.login);
     case 'chat.create':

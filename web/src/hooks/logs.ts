@@ -43,6 +43,16 @@ export interface RequestRecord {
   credentialFingerprint: string | null;
   costUsd: number | null;
   costBasis: string | null;
+  /** The quota buckets the request was checked against, and what each was charged. */
+  quotas: QuotaEntry[];
+}
+
+export interface QuotaEntry {
+  bucket: string;
+  quota: string;
+  /** Nanodollars (1 USD = 1,000,000,000). */
+  nanos: number;
+  outcome: 'charged' | 'unpriced' | 'no_usage' | 'refused';
 }
 
 export interface ToolCall {

@@ -51,6 +51,8 @@ export interface TestResult {
   latency_ms: number;
   text?: string;
   error?: string;
+  /** Set when a quota bucket refused the test (status 429). */
+  quota?: { bucket: string; retry_after: number };
 }
 
 /** testModel asks keyway to send a short request to `provider/model` with the provider's key. */

@@ -30,6 +30,7 @@ import Markdown from '../ui/markdown';
 import ModelPicker from '../ui/model-picker';
 import { Failed, Loading } from '../ui/state';
 import { describeError, useToast } from '../ui/toast';
+import { quotaRefusal, waitText } from '../hooks/quotas';
 
 const LAST_MODEL = 'keyway.chat.model';
 
@@ -130,7 +131,10 @@ function Chat({ id }: { id: string | undefined }) {
     if (!r.ok) {
       if (r.error.code === 'ABORTED') patchMessages((list) => list.map((m) => (m.id === assistantId && m.status === 'streaming' ? { ...m, status: 'stopped' } : m)));
       else {
-        patchMessages((list) => list.map((m) => (m.id === assistantId ? { ...m, status: 'error', error: describeError(r.error) } : m)));
+        // A quota refusal names its bucket, so the reader knows which budget ran out.
+        const quota = quotaRefusal(r.error);
+        const error = quota ? `Refused by the quota bucket ${quota.bucket}: it lets requests through again in about ${waitText(quota.retry_after)}.` : describeError(r.error);
+        patchMessages((list) => list.map((m) => (m.id === assistantId ? { ...m, status: 'error', error } : m)));
         if (r.error.status !== 0 && r.error.status < 500) toast.error(r.error, 'The message was not sent');
       }
     }

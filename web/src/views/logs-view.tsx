@@ -5,7 +5,7 @@
  * by user. Filters live in the URL, so a filtered view can be linked.
  */
 import { Fragment, useState, type ReactNode } from 'react';
-import { useRequestDetail, useRequests, type LogFilter, type RequestDetail, type RequestRecord } from '../hooks/logs';
+import { useRequestDetail, useRequests, type LogFilter, type QuotaEntry, type RequestDetail, type RequestRecord } from '../hooks/logs';
 import { useSessions, useUsage, type UsageFilter } from '../hooks/usage';
 import { isAdmin, useWhoami } from '../hooks/whoami';
 import { Link, navigate, useLocation } from '../router';
@@ -318,6 +318,25 @@ const CREDENTIAL_TEXT: Record<string, string> = {
   none: 'no credential',
 };
 
+const QUOTA_OUTCOME: Record<QuotaEntry['outcome'], string> = {
+  charged: 'charged',
+  unpriced: 'not charged: the model has no price',
+  no_usage: 'not charged: the answer reported no usage',
+  refused: 'refused the request: the bucket was empty',
+};
+
+function QuotaEntries({ entries }: { entries: QuotaEntry[] }) {
+  return (
+    <ul className="list-plain">
+      {entries.map((e) => (
+        <li key={e.bucket}>
+          <span className="mono">{e.bucket}</span>: {e.outcome === 'charged' ? `$${(e.nanos / 1e9).toFixed(9).replace(/0{1,7}$/, '')}` : QUOTA_OUTCOME[e.outcome]}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function RequestDetailBody({ detail }: { detail: RequestDetail }) {
   const r = detail.request;
   const u = r.usage;
@@ -331,6 +350,7 @@ function RequestDetailBody({ detail }: { detail: RequestDetail }) {
     ['Stop reason', r.stopReason ?? '—'],
     ['Tokens', u ? `${integer(u.inputTokens)} in (${integer(u.cacheReadTokens)} cached, ${integer(u.cacheWrite5mTokens + u.cacheWrite1hTokens)} cache writes), ${integer(u.outputTokens)} out (${integer(u.reasoningTokens)} reasoning)` : 'not reported'],
     ['Cost', `${usd(r.costUsd)}${r.costBasis ? ` as ${r.costBasis}` : ''}`],
+    ...(r.quotas.length > 0 ? [['Quotas', <QuotaEntries key="q" entries={r.quotas} />] as [string, ReactNode]] : []),
     ['Credential', `${CREDENTIAL_TEXT[r.credentialSource] ?? r.credentialSource}${r.credentialFingerprint ? ` · ${r.credentialFingerprint}` : ''}`],
     ['Session', <Link key="l" href={`/ui/logs?session=${encodeURIComponent(r.sessionId)}`} className="mono">{r.sessionId}</Link>],
     ['Request ID', <span key="i" className="mono">{r.id}</span>],

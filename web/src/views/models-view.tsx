@@ -5,6 +5,8 @@
  * provider has no key, so its button is disabled and says why.
  */
 import { useState } from 'react';
+import { waitText } from '../hooks/quotas';
+import { Link } from '../router';
 import { FORMAT_LABELS, testModel, useModels, useProviders, type ModelRow, type Pricing, type ProviderRow, type TestResult } from '../hooks/models';
 import Badge from '../ui/badge';
 import Button from '../ui/button';
@@ -154,6 +156,11 @@ function TestOutcome({ result }: { result: TestResult }) {
       ) : (
         <>
           <strong>Failed ({result.status})</strong> after {result.latency_ms} ms: {result.error}
+          {result.quota && (
+            <div data-testid="test-quota">
+              Refused by the quota bucket <span className="mono">{result.quota.bucket}</span>; it lets requests through again in about {waitText(result.quota.retry_after)}. <Link href="/ui/quotas">See your quotas</Link>
+            </div>
+          )}
         </>
       )}
     </div>

@@ -1,0 +1,44 @@
+/**
+ * Metering: what reads an answer for usage, and what happens with that usage when the
+ * answer ends. With telemetry on, the request's trace does both (it records the request
+ * and charges its quota ticket); with telemetry off, a tap that keeps nothing reads the
+ * usage just for the ticket. Requests without either are not read at all.
+ */
+import type { CompiledProvider } from '../config/snapshot.js';
+import type { ApiFormat } from '../formats/types.js';
+import type { QuotaTicket } from '../governance/quotas.js';
+import { ResponseTap, type TapResult } from '../telemetry/tap.js';
+import type { RequestTrace } from '../telemetry/trace.js';
+import type { ForwardOutcome } from '../upstream/proxy.js';
+
+export interface Metering {
+  /** Reads a copy of the answer; undefined when nothing needs it. */
+  tap: ResponseTap | undefined;
+  /** finish records and charges once the answer has been relayed; it never rejects. */
+  finish(outcome: ForwardOutcome): Promise<TapResult | undefined>;
+}
+
+/** startMetering is called once the route is known, before the request is forwarded. */
+export function startMetering(trace: RequestTrace | undefined, ticket: QuotaTicket | undefined, format: ApiFormat, provider: CompiledProvider, upstreamModel: string): Metering {
+  if (trace) {
+    const tap = trace.setRoute(provider, upstreamModel);
+    trace.setQuota(ticket);
+    return { tap, finish: (outcome) => trace.finish(outcome) };
+  }
+  if (!ticket) return { tap: undefined, finish: () => Promise.resolve(undefined) };
+  const tap = new ResponseTap(format, performance.now(), 0);
+  return {
+    tap,
+    finish: (outcome) =>
+      tap.finish().then(
+        (result) => {
+          ticket.settle(result.summary?.usage, outcome.status);
+          return result;
+        },
+        () => {
+          ticket.settle(undefined, outcome.status);
+          return undefined;
+        },
+      ),
+  };
+}
