@@ -22,6 +22,7 @@ import { createGateway, type Gateway } from './server/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
+import { UpstreamCredentials } from './upstream/credentials/index.js';
 
 /** Server settings: read once at start, from flags and environment (see cli.ts). */
 export interface ServerSettings {
@@ -127,7 +128,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits });
+  const credentials = new UpstreamCredentials();
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -145,6 +147,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     await telemetry?.close();
     await dataStore.close();
     await pools.closeAll();
+    await credentials.close();
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
@@ -167,6 +170,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       await telemetry?.close();
       await dataStore.close();
       await pools.closeAll();
+      await credentials.close();
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
+
 /**
  * The validated, normalised form of an Aperture-compatible configuration document.
  * Field names follow the document (see docs/configuration.md); defaults are applied
@@ -43,6 +45,8 @@ export interface ProviderSpec {
   /** Listed names that can never match (wildcards, empty): kept to explain why. */
   ignoredModels: string[];
   apikey: string;
+  /** The service account of a `keyfile::` apikey (Vertex AI), read at validation. */
+  keyfile: ServiceAccountKeyfile | undefined;
   authorization: AuthorizationStyle;
   authMode: AuthMode;
   name: string;

@@ -20,6 +20,7 @@ import {
   type ProviderSpec,
 } from './types.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
+import { isKeyfileKey, parseKeyfile, type ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
 
 const TOP_LEVEL_KEYS = new Set([
   'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
@@ -147,6 +148,22 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   }
 
   const apikey = c.string(raw, 'apikey', path);
+  let keyfile: ServiceAccountKeyfile | undefined;
+  if (isKeyfileKey(apikey)) {
+    const read = parseKeyfile(apikey);
+    if ('error' in read) {
+      c.warn([...path, 'apikey'], `provider ${id} has an invalid keyfile:: apikey (want base64 of a service-account JSON key with client_email and private_key): ${read.error}`);
+      usable = false;
+    } else {
+      keyfile = read.keyfile;
+      if (keyfile.projectId === undefined) {
+        c.info([...path, 'apikey'], `provider ${id}: the keyfile has no project_id, so paths with _aperture_auto_vertex_project_id_ cannot be served; clients must name the project`);
+      }
+      if (raw.authorization !== undefined && authorization !== 'bearer') {
+        c.info([...path, 'authorization'], `provider ${id}: authorization is not used with a keyfile:: apikey (keyway sends the service account's access token as Authorization: Bearer)`);
+      }
+    }
+  }
   if (authModeRaw === 'override' && apikey === '') {
     c.warn([...path, 'apikey'], `provider ${id} uses auth_mode "override" but has no apikey`);
     usable = false;
@@ -193,6 +210,7 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
     models: uniqueModels.filter((m) => m.trim() !== '' && !m.includes('*')),
     ignoredModels: uniqueModels.filter((m) => m.includes('*')),
     apikey,
+    keyfile,
     authorization,
     authMode,
     name: c.string(raw, 'name', path),

@@ -34,9 +34,9 @@ export function chatModels(snapshot: Snapshot, access: Access): { models: ChatMo
   const hidden: Array<{ id: string; reason: string }> = [];
   const providers = [...snapshot.providers.values()].filter((p) => !p.spec.disabled).sort((a, b) => (a.id < b.id ? -1 : 1));
   for (const p of providers) {
-    const format = serverFormat(p, FORMATS);
     for (const model of p.spec.models) {
       if (!access.canUseModel(p.id, model)) continue;
+      const format = serverFormat(p, FORMATS, model);
       const id = `${p.id}/${model}`;
       if (!format) hidden.push({ id, reason: 'the provider serves no API the chat can speak' });
       else if (p.requiresClientAuth) hidden.push({ id, reason: 'passthrough-only: this provider has no API key, and chat requests start on the server without yours. An admin can add a fallback key ("apikey") to the provider to make it available here.' });
@@ -50,7 +50,7 @@ function chatTarget(snapshot: Snapshot, access: Access, id: string): { provider:
   const slash = id.indexOf('/');
   const provider = slash > 0 ? snapshot.providers.get(id.slice(0, slash)) : undefined;
   const model = id.slice(slash + 1);
-  const format = provider ? serverFormat(provider, FORMATS) : undefined;
+  const format = provider ? serverFormat(provider, FORMATS, model) : undefined;
   if (!provider || !format || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model)) {
     throw new GatewayError('UNKNOWN_MODEL', `model "${id}" is not available in chat`);
   }

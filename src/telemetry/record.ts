@@ -41,6 +41,9 @@ export interface RequestRecord {
   credentialFingerprint: string | null;
   /** What the worker needs to price the request (resolved from the config at request time). */
   pricing: PricingInput | null;
+  /** Body bytes sent upstream and relayed back; recorded for `/direct` calls (format `direct`). */
+  requestBytes?: number | null;
+  responseBytes?: number | null;
 }
 
 export interface PricingInput {

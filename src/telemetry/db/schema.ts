@@ -91,4 +91,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
   `,
+  // 3: body sizes, for `/direct` calls (not routed by model, so their usage is bytes).
+  `
+  ALTER TABLE requests ADD COLUMN request_bytes INTEGER;
+  ALTER TABLE requests ADD COLUMN response_bytes INTEGER;
+  `,
 ];

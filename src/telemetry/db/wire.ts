@@ -34,6 +34,8 @@ export type WireRecord = [
   credentialSource: CredentialSource,
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
+  requestBytes: number | null,
+  responseBytes: number | null,
 ];
 
 export type WireCapture = [
@@ -77,6 +79,8 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.credentialSource,
       r.credentialFingerprint,
       p && [p.basis, p.model, p.adjustment],
+      r.requestBytes ?? null,
+      r.responseBytes ?? null,
     ],
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
   ];
@@ -122,6 +126,9 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     credentialFingerprint: w[23],
     pricing,
   };
+  // Only direct calls carry sizes; other records stay without the fields, as they were sent.
+  if (w[25] !== null) record.requestBytes = w[25];
+  if (w[26] !== null) record.responseBytes = w[26];
   const capture: Capture | null = c && {
     requestId: w[0],
     requestHeaders: c[0],
