@@ -52,17 +52,19 @@ export function parseVertexPath(pathname: string): VertexPath | undefined {
   let location: string | undefined;
   let at: number;
   if (parts[0] === 'projects') {
-    if (parts.length !== 8 || parts[2] !== 'locations' || parts[4] !== 'publishers' || parts[6] !== 'models') return undefined;
+    if (parts.length < 8 || parts[2] !== 'locations' || parts[4] !== 'publishers' || parts[6] !== 'models') return undefined;
     project = checkedSegment(parts[1]!, 'project');
     location = checkedSegment(parts[3]!, 'location');
     at = 4;
   } else if (parts[0] === 'publishers') {
-    if (parts.length !== 4 || parts[2] !== 'models') return undefined;
+    if (parts.length < 4 || parts[2] !== 'models') return undefined;
     at = 0;
   } else {
     return undefined;
   }
-  const last = parts[at + 3]!;
+  // The model may be provider-prefixed (`vertex/claude-…`), with its slash raw or encoded;
+  // upstream it becomes one encoded segment again.
+  const last = parts.length === at + 4 ? parts[at + 3]! : parts.slice(at + 3).join('/');
   const colon = last.lastIndexOf(':');
   if (colon <= 0) return undefined;
   let model: string;

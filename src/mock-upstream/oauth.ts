@@ -7,7 +7,7 @@
 // Token requests are not recorded in `requests` (tests assert what the gateway forwarded to
 // the model API); they have their own log, `exchanges`.
 
-import { createPublicKey, createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The scope a Vertex token needs. */
@@ -83,7 +83,7 @@ export class OAuthEndpoint implements MockOAuth {
     const n = ++this.seq;
     const clientEmail = opts.clientEmail ?? `keyway-test-${n}@mock-project.iam.gserviceaccount.com`;
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.accounts.set(clientEmail, { publicKey: createPublicKey(publicKey), expiresIn: opts.expiresIn ?? 3599 });
+    this.accounts.set(clientEmail, { publicKey, expiresIn: opts.expiresIn ?? 3599 });
     const json: Record<string, string> = {
       type: 'service_account',
       project_id: opts.projectId ?? 'mock-project',
