@@ -407,6 +407,32 @@ describe('Vertex AI with a keyfile:: service account', () => {
     assert.match(failing.json.error, /could not be reached/);
   });
 
+  test('chat streams from both publishers, each in its own API', async () => {
+    const models = (await (await fetch(`${stack.url}/api/chat/models`)).json()) as { models: Array<{ id: string; format: string }> };
+    assert.equal(models.models.find((m) => m.id === `vertex/${CLAUDE}`)?.format, 'google_raw_predict');
+    assert.equal(models.models.find((m) => m.id === `vertex/${GEMINI}`)?.format, 'google_generate_content');
+    const conv = (await postJson(`${stack.url}/api/chat/conversations`, {})).json as { id: string };
+    for (const [model, path, query] of [
+      [CLAUDE, `/v1/projects/test-project-1/locations/global/publishers/anthropic/models/${CLAUDE}:streamRawPredict`, ''],
+      [GEMINI, `/v1/projects/test-project-1/locations/global/publishers/google/models/${GEMINI}:streamGenerateContent`, '?alt=sse'],
+    ] as const) {
+      upstream.reset();
+      const res = await fetch(`${stack.url}/api/chat/conversations/${conv.id}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'hello MOCK:chunks=4', model: `vertex/${model}` }),
+      });
+      assert.equal(res.status, 200);
+      const events = (await res.text()).split('\n\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+      const deltas = events.filter((e) => e.type === 'delta');
+      assert.ok(deltas.length >= 2, `${model}: ${deltas.length} deltas`);
+      assert.match(deltas.map((d) => d.text).join(''), /^MOCK_OK \((anthropic|gemini) /);
+      assert.equal(events.at(-1).type, 'done');
+      assert.equal(upstream.requests[0]!.path, path);
+      assert.equal(upstream.requests[0]!.query, query);
+    }
+  });
+
   test('usage and cost are recorded with cost basis vertex; no token or key anywhere', async () => {
     await stack.keyway.telemetry!.recorder.flush();
     const list = (await (await fetch(`${stack.url}/api/requests?limit=500&provider=vertex`)).json()) as { requests: any[] };
