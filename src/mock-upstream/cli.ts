@@ -1,12 +1,14 @@
 // Command-line entry: `node build/src/mock-upstream/cli.js --port 18080` (or call
 // mockUpstreamMain from another CLI). Runs until SIGINT/SIGTERM, then closes cleanly.
 
+import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { startMockUpstream } from './server.js';
 import type { MockUpstreamOptions } from './types.js';
 
 const USAGE = `usage: mock-upstream [--host H] [--port P] [--latency-ms MS] [--chunks N]
-                     [--chunk-interval-ms MS] [--response-bytes N] [--no-record] [--quiet]`;
+                     [--chunk-interval-ms MS] [--response-bytes N] [--no-record] [--quiet]
+                     [--vertex-keyfile FILE]   write a keyfile:: apikey whose token_uri is this mock`;
 
 const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
   '--port': 'port',
@@ -16,8 +18,9 @@ const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
   '--response-bytes': 'responseBytes',
 };
 
-export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptions; quiet: boolean; help: boolean } {
+export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptions; quiet: boolean; help: boolean; vertexKeyfile?: string } {
   const opts: MockUpstreamOptions = {};
+  let vertexKeyfile: string | undefined;
   let quiet = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -34,6 +37,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     else if (name === '--quiet' || name === '-q') quiet = true;
     else if (name === '--no-record') opts.record = false;
     else if (name === '--host') opts.host = value();
+    else if (name === '--vertex-keyfile') vertexKeyfile = value();
     else if (name in NUMERIC) {
       const raw = value();
       const n = Number(raw);
@@ -41,11 +45,11 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
       (opts as Record<string, unknown>)[NUMERIC[name]!] = n;
     } else throw new Error(`unknown argument: ${arg}\n${USAGE}`);
   }
-  return { opts, quiet, help };
+  return { opts, quiet, help, vertexKeyfile };
 }
 
 export async function mockUpstreamMain(argv: string[]): Promise<void> {
-  const { opts, quiet, help } = parseMockUpstreamArgs(argv);
+  const { opts, quiet, help, vertexKeyfile } = parseMockUpstreamArgs(argv);
   if (help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -53,6 +57,11 @@ export async function mockUpstreamMain(argv: string[]): Promise<void> {
   if (!quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
   const mock = await startMockUpstream(opts);
   process.stdout.write(`mock upstream listening on ${mock.url}\n`);
+  if (vertexKeyfile !== undefined) {
+    // A service account of this mock (test material): the whole file is a provider apikey.
+    await writeFile(vertexKeyfile, mock.oauth.issueKeyfile().apikey, { mode: 0o600 });
+    process.stdout.write(`vertex keyfile:: apikey written to ${vertexKeyfile}\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
