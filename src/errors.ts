@@ -38,6 +38,12 @@ export const ERRORS = {
   UPSTREAM_UNREACHABLE: { status: 502, message: 'upstream provider could not be reached' },
   UPSTREAM_FAILED: { status: 502, message: 'upstream provider connection failed' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'upstream provider timed out' },
+  // Vertex AI, keyfile credentials and /direct (issue 16).
+  UPSTREAM_AUTH_FAILED: { status: 502, message: 'keyway could not get a credential for the upstream provider' },
+  BAD_PATH_SEGMENT: { status: 400, message: 'a path segment is not valid' },
+  NO_VERTEX_PROJECT: { status: 400, message: 'the path names _aperture_auto_vertex_project_id_, but the provider has no keyfile project_id to fill it with' },
+  UNKNOWN_PROVIDER: { status: 404, message: 'no such provider' },
+  NO_DIRECT_GRANT: { status: 403, message: 'access denied: no model of this provider is granted to you' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

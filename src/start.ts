@@ -28,6 +28,7 @@ import { createGateway, type Gateway } from './server/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
+import { UpstreamCredentials } from './upstream/credentials/index.js';
 
 /** Server settings: read once at start, from flags and environment (see cli.ts). */
 export interface ServerSettings {
@@ -158,7 +159,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas });
+  const credentials = new UpstreamCredentials();
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -178,6 +180,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     await dataStore.close();
     await pools.closeAll();
     await modelDates.flush();
+    await credentials.close();
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
@@ -204,6 +207,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       await dataStore.close();
       await pools.closeAll();
       await modelDates.flush();
+      await credentials.close();
     },
   };
 }

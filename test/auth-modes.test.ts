@@ -16,13 +16,18 @@ interface FormatCase {
   /** Request path for provider-prefixed model `p/m`. */
   path: (provider: string) => string;
   body: (provider: string) => unknown;
+  /** The path the upstream must receive, for formats whose model is in the URL. */
+  upstreamPath?: string;
 }
 
 const FORMATS: FormatCase[] = [
   { name: 'anthropic_messages', flag: 'anthropic_messages', authorization: 'x-api-key', path: () => '/v1/messages?beta=true', body: (p) => ({ model: `${p}/m`, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }) },
   { name: 'openai_chat', flag: 'openai_chat', authorization: 'bearer', path: () => '/v1/chat/completions', body: (p) => ({ model: `${p}/m`, messages: [{ role: 'user', content: 'hi' }] }) },
   { name: 'openai_responses', flag: 'openai_responses', authorization: 'bearer', path: () => '/v1/responses', body: (p) => ({ model: `${p}/m`, input: 'hi' }) },
-  { name: 'gemini_generate_content', flag: 'gemini_generate_content', authorization: 'x-goog-api-key', path: (p) => `/v1beta/models/${p}/m:generateContent`, body: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) },
+  { name: 'gemini_generate_content', flag: 'gemini_generate_content', authorization: 'x-goog-api-key', path: (p) => `/v1beta/models/${p}/m:generateContent`, body: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }), upstreamPath: '/v1beta/models/m:generateContent' },
+  // Vertex AI with a static key (an access token from a macro); keyfile:: keys: vertex.test.ts.
+  { name: 'google_generate_content', flag: 'google_generate_content', authorization: 'bearer', path: (p) => `/v1/projects/test-project/locations/us-east5/publishers/google/models/${p}%2Fm:generateContent`, body: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }), upstreamPath: '/v1/projects/test-project/locations/us-east5/publishers/google/models/m:generateContent' },
+  { name: 'google_raw_predict', flag: 'google_raw_predict', authorization: 'bearer', path: (p) => `/v1/projects/test-project/locations/global/publishers/anthropic/models/${p}/m:rawPredict`, body: () => ({ anthropic_version: 'vertex-2023-10-16', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }), upstreamPath: '/v1/projects/test-project/locations/global/publishers/anthropic/models/m:rawPredict' },
 ];
 
 type Mode = 'override' | 'default' | 'passthrough-fallback' | 'passthrough-only' | 'none';
@@ -106,7 +111,7 @@ describe('credentials per auth_mode × format × credential style', () => {
           const creds = Object.fromEntries(CREDENTIAL_HEADERS.filter((h) => got.headers[h] !== undefined).map((h) => [h, got.headers[h]!]));
           assert.deepEqual(creds, expected(format, mode, style.headers));
           // The provider prefix is stripped wherever the model lives.
-          if (format.name === 'gemini_generate_content') assert.equal(got.path, '/v1beta/models/m:generateContent');
+          if (format.upstreamPath) assert.equal(got.path, format.upstreamPath);
           else assert.equal((got.json as { model: string }).model, 'm');
           // Other client headers (here the OAuth beta flag) travel unchanged.
           if (style.headers['anthropic-beta']) assert.equal(got.headers['anthropic-beta'], 'oauth-2025-04-20');

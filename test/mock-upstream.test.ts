@@ -1,15 +1,20 @@
 // Tests of the mock upstream, driven directly with the official SDKs (so the mock is proven to
 // be "faithful enough" for real clients) and with raw HTTP for the failure scenarios.
 
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSign } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseKeyfile } from '../src/upstream/credentials/keyfile.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { GoogleGenAI } from '@google/genai';
-import { parseScenario, startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../src/mock-upstream/index.js';
+import { parseMockUpstreamArgs, parseScenario, startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../src/mock-upstream/index.js';
 
 async function withMock(opts: MockUpstreamOptions, fn: (mock: MockUpstream) => Promise<void>): Promise<void> {
   const mock = await startMockUpstream(opts);
@@ -747,4 +752,84 @@ test('CLI: prints the listening line, serves, and exits on SIGTERM', async () =>
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+describe('Google token endpoint (Vertex keyfiles)', () => {
+  let mock: MockUpstream;
+  before(async () => {
+    mock = await startMockUpstream();
+  });
+  after(() => mock.close());
+
+  const exchange = (form: Record<string, string>, contentType = 'application/x-www-form-urlencoded') =>
+    fetch(`${mock.url}/token`, { method: 'POST', headers: { 'content-type': contentType }, body: new URLSearchParams(form).toString() });
+
+  function assertion(key: ReturnType<MockUpstream['oauth']['issueKeyfile']>, claims: Record<string, unknown> = {}): string {
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: key.clientEmail, aud: key.json.token_uri, scope: 'https://www.googleapis.com/auth/cloud-platform', iat: now, exp: now + 3600, ...claims })}`;
+    return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(key.json.private_key!).toString('base64url')}`;
+  }
+
+  test('issues a token for a correctly signed assertion, and Vertex paths accept only live tokens it issued', async () => {
+    const key = mock.oauth.issueKeyfile();
+    assert.equal(key.json.token_uri, `${mock.url}/token`);
+    const res = await exchange({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(key) });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { access_token: string; expires_in: number; token_type: string };
+    assert.match(body.access_token, /^ya29\.mock-/);
+    assert.equal(body.expires_in, 3599);
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(mock.requests.length, 0, 'token requests are not in the request log');
+    const path = '/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent';
+    const ok = await post(mock, path, { contents: [] }, { authorization: `Bearer ${body.access_token}` });
+    assert.equal(ok.status, 200);
+    const forged = await post(mock, path, { contents: [] }, { authorization: 'Bearer ya29.mock-forged' });
+    assert.equal(forged.status, 401);
+    assert.equal(((await forged.json()) as { error: { status: string } }).error.status, 'UNAUTHENTICATED');
+  });
+
+  test('refuses what Google refuses: wrong grant, form, signature, audience, scope or lifetime', async () => {
+    const key = mock.oauth.issueKeyfile();
+    const other = mock.oauth.issueKeyfile();
+    const grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    const cases: Array<[Promise<Response>, RegExp]> = [
+      [exchange({ grant_type: 'client_credentials', assertion: assertion(key) }), /unsupported_grant_type/],
+      [exchange({ grant_type: grant, assertion: assertion(key) }, 'application/json'), /invalid_request/],
+      [exchange({ grant_type: grant, assertion: assertion({ ...key, json: { ...key.json, private_key: other.json.private_key! } }) }), /Invalid JWT Signature/],
+      [exchange({ grant_type: grant, assertion: assertion(key, { aud: 'https://oauth2.googleapis.com/token' }) }), /aud/],
+      [exchange({ grant_type: grant, assertion: assertion(key, { scope: 'email' }) }), /invalid_scope/],
+      [exchange({ grant_type: grant, assertion: assertion(key, { exp: Math.floor(Date.now() / 1000) + 7200 }) }), /short-lived/],
+      [exchange({ grant_type: grant, assertion: assertion(key, { iss: 'nobody@example.com' }) }), /account not found/],
+    ];
+    for (const [pending, want] of cases) {
+      const res = await pending;
+      assert.equal(res.status, 400);
+      assert.match(JSON.stringify(await res.json()), want);
+    }
+  });
+
+  test('CLI --vertex-keyfile writes a keyfile:: apikey whose token_uri is the running mock', async () => {
+    assert.equal(parseMockUpstreamArgs(['--vertex-keyfile', '/tmp/k']).vertexKeyfile, '/tmp/k');
+    const file = join(tmpdir(), `keyway-test-keyfile-${process.pid}`);
+    const cli = new URL('../src/mock-upstream/cli.js', import.meta.url);
+    const child = spawn(process.execPath, [cli.pathname, '--port', '0', '--quiet', '--vertex-keyfile', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /mock upstream listening on (http:\/\/\S+)[\s\S]*apikey written/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`cli exited early with ${code}`)));
+      });
+      const read = parseKeyfile(await readFile(file, 'utf8'));
+      assert.ok('keyfile' in read);
+      assert.equal(read.keyfile.tokenUri, `${url}/token`);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(file, { force: true });
+    }
+  });
 });

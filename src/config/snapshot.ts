@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { compileGrants, type Access } from '../access/grants.js';
 import type { Identity } from '../identity/identity.js';
 import { BASIS_BY_FORMAT } from '../telemetry/pricing.js';
+import type { MintedCredential } from '../upstream/credentials/index.js';
 import type { FormatFlag, GatewayConfig, Problem, ProviderSpec } from './types.js';
 
 export interface CompiledProvider {
@@ -21,8 +22,10 @@ export interface CompiledProvider {
   readonly versionSegment: string | undefined;
   readonly formats: ReadonlySet<FormatFlag>;
   readonly models: ReadonlySet<string>;
-  /** The provider key as a ready header `[name, value]`, or undefined without a key. */
+  /** The provider key as a ready header `[name, value]`, or undefined without a key (or with a minted one). */
   readonly keyHeader: readonly [string, string] | undefined;
+  /** A credential made per request (a `keyfile::` service account), see upstream/credentials. */
+  readonly minted: MintedCredential | undefined;
   /** Passthrough without a fallback key: only callers that bring a credential can use it. */
   readonly requiresClientAuth: boolean;
   /** A short name for the upstream service, for `/v1/models` metadata. */
@@ -116,7 +119,8 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
     versionSegment: VERSION_SEGMENT.test(lastSegment) ? lastSegment : undefined,
     formats,
     models: new Set(spec.models),
-    keyHeader: spec.apikey === '' ? undefined : keyHeader(spec),
+    keyHeader: spec.apikey === '' || spec.keyfile ? undefined : keyHeader(spec),
+    minted: spec.keyfile ? { kind: 'google-service-account', keyfile: spec.keyfile, cacheKey: hashText(spec.apikey) } : undefined,
     requiresClientAuth: spec.authMode === 'passthrough' && spec.apikey === '',
     upstream: spec.costBasis ?? upstreamName(url.hostname, formats),
   };
@@ -145,6 +149,8 @@ const PRIVATE_SUFFIXES = ['.ts.net', '.local', '.internal', '.localhost', '.lan'
  * was. `self-hosted` when its formats speak the APIs of several services.
  */
 function upstreamName(hostname: string, formats: ReadonlySet<FormatFlag>): string {
+  // Vertex AI: aiplatform.googleapis.com, REGION-aiplatform…, aiplatform.REGION.rep….
+  if (hostname.endsWith('.googleapis.com') && hostname.includes('aiplatform')) return 'vertex';
   if (hostname.endsWith('.googleapis.com')) return 'google';
   if (hostname.endsWith('.amazonaws.com')) return hostname.split('.')[0]!;
   const labels = hostname.split('.');

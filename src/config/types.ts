@@ -1,3 +1,5 @@
+import type { ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
+
 /**
  * The validated, normalised form of an Aperture-compatible configuration document.
  * Field names follow the document (see docs/configuration.md); defaults are applied
@@ -42,6 +44,8 @@ export interface ProviderSpec {
   baseurl: string;
   models: string[];
   apikey: string;
+  /** The service account of a `keyfile::` apikey (Vertex AI), read at validation. */
+  keyfile: ServiceAccountKeyfile | undefined;
   authorization: AuthorizationStyle;
   authMode: AuthMode;
   name: string;

@@ -25,6 +25,7 @@ import {
 } from './types.js';
 import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
+import { isKeyfileKey, parseKeyfile, type ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
 
 const TOP_LEVEL_KEYS = new Set([
   'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
@@ -162,6 +163,21 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   }
 
   const apikey = c.string(raw, 'apikey', path);
+  let keyfile: ServiceAccountKeyfile | undefined;
+  if (isKeyfileKey(apikey)) {
+    const read = parseKeyfile(apikey);
+    if ('error' in read) {
+      c.error([...path, 'apikey'], `provider ${id} has an invalid keyfile:: apikey (want base64 of a service-account JSON key with client_email and private_key): ${read.error}`);
+    } else {
+      keyfile = read.keyfile;
+      if (keyfile.projectId === undefined) {
+        c.info([...path, 'apikey'], `provider ${id}: the keyfile has no project_id, so paths with _aperture_auto_vertex_project_id_ cannot be served; clients must name the project`);
+      }
+      if (raw.authorization !== undefined && authorization !== 'bearer') {
+        c.info([...path, 'authorization'], `provider ${id}: authorization is not used with a keyfile:: apikey (keyway sends the service account's access token as Authorization: Bearer)`);
+      }
+    }
+  }
   if (authModeRaw === 'override' && apikey === '') {
     c.error([...path, 'apikey'], `provider ${id} uses auth_mode "override" but has no apikey`);
   } else if (authModeRaw === '' && apikey === '') {
@@ -206,6 +222,7 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
     baseurl,
     models: uniqueModels,
     apikey,
+    keyfile,
     authorization,
     authMode,
     name: c.string(raw, 'name', path),

@@ -18,7 +18,7 @@ function anthropicErrorType(status: number): string {
   }
 }
 
-function renderAnthropicError(status: number, _code: string, message: string): string {
+export function renderAnthropicError(status: number, _code: string, message: string): string {
   return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
 }
 

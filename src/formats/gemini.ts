@@ -23,7 +23,7 @@ function googleStatus(status: number): string {
   }
 }
 
-function renderGoogleError(status: number, _code: string, message: string): string {
+export function renderGoogleError(status: number, _code: string, message: string): string {
   return JSON.stringify({ error: { code: status, message, status: googleStatus(status) } });
 }
 

@@ -9,9 +9,13 @@ import { GEMINI_METHODS, geminiGenerateContent } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
 import type { ApiFormat, RouteMatch } from './types.js';
+import { geminiCliVertex } from './gemini-cli-vertex.js';
+import { vertexAnthropic } from './vertex-anthropic.js';
+import { vertexGemini } from './vertex-gemini.js';
+import { matchVertexRoute } from './vertex-routes.js';
 
 /** FORMATS lists every format keyway serves; a new format is one more entry here. */
-export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent];
+export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent, vertexGemini, vertexAnthropic, geminiCliVertex];
 
 /** POST paths whose model is in the JSON body, and the upstream path each maps to. */
 const BODY_ROUTES = new Map<string, RouteMatch>([
@@ -40,7 +44,7 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   for (const prefix of GEMINI_PREFIXES) {
     if (pathname.startsWith(prefix)) return matchGemini(prefix, pathname);
   }
-  return undefined;
+  return matchVertexRoute(pathname);
 }
 
 function matchGemini(prefix: string, pathname: string): RouteMatch | undefined {
@@ -78,6 +82,9 @@ export function isResponsesPath(pathname: string): boolean {
 export function formatForPath(pathname: string, headers?: IncomingHttpHeaders): ApiFormat {
   if (pathname.startsWith('/v1/messages')) return anthropicMessages;
   if (pathname.startsWith('/v1beta/')) return geminiGenerateContent;
+  // Vertex AI answers in Google's envelope, whichever publisher the model is from.
+  if (pathname.startsWith('/v1beta1/')) return vertexGemini;
+  if (pathname.startsWith('/v1/projects/') || pathname.startsWith('/v1/publishers/')) return pathname.includes('/publishers/anthropic/') ? vertexAnthropic : vertexGemini;
   if (pathname.startsWith('/v1/responses') || pathname.startsWith('/codex/')) return openaiResponses;
   // OpenAI's and Anthropic's SDKs share `/v1/models`; Anthropic's always send anthropic-version.
   if (headers?.['anthropic-version'] !== undefined && pathname.startsWith('/v1/models')) return anthropicMessages;

@@ -4,6 +4,7 @@
  * paths it serves, where the model name is, and how its errors look. Nothing in a format
  * module depends on another format. A new format is one new file plus one registry line.
  */
+import type { CompiledProvider } from '../config/snapshot.js';
 import type { FormatFlag } from '../config/types.js';
 import type { ResponseReader } from '../telemetry/usage.js';
 
@@ -37,6 +38,11 @@ export interface ApiFormat {
   createResponseReader(): ResponseReader;
   /** How keyway itself talks in this API (chat UI, model tests). */
   readonly conversation: ConversationAdapter;
+  /**
+   * For keyway's own calls to a provider that serves several APIs (Vertex: Gemini and
+   * Claude): whether a model name is one this API carries. Undefined: any model.
+   */
+  servesModel?(model: string): boolean;
 }
 
 /** One turn of a conversation keyway sends on a user's behalf. */
@@ -78,6 +84,14 @@ export interface RouteMatch {
   withModel?: (model: string) => string;
   /** Whether the URL itself asks for a stream (Gemini `:streamGenerateContent`). */
   urlStreams?: boolean;
+  /**
+   * Builds the upstream path once the provider is chosen, for paths that depend on it
+   * (Vertex fills its project placeholder from the provider's keyfile). Throws a
+   * GatewayError when this provider cannot serve the path. Takes precedence over withModel.
+   */
+  upstreamPathFor?: (provider: CompiledProvider, upstreamModel: string) => string;
+  /** Returns the body to forward in place of the client's, or undefined to keep it as sent. */
+  rewriteBody?: (body: Record<string, unknown>) => string | undefined;
 }
 
 /** snakeCase turns a catalogue code (`UNKNOWN_MODEL`) into an API error code (`unknown_model`). */

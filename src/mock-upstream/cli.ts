@@ -1,6 +1,7 @@
 // Command-line entry: `node build/src/mock-upstream/cli.js --port 18080` (or call
 // mockUpstreamMain from another CLI). Runs until SIGINT/SIGTERM, then closes cleanly.
 
+import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { startMockUpstream } from './server.js';
 import type { MockUpstreamOptions } from './types.js';
@@ -19,6 +20,7 @@ Google AIza…; a key containing "invalid" or "wrong" always gets the provider's
   --chunk-interval-ms MS pause between stream events (default 0)
   --response-bytes N     pad answers to about N bytes
   --accept-any-key       accept keys whatever their prefix (marked keys are still refused)
+  --vertex-keyfile FILE  write a keyfile:: apikey whose token_uri is this mock
   --no-record            do not keep received requests in memory (long runs, benchmarks)
   --quiet, -q            no line per request
   --help, -h             this text`;
@@ -31,8 +33,9 @@ const NUMERIC: Record<string, keyof MockUpstreamOptions> = {
   '--response-bytes': 'responseBytes',
 };
 
-export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptions; quiet: boolean; help: boolean } {
+export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptions; quiet: boolean; help: boolean; vertexKeyfile?: string } {
   const opts: MockUpstreamOptions = {};
+  let vertexKeyfile: string | undefined;
   let quiet = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -50,6 +53,7 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
     else if (name === '--no-record') opts.record = false;
     else if (name === '--accept-any-key') opts.acceptAnyKey = true;
     else if (name === '--host') opts.host = value();
+    else if (name === '--vertex-keyfile') vertexKeyfile = value();
     else if (name in NUMERIC) {
       const raw = value();
       const n = Number(raw);
@@ -57,11 +61,11 @@ export function parseMockUpstreamArgs(argv: string[]): { opts: MockUpstreamOptio
       (opts as Record<string, unknown>)[NUMERIC[name]!] = n;
     } else throw new Error(`unknown argument: ${arg}`);
   }
-  return { opts, quiet, help };
+  return { opts, quiet, help, vertexKeyfile };
 }
 
 export async function mockUpstreamMain(argv: string[]): Promise<void> {
-  const { opts, quiet, help } = parseMockUpstreamArgs(argv);
+  const { opts, quiet, help, vertexKeyfile } = parseMockUpstreamArgs(argv);
   if (help) {
     process.stdout.write(`${MOCK_UPSTREAM_USAGE}\n`);
     return;
@@ -69,6 +73,11 @@ export async function mockUpstreamMain(argv: string[]): Promise<void> {
   if (!quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
   const mock = await startMockUpstream(opts);
   process.stdout.write(`mock upstream listening on ${mock.url}\n`);
+  if (vertexKeyfile !== undefined) {
+    // A service account of this mock (test material): the whole file is a provider apikey.
+    await writeFile(vertexKeyfile, mock.oauth.issueKeyfile().apikey, { mode: 0o600 });
+    process.stdout.write(`vertex keyfile:: apikey written to ${vertexKeyfile}\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

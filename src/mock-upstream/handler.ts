@@ -93,7 +93,7 @@ export function buildReply(info: RequestInfo, route: Route, sc: Readonly<Scenari
     return jsonReply(200, geminiCountTokens(inputTokens), fmt.headers(seq));
   }
 
-  const ins = fmt.inspect(info.json, route.kind === 'gemini' ? route.model : '');
+  const ins = fmt.inspect(info.json, route.kind === 'gemini' || route.kind === 'vertex_anthropic' ? route.model : '');
   let text: string;
   let tool: Plan['tool'];
   if (sc.echoHeaders) text = JSON.stringify(headerRecord(info.rawHeaders));

@@ -3,7 +3,10 @@
 //
 // Routes match by path suffix (any base-URL prefix works): …/v1/messages,
 // …/v1/messages/count_tokens, …/chat/completions, …/responses (GET with upgrade: websocket → 426),
-// …/models/{model}:generateContent|streamGenerateContent|countTokens, GET …/models[/{id}].
+// …/models/{model}:generateContent|streamGenerateContent|countTokens (Gemini API and Vertex
+// publishers/google), Vertex …/publishers/anthropic/models/{model}:rawPredict|streamRawPredict
+// and …/count-tokens:rawPredict, GET …/models[/{id}], and a Google OAuth token endpoint
+// POST …/token for the service-account keyfiles it issues (oauth.ts).
 // Replies say `MOCK_OK (<format> <model as received>)`.
 //
 // Scenarios, per request, via the `x-mock-scenario` header or `MOCK:<list>` anywhere in the body
@@ -18,3 +21,4 @@ export { startMockUpstream } from './server.js';
 export { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
 export { parseScenario, type Scenario } from './scenario.js';
 export type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
+export type { IssuedKeyfile, MockOAuth, ServiceAccountOptions, TokenExchange } from './oauth.js';

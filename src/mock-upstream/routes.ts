@@ -8,6 +8,7 @@ import { gemini } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
 import type { FormatAdapter } from './types.js';
+import { matchVertexAnthropic, vertexAnthropic } from './vertex.js';
 
 export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens';
 
@@ -17,6 +18,7 @@ export type Route =
   | { kind: 'chat' }
   | { kind: 'responses' }
   | { kind: 'gemini'; model: string; method: GeminiMethod }
+  | { kind: 'vertex_anthropic'; model: string }
   | { kind: 'models' }
   | { kind: 'model'; id: string }
   | { kind: 'not_found' };
@@ -55,7 +57,7 @@ export function matchRoute(path: string): Route {
   if (method === 'generateContent' || method === 'streamGenerateContent' || method === 'countTokens') {
     return { kind: 'gemini', model: decode(rest.slice(0, colon)), method };
   }
-  return NOT_FOUND;
+  return matchVertexAnthropic(path, decode(rest.slice(0, colon)), method) ?? NOT_FOUND;
 }
 
 /** The wire format a route speaks, for error envelopes; format-neutral routes guess from headers. */
@@ -70,6 +72,8 @@ export function routeFormat(route: Route, headers: IncomingHttpHeaders, path: st
       return openaiResponses;
     case 'gemini':
       return gemini;
+    case 'vertex_anthropic':
+      return vertexAnthropic;
     default:
       if (headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined) return anthropic;
       if (headers['x-goog-api-key'] !== undefined || query.includes('key=') || path.includes('/v1beta/')) return gemini;

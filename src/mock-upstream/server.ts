@@ -5,9 +5,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { buildReply, headerRecord, type HandlerConfig } from './handler.js';
 import { Recorder } from './recorder.js';
+import { OAuthEndpoint } from './oauth.js';
 import { matchRoute } from './routes.js';
 import { parseScenario } from './scenario.js';
-import { deliver } from './sse.js';
+import { deliver, JSON_TYPE } from './sse.js';
+import { gemini } from './gemini.js';
+import { isVertexPath } from './vertex.js';
 import type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
 
 function nonNegative(v: number | undefined, dflt: number): number {
@@ -49,6 +52,9 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   };
   const log = opts.log;
   const recorder = new Recorder(opts.record !== false);
+  // The URL is known once listening; keyfiles are issued after that.
+  let baseUrl = '';
+  const oauth = new OAuthEndpoint(() => baseUrl);
   let seq = 0;
   let closing = false;
 
@@ -71,6 +77,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     const qi = url.indexOf('?');
     const path = qi < 0 ? url : url.slice(0, qi);
     const query = qi < 0 ? '' : url.slice(qi);
+    // Service-account token requests go to their own endpoint and log (oauth.ts).
+    if (OAuthEndpoint.isTokenPath(req.method ?? 'GET', path)) return oauth.handle(req, res);
     const ctx: Ctx = { rec: undefined, bodyDone: false, killed: false };
     const chunks: Buffer[] = [];
     let size = 0;
@@ -122,7 +130,11 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       if (sc.hang) return; // never answer; close() or the client ends it
       const method = req.method ?? 'GET';
       const info = { method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body, bodyBytes: size, json };
-      const reply = buildReply(info, matchRoute(path), sc, cfg, ++seq);
+      // Vertex takes only live tokens this mock issued (other credentials: the usual checks).
+      const unauthenticated = isVertexPath(path) ? oauth.bearerProblem(req.headers.authorization) : undefined;
+      const reply = unauthenticated
+        ? { status: 401, headers: { 'content-type': JSON_TYPE }, body: gemini.errorBody(401, unauthenticated) }
+        : buildReply(info, matchRoute(path), sc, cfg, ++seq);
       deliver(res, reply, {
         delayMs: sc.slowMs ?? latencyMs,
         intervalMs: sc.intervalMs ?? intervalMs,
@@ -155,10 +167,12 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
 
   const port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
+  baseUrl = `http://${urlHost(host)}:${port}`;
 
   return {
-    url: `http://${urlHost(host)}:${port}`,
+    url: baseUrl,
     port,
+    oauth,
     requests: recorder.requests,
     reset: () => recorder.reset(),
     waitForRequests: (n, timeoutMs) => recorder.waitForRequests(n, timeoutMs),

@@ -1,3 +1,5 @@
+import type { MockOAuth } from './oauth.js';
+
 // Public API types of the mock upstream, plus the small internal vocabulary shared by the
 // per-format modules (so each format file only knows about plans and frames, not about HTTP).
 
@@ -45,6 +47,8 @@ export interface MockUpstream {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** The Google OAuth token endpoint (`POST /token`): issues service-account keyfiles, verifies their JWTs. */
+  oauth: MockOAuth;
   /** Clear recorded requests. */
   reset(): void;
   /** Close the server and destroy every open socket (including hung requests). */

@@ -72,9 +72,9 @@ export function chatModels(snapshot: Snapshot, access: Access): { models: ChatMo
   const hidden: Array<{ id: string; reason: string }> = [];
   const providers = [...snapshot.providers.values()].filter((p) => !p.spec.disabled).sort((a, b) => (a.id < b.id ? -1 : 1));
   for (const p of providers) {
-    const format = serverFormat(p, FORMATS);
     for (const model of p.spec.models) {
       if (!access.canUseModel(p.id, model)) continue;
+      const format = serverFormat(p, FORMATS, model);
       const id = `${p.id}/${model}`;
       const placed = place(id);
       if (!placed) continue;
@@ -92,7 +92,7 @@ function chatTarget(snapshot: Snapshot, access: Access, id: string): { provider:
   const slash = id.indexOf('/');
   const provider = slash > 0 ? snapshot.providers.get(id.slice(0, slash)) : undefined;
   const model = id.slice(slash + 1);
-  const format = provider ? serverFormat(provider, FORMATS) : undefined;
+  const format = provider ? serverFormat(provider, FORMATS, model) : undefined;
   if (!provider || !format || provider.spec.disabled || !provider.models.has(model) || !access.canUseModel(provider.id, model) || !placementFor(snapshot)(id)) {
     throw new GatewayError('UNKNOWN_MODEL', `model "${id}" is not available in chat`);
   }

@@ -9,10 +9,13 @@ import type { CsrfGuard } from './csrf.js';
 import type { HostAllowlist } from './host-allowlist.js';
 import type { ModelDates } from './model-dates.js';
 import type { PoolRegistry } from '../upstream/pools.js';
+import type { UpstreamCredentials } from '../upstream/credentials/index.js';
 
 export interface GatewayContext {
   config: ConfigRuntime;
   pools: PoolRegistry;
+  /** Provider credentials minted per request (keyfile access tokens), shared across reloads. */
+  credentials: UpstreamCredentials;
   identity: IdentitySource;
   log: Logger;
   /** Largest request body accepted, in bytes. */

@@ -17,6 +17,7 @@ import { handleAdmin } from './admin-api.js';
 import { listingBody, retrieveGeminiModel, retrieveModel } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
+import { DIRECT_PREFIX, handleDirect } from './direct.js';
 import { handleInference } from './inference.js';
 import { testModel } from './models-test.js';
 import { handleQuotasApi } from './quotas-api.js';
@@ -83,6 +84,7 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   if (!identity) throw new GatewayError('PEER_REFUSED', 'access denied: this gateway only serves identified callers (loopback in the embedded mode)');
   if (guardBrowserRequest(req, res, pathname, ctx.config.current.accessFor(identity))) return;
 
+  if (pathname.startsWith(DIRECT_PREFIX)) return handleDirect(ctx, req, res, pathname, query, identity);
   const method = req.method ?? 'GET';
   const route = matchRoute(pathname);
   if (route) {

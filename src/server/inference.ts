@@ -13,6 +13,7 @@ import type { RouteMatch } from '../formats/types.js';
 import { passthroughOnly } from '../routing/explain.js';
 import { resolveModel } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
+import { addMintedHeaders } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders, carriesCredential } from '../upstream/headers.js';
 import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
@@ -87,14 +88,19 @@ async function proxyInference(
   // A refusal after this point leaves the ticket unsettled: nothing is charged.
   const metering = startMetering(trace, admission.ticket, route.format, provider, upstreamModel);
 
-  // The body is forwarded as received unless the model needs its provider prefix removed.
+  // The body is forwarded as received unless the model needs its provider prefix removed
+  // (or the format must drop fields the upstream rejects).
   let body = raw;
   let upstreamPath = route.upstreamPath;
-  if (route.withModel) upstreamPath = route.withModel(upstreamModel);
-  else if (upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
+  if (route.upstreamPathFor) upstreamPath = route.upstreamPathFor(provider, upstreamModel);
+  else if (route.withModel) upstreamPath = route.withModel(upstreamModel);
+  if (route.urlModel === undefined && upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
+  const rewritten = route.rewriteBody?.(json);
+  if (rewritten !== undefined) body = Buffer.from(rewritten, 'utf8');
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
-  const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  const upstream = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
+  const { headers, credentialSource, clientCredential } = upstream;
   // Passthrough-only and no credential from the caller (nor from add_headers): the provider
   // would only answer 401, so say why here and send nothing.
   if (credentialSource === 'none' && provider.requiresClientAuth && !carriesCredential(headers)) {
@@ -102,6 +108,7 @@ async function proxyInference(
   }
   headers.push('content-length', String(body.length));
   trace?.setCredential(credentialSource, clientCredential);
+  if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body }));
 
   const outcome = await forwardRequest(res, {
     dispatcher: ctx.pools.get(provider.origin),

@@ -23,7 +23,7 @@ export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: 
     throw new GatewayError('UNKNOWN_MODEL', `model "${providerId}/${model}" is not available to you`);
   }
   if (provider.requiresClientAuth) throw new GatewayError('NO_PROVIDER_KEY', `no API key is configured for ${provider.id}; clients bring their own (passthrough-only), so there is nothing to test with`);
-  const format = serverFormat(provider, FORMATS);
+  const format = serverFormat(provider, FORMATS, model);
   if (!format) throw new GatewayError('BAD_REQUEST', `${provider.id} serves no API keyway can test`);
   const started = performance.now();
   const result = await callProvider({

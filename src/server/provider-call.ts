@@ -13,6 +13,8 @@ import type { ApiFormat, ChatTurn } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
 import { SseParser } from '../telemetry/sse-parser.js';
 import type { Usage } from '../telemetry/usage.js';
+import { matchRoute } from '../formats/registry.js';
+import { addMintedHeaders } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
@@ -75,9 +77,9 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   await call.onAdmitted?.();
   const tap = metering.tap;
 
-  const target = upstreamTarget(provider, path!, query ? `?${query}` : '', format.credentialQueryParams);
   const raw = ['content-type', 'application/json', 'user-agent', userAgent, ...Object.entries(built.headers).flat()];
-  const { headers, credentialSource } = buildUpstreamHeaders(raw, provider, call.access.addHeaders, undefined);
+  const upstream = buildUpstreamHeaders(raw, provider, call.access.addHeaders, undefined);
+  const { headers, credentialSource } = upstream;
   trace?.setCredential(credentialSource, undefined);
 
   let status = 0;
@@ -86,6 +88,10 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   let aborted = false;
   let gatewayError: GatewayError | undefined;
   try {
+    // The same path building as a client's call of this path (Vertex fills its placeholders).
+    const upstreamPath = matchRoute(path!)?.upstreamPathFor?.(provider, call.upstreamModel) ?? path!;
+    const target = upstreamTarget(provider, upstreamPath, query ? `?${query}` : '', format.credentialQueryParams);
+    if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body: Buffer.from(bodyText) }));
     const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: bodyText, signal: call.signal });
     status = res.statusCode;
     tap?.onResponseStart(status, res.headers);
@@ -122,7 +128,7 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
     if (call.signal?.aborted) {
       aborted = true;
     } else {
-      gatewayError = upstreamErrorFromTransport(err);
+      gatewayError = err instanceof GatewayError ? err : upstreamErrorFromTransport(err);
       status = gatewayError.status;
       error = gatewayError.message;
     }
@@ -148,9 +154,14 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** serverFormat picks the API keyway uses to talk to a provider itself, in order of preference. */
-export function serverFormat(provider: CompiledProvider, formats: readonly ApiFormat[]): ApiFormat | undefined {
+/**
+ * serverFormat picks the API keyway uses to talk to a provider itself, in order of
+ * preference; given a model, one that carries that model (a Vertex provider serves Gemini
+ * through generateContent and Claude through rawPredict).
+ */
+export function serverFormat(provider: CompiledProvider, formats: readonly ApiFormat[], model?: string): ApiFormat | undefined {
   // Chat completions before responses: OpenAI-compatible servers speak it far more often.
-  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content'];
-  return order.map((flag) => formats.find((f) => f.flag === flag)).find((f): f is ApiFormat => f !== undefined && provider.formats.has(f.flag));
+  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content', 'google_raw_predict', 'google_generate_content', 'experimental_gemini_cli_vertex_compat'];
+  const served = order.map((flag) => formats.find((f) => f.flag === flag)).filter((f): f is ApiFormat => f !== undefined && provider.formats.has(f.flag));
+  return (model === undefined ? undefined : served.find((f) => f.servesModel?.(model) !== false)) ?? served[0];
 }

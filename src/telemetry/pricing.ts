@@ -34,6 +34,9 @@ export const BASIS_BY_FORMAT: Record<string, string> = {
   openai_responses: 'openai',
   gemini_generate_content: 'google',
   google_generate_content: 'vertex',
+  // Vertex's price list has Anthropic's models too, under their Vertex names (`claude-…@date`).
+  google_raw_predict: 'vertex',
+  experimental_gemini_cli_vertex_compat: 'vertex',
 };
 
 /**

@@ -43,6 +43,9 @@ export interface RequestRecord {
   pricing: PricingInput | null;
   /** The quota buckets the request was checked against, and what each was charged. */
   quotas: QuotaEntry[];
+  /** Body bytes sent upstream and relayed back; recorded for `/direct` calls (format `direct`). */
+  requestBytes?: number | null;
+  responseBytes?: number | null;
 }
 
 /**

@@ -32,6 +32,11 @@ export interface UpstreamHeaders {
   credentialSource: 'client' | 'fallback' | 'provider' | 'none';
   /** The client's own credential (passthrough only), for a one-way fingerprint; never stored. */
   clientCredential: string | undefined;
+  /**
+   * The provider's credential goes upstream but is made per request (a keyfile's access
+   * token): the caller adds it with UpstreamCredentials.headersFor (upstream/credentials).
+   */
+  mint: boolean;
 }
 
 /**
@@ -69,22 +74,21 @@ export function buildUpstreamHeaders(
   }
 
   let credentialSource: UpstreamHeaders['credentialSource'] = 'none';
+  const ownCredential = provider.keyHeader !== undefined || provider.minted !== undefined;
   if (passthrough) {
     if (clientCredential) credentialSource = 'client';
-    else if (provider.keyHeader) {
-      out.push(provider.keyHeader[0], provider.keyHeader[1]);
-      credentialSource = 'fallback';
-    }
-  } else if (provider.spec.authMode === 'override' && provider.keyHeader) {
-    out.push(provider.keyHeader[0], provider.keyHeader[1]);
+    else if (ownCredential) credentialSource = 'fallback';
+  } else if (provider.spec.authMode === 'override' && ownCredential) {
     credentialSource = 'provider';
   }
+  const own = credentialSource === 'fallback' || credentialSource === 'provider';
+  if (own && provider.keyHeader) out.push(provider.keyHeader[0], provider.keyHeader[1]);
 
   // Provider, then grant, add_headers replace any same-named header already present.
   for (const list of [provider.spec.addHeaders, extraHeaders]) {
     for (const [name, value] of list) setHeader(out, name.toLowerCase(), value);
   }
-  return { headers: out, credentialSource, clientCredential: passthrough && clientCredential ? credentialValue : undefined };
+  return { headers: out, credentialSource, clientCredential: passthrough && clientCredential ? credentialValue : undefined, mint: own && provider.minted !== undefined };
 }
 
 /** carriesCredential reports whether an upstream header list (names lower case) holds any credential header. */

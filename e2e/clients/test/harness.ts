@@ -25,7 +25,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createLogger } from '../../../src/log.js';
-import { startMockUpstream, type MockUpstream, type RecordedRequest } from '../../../src/mock-upstream/index.js';
+import { startMockUpstream, type IssuedKeyfile, type MockUpstream, type RecordedRequest } from '../../../src/mock-upstream/index.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../../src/start.js';
 
 // ------------------------------------------------------------------ credentials
@@ -60,7 +60,7 @@ export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key
  * `gpt-5` and `gemini-2.5-flash` are served by two providers each; the higher preference
  * wins for the bare name and a `provider/model` name picks the other one.
  */
-export function gatewayConfig(upstream: string): string {
+export function gatewayConfig(upstream: string, vertexKeyfile?: string): string {
   const anthropic = { anthropic_messages: true };
   const openai = { openai_chat: true, openai_responses: true };
   const gemini = { gemini_generate_content: true };
@@ -142,10 +142,27 @@ export function gatewayConfig(upstream: string): string {
       auth_mode: 'none',
       compatibility: gemini,
     },
+    // Vertex AI with a service-account keyfile the mock issued (its token endpoint verifies
+    // the signed assertion): Claude Code and Gemini CLI in their Vertex modes.
+    ...(vertexKeyfile
+      ? {
+          vertex: {
+            baseurl: `${upstream}/vertex`,
+            models: [...VERTEX_MODELS],
+            apikey: vertexKeyfile,
+            compatibility: { google_raw_predict: true, google_generate_content: true, experimental_gemini_cli_vertex_compat: true },
+          },
+        }
+      : {}),
   };
   const grants = [{ src: ['(loopback)'], app: { 'tailscale.com/cap/aperture': [{ role: 'admin' }, { models: '**' }] } }];
   return JSON.stringify({ providers, grants }, null, 2);
 }
+
+/** The project of the e2e Vertex keyfile, which keyway puts in place of the placeholder. */
+export const VERTEX_PROJECT = 'e2e-vertex-project';
+/** Vertex models: Claude Code's Vertex names (its main and its small/fast model) and Gemini. */
+export const VERTEX_MODELS = ['claude-sonnet-4-5@20250929', 'claude-haiku-4-5@20251001', 'claude-3-5-haiku@20241022', 'gemini-2.5-flash'] as const;
 
 // ------------------------------------------------------------------ the tap
 
@@ -374,6 +391,8 @@ export interface E2EStack {
   /** What clients are pointed at: the tap in front of keyway, e.g. http://127.0.0.1:41234 */
   url: string;
   dataDir: string;
+  /** The service account of provider `vertex` (its tokens are in upstream.oauth.exchanges). */
+  vertexKey: IssuedKeyfile;
   /** Forget what the upstream, the tap and the sink recorded (call before each test). */
   reset(): void;
   close(): Promise<void>;
@@ -383,7 +402,8 @@ export async function startStack(): Promise<E2EStack> {
   const upstream = await startMockUpstream();
   const dataDir = await mkdtemp(join(tmpdir(), 'keyway-e2e-data-'));
   const configPath = join(dataDir, 'config.hujson');
-  await writeFile(configPath, gatewayConfig(upstream.url));
+  const vertexKey = upstream.oauth.issueKeyfile({ projectId: VERTEX_PROJECT });
+  await writeFile(configPath, gatewayConfig(upstream.url, vertexKey.apikey));
   const keyway = await startKeyway(
     { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false },
     { env: {}, log: createLogger(process.env.KEYWAY_E2E_LOG ?? 'silent') },
@@ -399,6 +419,7 @@ export async function startStack(): Promise<E2EStack> {
     sink,
     url: tap.url,
     dataDir,
+    vertexKey,
     reset() {
       upstream.reset();
       tap.exchanges.length = 0;

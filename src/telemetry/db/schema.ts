@@ -112,4 +112,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (started_at, request_id)
   ) WITHOUT ROWID;
   `,
+  // 4: body sizes, for `/direct` calls (not routed by model, so their usage is bytes).
+  `
+  ALTER TABLE requests ADD COLUMN request_bytes INTEGER;
+  ALTER TABLE requests ADD COLUMN response_bytes INTEGER;
+  `,
 ];

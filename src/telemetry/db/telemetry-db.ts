@@ -83,7 +83,7 @@ const GROUP_EXPR: Record<GroupBy, string> = {
 };
 
 /** Columns of the `requests` table (schema.ts), in order. */
-const REQUEST_COLUMNS = 33;
+const REQUEST_COLUMNS = 35;
 
 const SUMS = `count(*) AS requests,
   sum(CASE WHEN status >= 400 OR error_class IS NOT NULL THEN 1 ELSE 0 END) AS errors,
@@ -128,6 +128,7 @@ export class TelemetryDb {
           r.requestedModel, r.provider, r.upstreamModel, r.status, r.errorCode, r.errorClass, r.stream ? 1 : 0, u ? 1 : 0,
           u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheReadTokens ?? 0, u?.cacheWrite5mTokens ?? 0, u?.cacheWrite1hTokens ?? 0, u?.reasoningTokens ?? 0,
           u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
+          r.requestBytes ?? null, r.responseBytes ?? null,
         );
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
         if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
@@ -289,5 +290,7 @@ function fromRow(r: Row): StoredRequest {
     credentialFingerprint: (r.credential_fp as string | null) ?? null,
     costUsd: r.cost_usd === null ? null : Number(r.cost_usd),
     costBasis: (r.cost_basis as string | null) ?? null,
+    requestBytes: r.request_bytes == null ? null : Number(r.request_bytes),
+    responseBytes: r.response_bytes == null ? null : Number(r.response_bytes),
   };
 }

@@ -35,6 +35,8 @@ export type WireRecord = [
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
   quotas: Array<[bucket: string, quota: string, nanos: number, outcome: QuotaOutcome]>,
+  requestBytes: number | null,
+  responseBytes: number | null,
 ];
 
 export type WireCapture = [
@@ -79,6 +81,8 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.credentialFingerprint,
       p && [p.basis, p.model, p.adjustment],
       r.quotas.map((q) => [q.bucket, q.quota, q.nanos, q.outcome]),
+      r.requestBytes ?? null,
+      r.responseBytes ?? null,
     ],
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
   ];
@@ -125,6 +129,9 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     pricing,
     quotas: w[25].map(([bucket, quota, nanos, outcome]) => ({ bucket, quota, nanos, outcome })),
   };
+  // Only direct calls carry sizes; other records stay without the fields, as they were sent.
+  if (w[26] !== null) record.requestBytes = w[26];
+  if (w[27] !== null) record.responseBytes = w[27];
   const capture: Capture | null = c && {
     requestId: w[0],
     requestHeaders: c[0],
