@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NOT_IMPLEMENTED } from '../src/config/not-implemented.js';
 import { blocking } from '../src/config/problems.js';
 import { STARTER_CONFIG } from '../src/config/starter.js';
 import type { Problem } from '../src/config/types.js';
 import { validateConfigText } from '../src/config/validate.js';
+
+/** A service-account keyfile made here (a fresh RSA key), for the docs' keyfile:: examples. */
+const EXAMPLE_KEYFILE = Buffer.from(
+  JSON.stringify({
+    type: 'service_account',
+    project_id: 'docs-test-project',
+    client_email: 'docs-test@docs-test-project.iam.gserviceaccount.com',
+    token_uri: 'https://oauth2.googleapis.com/token',
+    private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  }),
+).toString('base64');
 
 const grants = `"grants": [{"src": ["*"], "app": {"tailscale.com/cap/aperture": [{"role": "admin"}, {"models": "**"}]}}]`;
 
@@ -248,7 +260,7 @@ describe('configuration validation', () => {
         // Only gateway configuration: not client settings, not the tailnet policy file (dst/ip).
         if (!/"(baseurl|tailscale\.com\/cap\/aperture|retention|chat_models)"/.test(text) || /"dst"/.test(text)) continue;
         const candidates = text.startsWith('{') ? [text] : [`{${text}}`, `{"providers": {${text}}}`];
-        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x' } }));
+        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', VERTEX_KEYFILE_B64: EXAMPLE_KEYFILE } }));
         const best = results.find((r) => r.config) ?? results[0]!;
         assert.deepEqual(blocking(best.problems), [], `${name}:\n${text}`);
         checked++;
