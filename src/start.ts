@@ -184,6 +184,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const url = unixPath ? settings.host : `http://${host}:${port}`;
   log.info({ url, config: configPath, identity: identity.name, providers: runtime.current.providers.size, hosts: hosts.list() }, 'keyway listening');
@@ -197,17 +198,21 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     gateway,
     modelDates,
     log,
-    async close(graceMs = 10_000) {
-      stopNames();
-      runtime.close();
-      await gateway.close(graceMs);
-      // Requests are done: write every queued record and balance before the store closes.
-      await telemetry?.close();
-      await quotas.ledger.close();
-      await dataStore.close();
-      await pools.closeAll();
-      await modelDates.flush();
-      await credentials.close();
+    close(graceMs = 10_000) {
+      // Closing twice (a signal during shutdown, a test's cleanup) waits for the first close.
+      closing ??= (async () => {
+        stopNames();
+        runtime.close();
+        await gateway.close(graceMs);
+        // Requests are done: write every queued record and balance before the store closes.
+        await telemetry?.close();
+        await quotas.ledger.close();
+        await dataStore.close();
+        await pools.closeAll();
+        await modelDates.flush();
+        await credentials.close();
+      })();
+      return closing;
     },
   };
 }

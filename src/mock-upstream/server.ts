@@ -50,6 +50,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     responseBytes: opts.responseBytes !== undefined && opts.responseBytes > 0 ? opts.responseBytes : undefined,
     checkKeyPrefix: opts.acceptAnyKey !== true,
   };
+  // A Vertex path's bearer is an access token this mock minted (checked above), not an API key.
+  const vertexCfg: HandlerConfig = { ...cfg, checkKeyPrefix: false };
   const log = opts.log;
   const recorder = new Recorder(opts.record !== false);
   // The URL is known once listening; keyfiles are issued after that.
@@ -134,7 +136,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       const unauthenticated = isVertexPath(path) ? oauth.bearerProblem(req.headers.authorization) : undefined;
       const reply = unauthenticated
         ? { status: 401, headers: { 'content-type': JSON_TYPE }, body: gemini.errorBody(401, unauthenticated) }
-        : buildReply(info, matchRoute(path), sc, cfg, ++seq);
+        : buildReply(info, matchRoute(path), sc, isVertexPath(path) ? vertexCfg : cfg, ++seq);
       deliver(res, reply, {
         delayMs: sc.slowMs ?? latencyMs,
         intervalMs: sc.intervalMs ?? intervalMs,
