@@ -191,6 +191,12 @@ describe('service-account token cache', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
+  /** until polls a condition (the token server answers on its own schedule under load). */
+  async function until(ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok(), 'condition not met within 5 s');
+  }
+
   const source = (clock: { t: number }) =>
     new ServiceAccountTokens({ projectId: 'p', clientEmail: 'unit@test', privateKey: PEM, privateKeyId: undefined, tokenUri }, { now: () => clock.t });
 
@@ -205,14 +211,14 @@ describe('service-account token cache', () => {
     assert.equal(tokens.exchanges, 1);
     clock.t = 1_000_000 + 3_400_000; // within the last 5 minutes
     assert.equal(tokens.token(), 'ya29.unit-1', 'the old token while the new one is fetched');
-    await new Promise((r) => setTimeout(r, 100));
     assert.equal(tokens.exchanges, 2);
-    assert.equal(tokens.token(), 'ya29.unit-2');
+    await until(() => tokens.token() === 'ya29.unit-2');
+    assert.equal(tokens.exchanges, 2, 'requests during the renewal started no other exchange');
     clock.t += 10_000_000; // long expired
     held = true;
     const waiting = Array.from({ length: 10 }, () => tokens.token());
     assert.ok(waiting.every((w) => w instanceof Promise), 'an expired token is never served');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => release !== undefined);
     held = false;
     release!();
     assert.deepEqual(new Set(await Promise.all(waiting)), new Set(['ya29.unit-3']));

@@ -90,7 +90,7 @@ describe('Vertex AI with a keyfile:: service account', () => {
     upstream = await startMockUpstream();
     key = upstream.oauth.issueKeyfile({ projectId: 'test-project-1' });
     fresh = upstream.oauth.issueKeyfile({ projectId: 'test-project-2' });
-    shortLived = upstream.oauth.issueKeyfile({ projectId: 'test-project-3', expiresIn: 2 });
+    shortLived = upstream.oauth.issueKeyfile({ projectId: 'test-project-3', expiresIn: 4 });
     failing = upstream.oauth.issueKeyfile({ projectId: 'test-project-4' });
     // A keyfile whose private key is not the one registered for its client_email.
     const other = upstream.oauth.issueKeyfile();
@@ -261,7 +261,7 @@ describe('Vertex AI with a keyfile:: service account', () => {
     assert.equal((await call()).status, 200);
     const mine = () => upstream.oauth.exchanges.filter((e) => e.clientEmail === shortLived.clientEmail && e.ok);
     assert.equal(mine().length, 1, 'the second request reuses the token');
-    await sleep(1_900); // the token lives 2 s; keyway stops using it in its last tenth
+    await sleep(3_700); // the token lives 4 s; keyway stops using it in its last tenth (3.6 s)
     const r = await call();
     assert.equal(r.status, 200, r.text);
     assert.equal(mine().length, 2, 'a new token was minted');

@@ -11,7 +11,7 @@
 import { anthropicConversation } from './anthropic-conversation.js';
 import { renderAnthropicError } from './anthropic-messages.js';
 import { AnthropicResponseReader } from './anthropic-usage.js';
-import { renderGoogleError } from './gemini.js';
+import { geminiGenerateContent, renderGoogleError } from './gemini.js';
 import type { ApiFormat, ConversationAdapter } from './types.js';
 import { isClaudeModel, vertexModelPath } from './vertex-gemini.js';
 
@@ -39,7 +39,8 @@ export const vertexAnthropic: ApiFormat = {
   flag: 'google_raw_predict',
   endpoints: ['/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict'],
   credentialHint: 'Sign in to Google Cloud (gcloud auth application-default login) so the client sends its own Authorization: Bearer token.',
-  credentialQueryParams: ['key'],
+  // Vertex's front end reads Google's query credentials on every publisher.
+  credentialQueryParams: geminiGenerateContent.credentialQueryParams,
   renderError: renderGoogleError,
   renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,
   createResponseReader: () => new AnthropicResponseReader(),

@@ -6,7 +6,7 @@
  * Gemini API's, so the Gemini reader and conversation serve; errors are Google's envelope.
  */
 import { geminiConversation } from './gemini-conversation.js';
-import { renderGoogleError } from './gemini.js';
+import { geminiGenerateContent, renderGoogleError } from './gemini.js';
 import { GeminiResponseReader } from './gemini-usage.js';
 import type { ApiFormat, ConversationAdapter } from './types.js';
 import { VERTEX_PROJECT_PLACEHOLDER, VERTEX_REGION_PLACEHOLDER, encodeSegment } from './vertex-path.js';
@@ -35,9 +35,9 @@ const vertexGeminiConversation: ConversationAdapter = {
 export const vertexGemini: ApiFormat = {
   flag: 'google_generate_content',
   endpoints: ['/v1/projects/{project}/locations/{region}/publishers/google/models/{model}:generateContent'],
-  // Vertex express mode takes an API key as ?key=, as the Gemini API does.
   credentialHint: 'Sign in to Google Cloud (gcloud auth application-default login) so the client sends its own Authorization: Bearer token.',
-  credentialQueryParams: ['key'],
+  // Google's query credentials (express mode's ?key=, …): the same as the Gemini API's.
+  credentialQueryParams: geminiGenerateContent.credentialQueryParams,
   renderError: renderGoogleError,
   renderStreamError: (status, code, message) => `data: ${renderGoogleError(status, code, message)}\n\n`,
   // The same clients as the Gemini API (@google/genai, Gemini CLI): see gemini.ts.

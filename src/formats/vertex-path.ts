@@ -47,6 +47,8 @@ export function parseVertexPath(pathname: string): VertexPath | undefined {
   } else {
     return undefined;
   }
+  // Most /v1/ paths are other APIs (chat completions, models): leave before splitting.
+  if (!rest.startsWith('projects/') && !rest.startsWith('publishers/')) return undefined;
   const parts = rest.split('/');
   let project: string | undefined;
   let location: string | undefined;
@@ -67,11 +69,14 @@ export function parseVertexPath(pathname: string): VertexPath | undefined {
   const last = parts.length === at + 4 ? parts[at + 3]! : parts.slice(at + 3).join('/');
   const colon = last.lastIndexOf(':');
   if (colon <= 0) return undefined;
-  let model: string;
-  try {
-    model = decodeURIComponent(last.slice(0, colon));
-  } catch {
-    model = '';
+  const rawModel = last.slice(0, colon);
+  let model = rawModel;
+  if (rawModel.includes('%')) {
+    try {
+      model = decodeURIComponent(rawModel);
+    } catch {
+      model = '';
+    }
   }
   return { version, project, location, publisher: parts[at + 1]!, model, method: last.slice(colon + 1) };
 }
@@ -107,11 +112,13 @@ export function encodeSegment(s: string): string {
 }
 
 function checkedSegment(raw: string, what: 'project' | 'location'): string {
-  let s: string | undefined;
-  try {
-    s = decodeURIComponent(raw);
-  } catch {
-    s = undefined;
+  let s: string | undefined = raw;
+  if (raw.includes('%')) {
+    try {
+      s = decodeURIComponent(raw);
+    } catch {
+      s = undefined;
+    }
   }
   if (s === undefined || !isPlainSegment(s)) {
     throw new GatewayError('BAD_PATH_SEGMENT', `the ${what} segment of the Vertex path is not valid: it must be a non-empty name without "/", control characters or dot segments`);

@@ -172,6 +172,10 @@ describe('Gemini CLI on Vertex AI through keyway', () => {
     const call = parts.find((p) => p.functionCall)?.functionCall;
     const response = parts.find((p) => p.functionResponse)?.functionResponse;
     assert.ok(call && response, why);
+    // Gemini CLI sent them (to match the result to the call); Vertex gets neither.
+    const sentParts = (JSON.parse(clientPosts(stack).at(-1)!.body) as typeof last).contents.flatMap((c) => c.parts ?? []);
+    assert.equal(typeof sentParts.find((p) => p.functionCall)?.functionCall?.id, 'string', 'the client sent a functionCall id');
+    assert.equal(typeof sentParts.find((p) => p.functionResponse)?.functionResponse?.id, 'string', 'the client sent a functionResponse id');
     assert.equal(call.id, undefined);
     assert.equal(response.id, undefined);
     assert.match(JSON.stringify(response), /TOOL_RAN_42/);
