@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { compileGrants, type Access } from '../access/grants.js';
 import type { Identity } from '../identity/identity.js';
+import { credentialFor, type MintedCredential } from '../upstream/credentials/index.js';
 import type { FormatFlag, GatewayConfig, Problem, ProviderSpec } from './types.js';
 
 export interface CompiledProvider {
@@ -20,8 +21,10 @@ export interface CompiledProvider {
   readonly versionSegment: string | undefined;
   readonly formats: ReadonlySet<FormatFlag>;
   readonly models: ReadonlySet<string>;
-  /** The provider key as a ready header `[name, value]`, or undefined without a key. */
+  /** The provider key as a ready header `[name, value]`, or undefined without a key (or with a minted one). */
   readonly keyHeader: readonly [string, string] | undefined;
+  /** A credential made per request instead (SigV4 with IAM access keys), else undefined. */
+  readonly credential: MintedCredential | undefined;
   /** Passthrough without a fallback key: only callers that bring a credential can use it. */
   readonly requiresClientAuth: boolean;
   /** A short name for the upstream service, for `/v1/models` metadata. */
@@ -103,6 +106,7 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
   const lastSegment = basePath.slice(basePath.lastIndexOf('/') + 1);
   const formats = new Set<FormatFlag>();
   for (const [flag, on] of Object.entries(spec.compatibility)) if (on) formats.add(flag as FormatFlag);
+  const credential = credentialFor(spec);
   return {
     spec,
     id: spec.id,
@@ -111,9 +115,11 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
     versionSegment: VERSION_SEGMENT.test(lastSegment) ? lastSegment : undefined,
     formats,
     models: new Set(spec.models),
-    keyHeader: spec.apikey === '' ? undefined : keyHeader(spec),
+    keyHeader: spec.apikey === '' || credential ? undefined : keyHeader(spec),
+    credential,
     requiresClientAuth: spec.authMode === 'passthrough' && spec.apikey === '',
-    upstream: spec.costBasis ?? upstreamName(url.hostname),
+    // Bedrock's runtime API by the name Aperture's clients know it (whatever the cost basis).
+    upstream: formats.has('bedrock_model_invoke') || formats.has('bedrock_converse') ? 'bedrock-runtime' : (spec.costBasis ?? upstreamName(url.hostname)),
   };
 }
 

@@ -3,6 +3,7 @@
  * problem found, each with its path and the reference's wording. It is pure (no I/O, no
  * globals) so the server, `keyway check` and the dashboard editor share one validator.
  */
+import { isAwsKey, parseAwsKey } from './aws-key.js';
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import { formatPath, parseHujson, type PathSegment } from './hujson.js';
 import { substituteMacros, type Env } from './macros.js';
@@ -169,6 +170,16 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   }
 
   const compatibility = validateCompatibility(c, raw, path);
+  if (isAwsKey(apikey)) {
+    // IAM access keys: keyway signs with SigV4 (a keyway extension, docs/configuration.md).
+    const key = parseAwsKey(apikey);
+    if ('problem' in key) {
+      c.warn([...path, 'apikey'], `provider ${id}: an "aws::" apikey ${key.problem}`);
+      usable = false;
+    } else if (!compatibility.bedrock_model_invoke && !compatibility.bedrock_converse) {
+      c.info([...path, 'apikey'], `provider ${id}: an "aws::" apikey signs requests for Amazon Bedrock, but the provider serves no Bedrock format (bedrock_model_invoke, bedrock_converse)`);
+    }
+  }
 
   const costBasisRaw = c.string(raw, 'cost_basis', path);
   if (costBasisRaw !== '' && !(COST_BASES as readonly string[]).includes(costBasisRaw)) {

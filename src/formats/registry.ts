@@ -1,16 +1,19 @@
 /**
  * The format registry: which request paths keyway proxies and what each one means.
- * Exact paths are looked up in a Map; the only pattern (Gemini's model-in-URL paths) is
- * parsed by hand, so matching costs a Map lookup and a few string operations.
+ * Exact paths are looked up in a Map; the patterns (Gemini's and Bedrock's model-in-URL
+ * paths) are parsed by hand, so matching costs a Map lookup and a few string operations.
  */
 import { anthropicMessages } from './anthropic-messages.js';
+import { BEDROCK_MODEL_PREFIX, matchBedrockPath } from './bedrock-common.js';
+import { CONVERSE_ACTIONS, bedrockConverse } from './bedrock-converse.js';
+import { INVOKE_ACTIONS, bedrockInvoke } from './bedrock-invoke.js';
 import { GEMINI_METHODS, geminiGenerateContent } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
 import type { ApiFormat, RouteMatch } from './types.js';
 
 /** FORMATS lists every format keyway serves; a new format is one more entry here. */
-export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent];
+export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent, bedrockInvoke, bedrockConverse];
 
 /** POST paths whose model is in the JSON body, and the upstream path each maps to. */
 const BODY_ROUTES = new Map<string, RouteMatch>([
@@ -38,6 +41,9 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   if (exact) return exact;
   for (const prefix of GEMINI_PREFIXES) {
     if (pathname.startsWith(prefix)) return matchGemini(prefix, pathname);
+  }
+  if (pathname.startsWith(BEDROCK_MODEL_PREFIX)) {
+    return matchBedrockPath(pathname, bedrockInvoke, INVOKE_ACTIONS) ?? matchBedrockPath(pathname, bedrockConverse, CONVERSE_ACTIONS);
   }
   return undefined;
 }
@@ -77,6 +83,7 @@ export function formatForPath(pathname: string): ApiFormat {
   if (pathname.startsWith('/v1/messages')) return anthropicMessages;
   if (pathname.startsWith('/v1beta/')) return geminiGenerateContent;
   if (pathname.startsWith('/v1/responses') || pathname.startsWith('/codex/')) return openaiResponses;
+  if (pathname.startsWith('/bedrock/')) return pathname.includes('/converse') ? bedrockConverse : bedrockInvoke;
   return openaiChat;
 }
 

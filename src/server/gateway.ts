@@ -14,6 +14,8 @@ import { explain, explainDraft, whoami } from './access-api.js';
 import { guardBrowserRequest } from './browser-guard.js';
 import { guardConnections } from './connection-guard.js';
 import { handleAdmin } from './admin-api.js';
+import { listInferenceProfiles } from './bedrock-profiles.js';
+import { acceptCleartextHttp2 } from './h2c.js';
 import { listingBody } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
@@ -32,9 +34,12 @@ export interface Gateway {
 
 export function createGateway(ctx: GatewayContext): Gateway {
   const { headerTimeoutMs } = ctx.clientLimits;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
+  };
   const server = createServer(
     {
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
       // No bound on a whole request: an upload may be large and a response stream long.
       // Headers have their own bound, and a body may not pause for longer than bodyTimeoutMs.
       requestTimeout: 0,
@@ -42,10 +47,10 @@ export function createGateway(ctx: GatewayContext): Gateway {
       // Node checks header deadlines on this interval (30 s by default, too coarse for a 30 s bound).
       connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(headerTimeoutMs / 4))),
     },
-    (req, res) => {
-      handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
-    },
+    onRequest,
   );
+  // The AWS SDK's Bedrock Runtime client speaks only HTTP/2 by default (docs/clients.md).
+  const http2 = acceptCleartextHttp2(server, onRequest, { idleMs: KEEP_ALIVE_MS, firstBytesMs: headerTimeoutMs });
   guardConnections(server, ctx.clientLimits, ctx.log);
   // Codex first tries a WebSocket on GET /v1/responses; 426 makes it fall back to HTTP at once.
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
@@ -57,9 +62,14 @@ export function createGateway(ctx: GatewayContext): Gateway {
   });
   return {
     server,
-    close: (graceMs = 10_000) => closeServer(server, graceMs),
+    close: (graceMs = 10_000) => {
+      http2.close(graceMs);
+      return closeServer(server, graceMs);
+    },
   };
 }
+
+const KEEP_ALIVE_MS = 65_000;
 
 async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
@@ -115,7 +125,7 @@ async function handleOwnRoutes(
     await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
     return;
   }
-  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models') {
+  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models' || pathname === BEDROCK_PROFILES) {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
@@ -128,6 +138,8 @@ async function handleOwnRoutes(
     if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access));
     if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access));
     if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access));
+    // Claude Code in Bedrock mode asks this first; errors here are in Bedrock's shape (formatForPath).
+    if (pathname === BEDROCK_PROFILES && method === 'GET') return sendJson(res, 200, listInferenceProfiles(snapshot, access, new URLSearchParams(query)));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;
@@ -171,6 +183,8 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname);
   sendError(res, error, format);
 }
+
+const BEDROCK_PROFILES = '/bedrock/inference-profiles';
 
 function isOwnPath(pathname: string): boolean {
   return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';

@@ -11,6 +11,7 @@ import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../for
 import type { RouteMatch } from '../formats/types.js';
 import { resolveModel } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
+import { headersFor } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
 import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
@@ -82,6 +83,10 @@ async function proxyInference(
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
   const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);
   headers.push('content-length', String(body.length));
+  // A signature covers the final request, so it is made last.
+  if (provider.credential && credentialSource !== 'client' && credentialSource !== 'none') {
+    headers.push(...(await headersFor(provider, { method: 'POST', path: target.path, headers, body })));
+  }
   trace?.setCredential(credentialSource, clientCredential);
 
   const outcome = await forwardRequest(res, {

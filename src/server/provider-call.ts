@@ -10,8 +10,10 @@ import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import { GatewayError, upstreamErrorFromTransport } from '../errors.js';
 import type { ApiFormat, ChatTurn } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
-import { SseParser } from '../telemetry/sse-parser.js';
+import { matchRoute } from '../formats/registry.js';
+import { streamParserFor } from '../telemetry/stream-parser.js';
 import type { Usage } from '../telemetry/usage.js';
+import { headersFor } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
@@ -60,7 +62,10 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   trace?.setRequest(built.body, bodyText, `${provider.id}/${call.upstreamModel}`, call.stream);
   const tap = trace?.setRoute(provider, call.upstreamModel);
 
-  const target = upstreamTarget(provider, path!, query ? `?${query}` : '', format.credentialQueryParams);
+  // The path as a client would call keyway; the registry maps it upstream (Bedrock drops `/bedrock`).
+  const route = matchRoute(path!);
+  const upstreamPath = route?.withModel ? route.withModel(call.upstreamModel) : (route?.upstreamPath ?? path!);
+  const target = upstreamTarget(provider, upstreamPath, query ? `?${query}` : '', format.credentialQueryParams);
   const raw = ['content-type', 'application/json', 'user-agent', userAgent, ...Object.entries(built.headers).flat()];
   const { headers, credentialSource } = buildUpstreamHeaders(raw, provider, call.access.addHeaders, undefined);
   trace?.setCredential(credentialSource, undefined);
@@ -71,21 +76,24 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   let aborted = false;
   let gatewayError: GatewayError | undefined;
   try {
+    if (provider.credential && credentialSource !== 'none') {
+      headers.push(...(await headersFor(provider, { method: 'POST', path: target.path, headers, body: bodyText })));
+    }
     const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: bodyText, signal: call.signal });
     status = res.statusCode;
     tap?.onResponseStart(status, res.headers);
-    const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && !res.headers['content-encoding'];
-    const parser = sse
-      ? new SseParser((event, data) => {
-          const piece = adapter.streamText(event, data);
-          if (piece) {
-            text += piece;
-            call.onText?.(piece);
-          } else if (data.includes('"error"')) {
-            error ??= adapter.errorMessage(safeJson(data));
-          }
-        })
-      : undefined;
+    const onEvent = (event: string | undefined, data: string) => {
+      const piece = adapter.streamText(event, data);
+      if (piece) {
+        text += piece;
+        call.onText?.(piece);
+      } else if (adapter.streamError) {
+        error ??= adapter.streamError(event, data);
+      } else if (data.includes('"error"')) {
+        error ??= adapter.errorMessage(safeJson(data));
+      }
+    };
+    const parser = res.headers['content-encoding'] ? undefined : streamParserFor(String(res.headers['content-type'] ?? ''), onEvent);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -107,7 +115,7 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
     if (call.signal?.aborted) {
       aborted = true;
     } else {
-      gatewayError = upstreamErrorFromTransport(err);
+      gatewayError = err instanceof GatewayError ? err : upstreamErrorFromTransport(err);
       status = gatewayError.status;
       error = gatewayError.message;
     }
@@ -136,6 +144,7 @@ function safeJson(text: string): unknown {
 /** serverFormat picks the API keyway uses to talk to a provider itself, in order of preference. */
 export function serverFormat(provider: CompiledProvider, formats: readonly ApiFormat[]): ApiFormat | undefined {
   // Chat completions before responses: OpenAI-compatible servers speak it far more often.
-  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content'];
+  // Bedrock's Converse before its invoke: Converse has one body shape for every model.
+  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content', 'bedrock_converse', 'bedrock_model_invoke'];
   return order.map((flag) => formats.find((f) => f.flag === flag)).find((f): f is ApiFormat => f !== undefined && provider.formats.has(f.flag));
 }

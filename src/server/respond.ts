@@ -18,16 +18,18 @@ export function sendError(res: ServerResponse, err: GatewayError, format: ApiFor
     res.destroy();
     return;
   }
+  const code = snakeCase(err.code);
   const body = format
-    ? format.renderError(err.status, snakeCase(err.code), err.message)
+    ? format.renderError(err.status, code, err.message)
     : JSON.stringify({ error: err.message, code: err.code });
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    ...format?.errorHeaders?.(err.status, code),
     ...err.headers,
   };
-  // A client that paused mid-body is not worth keeping.
-  if (err.code === 'BODY_TIMEOUT') headers.connection = 'close';
+  // A client that paused mid-body is not worth keeping (HTTP/2 has no Connection header).
+  if (err.code === 'BODY_TIMEOUT' && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(err.status, headers);
   res.end(body);
   if (err.code === 'BODY_TOO_LARGE') lingerWhileUploading(res);

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseDurationMs } from '../duration.js';
 
-const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization']);
+const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization', 'x-amz-security-token']);
 
 /** redactHeaders copies headers with every credential-bearing value replaced. */
 export function redactHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
@@ -19,12 +19,15 @@ export function redactHeaders(headers: IncomingHttpHeaders | Record<string, stri
   return out;
 }
 
-/** redactQuery removes a `key=` credential from a query string. */
+/** Query parameters that carry a credential: Gemini's `key`, a presigned AWS request's signature and token. */
+const REDACTED_PARAMS = ['key', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
+
+/** redactQuery removes credentials (`key=`, SigV4 `X-Amz-…`) from a query string. */
 export function redactQuery(path: string): string {
   const q = path.indexOf('?');
-  if (q < 0 || !path.includes('key=', q)) return path;
+  if (q < 0 || (!path.includes('key=', q) && !path.includes('X-Amz-', q))) return path;
   const params = new URLSearchParams(path.slice(q + 1));
-  if (params.has('key')) params.set('key', '[redacted]');
+  for (const name of REDACTED_PARAMS) if (params.has(name)) params.set(name, '[redacted]');
   return `${path.slice(0, q)}?${params.toString()}`;
 }
 

@@ -33,6 +33,10 @@ const BASIS_BY_FORMAT: Record<string, string> = {
   openai_responses: 'openai',
   gemini_generate_content: 'google',
   google_generate_content: 'vertex',
+  // Aperture needs an explicit cost_basis for Bedrock; keyway prices it from AWS's list
+  // (one table for every region: genai-prices tells regional and global profiles apart by ID).
+  bedrock_model_invoke: 'bedrock',
+  bedrock_converse: 'bedrock',
 };
 
 /**

@@ -24,6 +24,13 @@ const REQUEST_DROP = new Set([
 /** Headers that carry an API credential, in any of the providers' styles. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']);
 
+/**
+ * The parts of a client's AWS SigV4 signature besides its `Authorization` header: they
+ * travel only with the client's own credential (passthrough), exactly as sent, and are
+ * dropped whenever keyway supplies the credential (and may sign the request itself).
+ */
+const SIGV4_HEADERS: ReadonlySet<string> = new Set(['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']);
+
 export type HeaderList = string[]; // flat [name, value, name, value, …], as undici accepts
 
 export interface UpstreamHeaders {
@@ -39,11 +46,14 @@ export interface UpstreamHeaders {
  * auth_mode. `clientQueryCredential` is the key a client put in the URL (Gemini
  * `?key=`), which counts as bringing a credential.
  *
- * - passthrough: the client's credential headers go through unchanged and the provider
- *   key is never added beside them; with no client credential the fallback key (if any)
- *   is sent in the provider's authorization style.
+ * - passthrough: the client's credential headers (and the rest of its SigV4 signature)
+ *   go through unchanged and the provider key is never added beside them; with no client
+ *   credential the fallback key (if any) is sent in the provider's authorization style.
  * - override: every client credential is removed, then the provider key is injected.
  * - none: every credential is removed.
+ *
+ * A provider whose credential is minted per request (SigV4) gets `credentialSource`
+ * `provider` or `fallback` here and its headers from upstream/credentials afterwards.
  */
 export function buildUpstreamHeaders(
   rawHeaders: readonly string[],
@@ -56,10 +66,16 @@ export function buildUpstreamHeaders(
   const out: HeaderList = [];
   let clientCredential = clientQueryCredential !== undefined;
   let credentialValue = clientQueryCredential;
+  let sigv4: HeaderList | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    if (REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-')) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`) describe the client's own request.
+    if (name.charCodeAt(0) === 0x3a || REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-')) continue;
     if (connectionNamed !== undefined && connectionNamed.has(name)) continue;
+    if (SIGV4_HEADERS.has(name)) {
+      if (passthrough) (sigv4 ??= []).push(name, rawHeaders[i + 1]!);
+      continue;
+    }
     if (CREDENTIAL_HEADERS.has(name)) {
       if (!passthrough) continue;
       clientCredential = true;
@@ -68,15 +84,19 @@ export function buildUpstreamHeaders(
     out.push(name, rawHeaders[i + 1]!);
   }
 
+  // A minted credential (SigV4) is added by the caller once the request is final.
+  const hasKey = provider.keyHeader !== undefined || provider.credential !== undefined;
   let credentialSource: UpstreamHeaders['credentialSource'] = 'none';
   if (passthrough) {
-    if (clientCredential) credentialSource = 'client';
-    else if (provider.keyHeader) {
-      out.push(provider.keyHeader[0], provider.keyHeader[1]);
+    if (clientCredential) {
+      credentialSource = 'client';
+      if (sigv4) out.push(...sigv4);
+    } else if (hasKey) {
+      if (provider.keyHeader) out.push(provider.keyHeader[0], provider.keyHeader[1]);
       credentialSource = 'fallback';
     }
-  } else if (provider.spec.authMode === 'override' && provider.keyHeader) {
-    out.push(provider.keyHeader[0], provider.keyHeader[1]);
+  } else if (provider.spec.authMode === 'override' && hasKey) {
+    if (provider.keyHeader) out.push(provider.keyHeader[0], provider.keyHeader[1]);
     credentialSource = 'provider';
   }
 
