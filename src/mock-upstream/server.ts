@@ -7,6 +7,7 @@ import { buildReply, headerRecord, type HandlerConfig } from './handler.js';
 import { Recorder } from './recorder.js';
 import { matchRoute } from './routes.js';
 import { parseScenario } from './scenario.js';
+import { isSigV4, MOCK_AWS_CREDENTIALS, verifySigV4, type SigV4Result } from './sigv4.js';
 import { deliver } from './sse.js';
 import type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
 
@@ -48,6 +49,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   };
   const log = opts.log;
   const recorder = new Recorder(opts.record !== false);
+  const awsSecrets = new Map([MOCK_AWS_CREDENTIALS, ...(opts.awsCredentials ?? [])].map((c) => [c.accessKeyId, c.secretAccessKey]));
   let seq = 0;
   let closing = false;
 
@@ -112,15 +114,19 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
           json = undefined; // answered with a 400 in the route's envelope by buildReply
         }
       }
+      const authorization = req.headers.authorization;
+      let sigv4: SigV4Result | undefined;
+      if (isSigV4(authorization)) sigv4 = verifySigV4({ method: req.method ?? 'GET', path, query, rawHeaders: req.rawHeaders, body: buf.subarray(0, size) }, awsSecrets);
       if (recorder.enabled) {
         ctx.rec = makeRecord(req, path, query, body, json, receivedAt);
+        if (sigv4) ctx.rec.sigv4 = sigv4.status;
         recorder.add(ctx.rec);
       }
       if (res.destroyed) return;
       const sc = parseScenario(req.headers['x-mock-scenario'], body);
       if (sc.hang) return; // never answer; close() or the client ends it
       const method = req.method ?? 'GET';
-      const info = { method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body, bodyBytes: size, json };
+      const info = { method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body, bodyBytes: size, json, sigv4 };
       const reply = buildReply(info, matchRoute(path), sc, cfg, ++seq);
       deliver(res, reply, {
         delayMs: sc.slowMs ?? latencyMs,

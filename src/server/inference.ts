@@ -65,7 +65,10 @@ async function proxyInference(
     model = m;
   }
   trace?.setRequest(json, text, model, route.urlStreams === true);
-  if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
+  if (!isValidModelName(model)) {
+    // An empty URL model is one the format could not decode or does not accept (formats/registry.ts).
+    throw new GatewayError('BAD_MODEL_NAME', route.urlModel === '' ? `the model in the URL is not a valid model name for ${route.format.endpoints[0]}` : undefined);
+  }
 
   const resolution = resolveModel(snapshot, route.format.flag, model, access);
   if (!resolution) {
