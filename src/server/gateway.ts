@@ -155,22 +155,31 @@ async function handleOwnRoutes(
  * its own rather than the socket's timeout, which Node uses for keep-alive.
  */
 function armBodyTimeout(req: IncomingMessage, res: ServerResponse, ms: number): void {
-  if (ms <= 0 || req.complete || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) return;
-  const socket = req.socket;
+  // HTTP/2: the request's own stream, which says whether a body follows the headers.
+  // node:http2 starts passing its data to the request only once the request is read, and
+  // a listener before that would take the body away, so it is added on `resume`.
+  const http2 = req.httpVersionMajor >= 2;
+  const stream = http2 ? (req as unknown as { stream: Duplex & { endAfterHeaders: boolean } }).stream : undefined;
+  const noBody = stream ? stream.endAfterHeaders : req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  if (ms <= 0 || req.complete || noBody) return;
+  const socket: NodeJS.EventEmitter & { destroy(): void } = stream ?? req.socket;
   const timer = setTimeout(() => {
     disarm();
     if (req.listenerCount('timeout') > 0) req.emit('timeout');
     else socket.destroy();
   }, ms);
   const restart = () => timer.refresh();
+  const listen = () => socket.on('data', restart);
   const disarm = () => {
     clearTimeout(timer);
     socket.off('data', restart);
+    req.off('resume', listen);
     req.off('end', disarm);
     res.off('finish', disarm);
     res.off('close', disarm);
   };
-  socket.on('data', restart);
+  if (http2) req.once('resume', listen);
+  else listen();
   req.once('end', disarm);
   res.once('finish', disarm);
   res.once('close', disarm);
