@@ -184,7 +184,9 @@ describe('Bedrock paths and errors', () => {
     { name: 'ARN, slash encoded', path: `/bedrock/model/${encodeURIComponent(ARN)}/converse`, flag: 'bedrock_converse', model: ARN, upstream: `/model/${encodeURIComponent(ARN)}/converse` },
     { name: 'ARN, slash raw', path: `/bedrock/model/${ARN}/converse`, flag: 'bedrock_converse', model: ARN, upstream: `/model/${encodeURIComponent(ARN)}/converse` },
     { name: 'a path trying to leave its segment', path: '/bedrock/model/..%2F..%2Fadmin/invoke', flag: 'bedrock_model_invoke', model: '' },
-    { name: 'a slash outside an ARN', path: '/bedrock/model/a/b/invoke', flag: 'bedrock_model_invoke', model: '' },
+    { name: 'provider/model', path: `/bedrock/model/bedrock/${PROFILE}/invoke`, flag: 'bedrock_model_invoke', model: `bedrock/${PROFILE}` },
+    { name: 'provider/ARN', path: `/bedrock/model/bedrock%2F${encodeURIComponent(ARN)}/invoke`, flag: 'bedrock_model_invoke', model: `bedrock/${ARN}` },
+    { name: 'two slashes outside an ARN', path: '/bedrock/model/a/b/c/invoke', flag: 'bedrock_model_invoke', model: '' },
     { name: 'bad percent escape', path: '/bedrock/model/%E0%A4%A/invoke', flag: 'bedrock_model_invoke', model: '' },
     { name: 'unknown action', path: `/bedrock/model/${PROFILE}/generate` },
     { name: 'no model', path: '/bedrock/model//invoke' },
@@ -207,7 +209,7 @@ describe('Bedrock paths and errors', () => {
     for (const ok of ['anthropic.claude-3-haiku-20240307-v1:0', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'meta.llama3-70b-instruct-v1:0', ARN, 'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0']) {
       assert.ok(isBedrockModelId(ok), ok);
     }
-    for (const bad of ['', '.hidden', 'a b', 'a/b', 'arn:aws:bedrock:us-east-1:1:x/../../y', 'x'.repeat(300), 'model\n']) assert.ok(!isBedrockModelId(bad), bad);
+    for (const bad of ['', '.hidden', 'a b', 'a/b/c', '../b', 'p/../x', 'arn:aws:bedrock:us-east-1:1:x/../../y', 'x'.repeat(300), 'model\n']) assert.ok(!isBedrockModelId(bad), bad);
   });
 
   test('errors: {"message"} with the type in x-amzn-ErrorType; a stream ends with an exception frame', () => {

@@ -15,13 +15,21 @@ export const BEDROCK_MODEL_PREFIX = '/bedrock/model/';
 /**
  * Model IDs (`us.anthropic.claude-sonnet-4-5-20250929-v1:0`) and ARNs of inference
  * profiles or provisioned models (`arn:aws:bedrock:us-east-1:123456789012:inference-profile/…`).
- * Bedrock's own pattern allows these characters; a `/` only inside an ARN.
+ * Bedrock's own pattern allows these characters; a `/` only inside an ARN, or after a
+ * keyway provider ID (`bedrock/us.anthropic…`, which routing resolves and removes).
  */
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
 const MODEL_ARN = /^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]*:\d{0,12}:[a-z-]+\/[A-Za-z0-9][A-Za-z0-9._:/-]{0,1023}$/;
+const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** isBedrockModelId reports whether a decoded model segment is something Bedrock could serve. */
 export function isBedrockModelId(id: string): boolean {
+  if (isIdOrArn(id)) return true;
+  const slash = id.indexOf('/');
+  return slash > 0 && PROVIDER_ID.test(id.slice(0, slash)) && isIdOrArn(id.slice(slash + 1));
+}
+
+function isIdOrArn(id: string): boolean {
   if (id.startsWith('arn:')) return MODEL_ARN.test(id) && !id.includes('/../') && !id.endsWith('/..') && !id.includes('//');
   return MODEL_ID.test(id);
 }
