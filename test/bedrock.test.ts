@@ -200,6 +200,26 @@ describe('Amazon Bedrock', () => {
     assert.equal(stack.upstream.requests[2]!.sigv4, 'invalid');
   });
 
+  test('a presigned request\'s X-Amz-* query credential is removed upstream (override) and never recorded; no key of any kind in records or captures', async () => {
+    stack.upstream.reset();
+    const query = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIATESTPRESIGN00001%2F20261201%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Security-Token=test-presigned-token&X-Amz-Signature=test-presigned-sig&trace=1';
+    const r = await post(stack, `/bedrock/model/${PROFILE}/converse${query}`, CONVERSE_BODY, CLIENT_SIGV4);
+    assert.equal(r.status, 200);
+    assert.equal(stack.upstream.requests[0]!.query, '?trace=1');
+    await post(stack, `/bedrock/model/${IAM_MODEL}/converse-stream`, CONVERSE_BODY, CLIENT_SIGV4);
+    await stack.keyway.telemetry!.recorder.flush();
+    const rows = ((await (await fetch(`${stack.url}/api/requests?limit=500`)).json()) as any).requests;
+    const details = await Promise.all(rows.map(async (row: any) => (await fetch(`${stack.url}/api/requests/${row.id}`)).text()));
+    const everything = JSON.stringify(rows) + details.join('');
+    for (const secret of [BEDROCK_KEY, MOCK_AWS_CREDENTIALS.secretAccessKey, SESSION_TOKEN, 'test-presigned-token', 'test-presigned-sig', CLIENT_SIGV4['x-amz-security-token'], 'Signature=0123456789abcdef']) {
+      assert.ok(!everything.includes(secret), `${secret} recorded`);
+    }
+    assert.ok(rows.some((row: any) => row.path.includes('X-Amz-Signature=%5Bredacted%5D')), 'the path is kept, its signature redacted');
+    // Admin reads of the configuration mask IAM keys like any apikey.
+    const config = await (await fetch(`${stack.url}/api/config`)).text();
+    assert.ok(!config.includes(MOCK_AWS_CREDENTIALS.secretAccessKey) && !config.includes(SESSION_TOKEN) && !config.includes(BEDROCK_KEY));
+  });
+
   test('event streams: the bytes arrive exactly as the upstream wrote them, whatever its write boundaries; the tap still reads usage and tool calls', async () => {
     const r = await post(stack, '/bedrock/model/raw.model-v1:0/converse-stream', CONVERSE_BODY);
     assert.equal(r.status, 200);
