@@ -68,8 +68,12 @@ describe('Claude Code in Bedrock mode through keyway', () => {
     // What Claude Code sent keyway is what the upstream got, apart from the path prefix.
     const sent = clientPosts(stack).find((p) => p.path.includes('/model/'))!;
     assert.equal(up.body, sent.body);
-    // If it asked for inference profiles, keyway answered them.
-    for (const ex of stack.tap.exchanges.filter((e) => e.path === '/bedrock/inference-profiles')) assert.equal(ex.status, 200, why);
+    // Claude Code 2.1.197 first lists the system-defined inference profiles; keyway answers.
+    const profiles = stack.tap.exchanges.filter((e) => e.path === '/bedrock/inference-profiles');
+    assert.deepEqual(profiles.map((e) => [e.method, e.query, e.status]), [['GET', '?type=SYSTEM_DEFINED', 200]], why);
+    assert.match(profiles[0]!.responseBody, new RegExp(`"inferenceProfileId":"${SONNET.replace(/\./g, '\\.')}"`));
+    // The model ID arrived with a raw ":" and went upstream as one encoded segment.
+    assert.equal(sent.path, `/bedrock/model/${SONNET}/invoke-with-response-stream`);
     assert.deepEqual(stack.sink.attempts, [], `no outbound traffic\n${why}`);
   });
 
