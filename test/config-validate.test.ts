@@ -260,7 +260,7 @@ describe('configuration validation', () => {
         // Only gateway configuration: not client settings, not the tailnet policy file (dst/ip).
         if (!/"(baseurl|tailscale\.com\/cap\/aperture|retention|chat_models)"/.test(text) || /"dst"/.test(text)) continue;
         const candidates = text.startsWith('{') ? [text] : [`{${text}}`, `{"providers": {${text}}}`];
-        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', VERTEX_KEYFILE_B64: EXAMPLE_KEYFILE } }));
+        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', VERTEX_KEYFILE_B64: EXAMPLE_KEYFILE, BEDROCK_API_KEY: 'test-bedrock-api-key' } }));
         const best = results.find((r) => r.config) ?? results[0]!;
         assert.deepEqual(blocking(best.problems), [], `${name}:\n${text}`);
         checked++;

@@ -45,17 +45,19 @@ function providers(u: string) {
     anthropic: { baseurl: u, authorization: 'x-api-key', auth_mode: 'passthrough', apikey: FALLBACK_KEY, models: ['claude-test'], compatibility: { anthropic_messages: true } },
     gemini: { baseurl: u, authorization: 'x-goog-api-key', auth_mode: 'none', models: ['gemini-test'], compatibility: { gemini_generate_content: true } },
     bare: { baseurl: u, auth_mode: 'passthrough', models: ['bare-test'], compatibility: { openai_chat: true } },
+    bedrock: { baseurl: u, apikey: `aws::AKIATESTFUZZ00000001:${PROVIDER_KEY}`, models: ['us.anthropic.bedrock-test-v1:0'], compatibility: { bedrock_model_invoke: true, bedrock_converse: true } },
   };
 }
 
 const INFERENCE = ['/v1/chat/completions', '/chat/completions', '/v1/responses', '/v1/responses/compact', '/codex/responses', '/v1/messages', '/v1/messages/count_tokens'];
 const GEMINI_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens', 'bogus', ''];
+const BEDROCK_ACTIONS = ['invoke', 'invoke-with-response-stream', 'converse', 'converse-stream', 'bogus', ''];
 const OWN = [
   '/api/whoami', '/api/config', '/api/config?reveal=1', '/api/config:validate', '/aperture/config', '/api/config/history', '/api/config/history/%',
   '/api/config/history/..%2f..%2fetc', '/api/config/rollback', '/api/requests', '/api/requests/%', '/api/requests/%zz', '/api/requests/req_0', '/api/usage',
   '/api/usage?from=junk&to=%', '/api/sessions', '/api/explain?model=%', '/api/explain', '/api/models/test', '/api/providers', '/api/health',
   '/api/chat/conversations', '/api/chat/conversations/%', '/api/chat/conversations/x/messages', '/metrics', '/v1/models', '/v1beta/models', '/ui/', '/ui/%2e%2e/%2e%2e/etc/passwd',
-  '/ui/assets/..%5c..%5cpackage.json', '/chat', '/chat/%', '/', '//', '/./api/whoami', '/%', '/%00', '/healthz',
+  '/ui/assets/..%5c..%5cpackage.json', '/chat', '/chat/%', '/', '//', '/./api/whoami', '/%', '/%00', '/healthz', '/bedrock/inference-profiles?type=%',
 ];
 const MODELS = ['gpt-test', 'claude-test', 'gemini-test', 'bare-test', 'openai/gpt-test', 'openai/gpt-lit', 'anthropic/claude-test', 'nope', '', '..', '.', 'a/../../b', 'x'.repeat(600), 'é🙂', 'new\nline', '%2e%2e'];
 
@@ -90,7 +92,11 @@ function body(r: () => number): Buffer {
 
 function path(r: () => number): string {
   const q = pick(r, ['', '', '', `?key=${QUERY_KEY}`, `?%6Bey=${QUERY_KEY}`, `?access_token=${QUERY_KEY}`, '?alt=sse', '?%zz=1', '?a=%', `?KEY=${QUERY_KEY}&key=2`]);
-  switch (Math.floor(r() * 6)) {
+  switch (Math.floor(r() * 7)) {
+    case 6: {
+      const model = pick(r, ['us.anthropic.bedrock-test-v1:0', 'us.anthropic.bedrock-test-v1%3A0', 'bedrock%2Fus.anthropic.bedrock-test-v1%3A0', 'arn:aws:bedrock:us-east-1:1:x/y', ...MODELS.map(encodeURIComponent), '%zz', '..%2F..', 'a/b/c']);
+      return `/bedrock/model/${model}/${pick(r, BEDROCK_ACTIONS)}${q}`;
+    }
     case 0:
     case 1:
       return pick(r, INFERENCE) + q;

@@ -32,8 +32,6 @@ export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
   { scope: 'document', key: 'mcp', feature: 'the MCP proxy' },
   { scope: 'document', key: 'connectors', feature: 'connectors' },
   { scope: 'document', key: 'flags', feature: 'feature flags' },
-  { scope: 'provider', key: 'compatibility.bedrock_model_invoke', feature: 'the Bedrock invoke API' },
-  { scope: 'provider', key: 'compatibility.bedrock_converse', feature: 'the Bedrock Converse API' },
   { scope: 'capability', key: 'send_hooks', feature: 'hooks (webhooks and guardrails)' },
   { scope: 'capability', key: 'mcp_tools', feature: 'the MCP proxy' },
   { scope: 'capability', key: 'mcp_resources', feature: 'the MCP proxy' },

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { compileGrants, type Access } from '../access/grants.js';
 import type { Identity } from '../identity/identity.js';
 import { BASIS_BY_FORMAT } from '../telemetry/pricing.js';
-import type { MintedCredential } from '../upstream/credentials/index.js';
+import { mintedCredentialFor, type MintedCredential } from '../upstream/credentials/index.js';
 import type { FormatFlag, GatewayConfig, Problem, ProviderSpec } from './types.js';
 
 export interface CompiledProvider {
@@ -24,7 +24,7 @@ export interface CompiledProvider {
   readonly models: ReadonlySet<string>;
   /** The provider key as a ready header `[name, value]`, or undefined without a key (or with a minted one). */
   readonly keyHeader: readonly [string, string] | undefined;
-  /** A credential made per request (a `keyfile::` service account), see upstream/credentials. */
+  /** A credential made per request (a `keyfile::` service account, SigV4 with IAM access keys), see upstream/credentials. */
   readonly minted: MintedCredential | undefined;
   /** Passthrough without a fallback key: only callers that bring a credential can use it. */
   readonly requiresClientAuth: boolean;
@@ -111,6 +111,7 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
   const lastSegment = basePath.slice(basePath.lastIndexOf('/') + 1);
   const formats = new Set<FormatFlag>();
   for (const [flag, on] of Object.entries(spec.compatibility)) if (on) formats.add(flag as FormatFlag);
+  const minted = mintedCredentialFor(spec);
   return {
     spec,
     id: spec.id,
@@ -119,10 +120,11 @@ function compileProvider(spec: ProviderSpec): CompiledProvider {
     versionSegment: VERSION_SEGMENT.test(lastSegment) ? lastSegment : undefined,
     formats,
     models: new Set(spec.models),
-    keyHeader: spec.apikey === '' || spec.keyfile ? undefined : keyHeader(spec),
-    minted: spec.keyfile ? { kind: 'google-service-account', keyfile: spec.keyfile, cacheKey: hashText(spec.apikey) } : undefined,
+    keyHeader: spec.apikey === '' || minted ? undefined : keyHeader(spec),
+    minted,
     requiresClientAuth: spec.authMode === 'passthrough' && spec.apikey === '',
-    upstream: spec.costBasis ?? upstreamName(url.hostname, formats),
+    // Bedrock's runtime API by the name Aperture's clients know it (whatever the cost basis).
+    upstream: formats.has('bedrock_model_invoke') || formats.has('bedrock_converse') ? 'bedrock-runtime' : (spec.costBasis ?? upstreamName(url.hostname, formats)),
   };
 }
 

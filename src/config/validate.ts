@@ -5,6 +5,7 @@
  * one validator, and so one verdict (problems.ts).
  */
 import { validateChatModels } from './chat-models.js';
+import { isAwsKey, parseAwsKey } from './aws-key.js';
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import { formatPath, parseHujson, type PathSegment } from './hujson.js';
 import { LineIndex, nearestNode } from './locate.js';
@@ -199,6 +200,15 @@ function validateProvider(c: Checker, id: string, raw: unknown): ProviderSpec | 
   }
 
   const compatibility = validateCompatibility(c, raw, path);
+  if (isAwsKey(apikey)) {
+    // IAM access keys: keyway signs with SigV4 (a keyway extension, docs/configuration.md).
+    const key = parseAwsKey(apikey);
+    if ('problem' in key) {
+      c.error([...path, 'apikey'], `provider ${id}: an "aws::" apikey ${key.problem}`);
+    } else if (!compatibility.bedrock_model_invoke && !compatibility.bedrock_converse) {
+      c.info([...path, 'apikey'], `provider ${id}: an "aws::" apikey signs requests for Amazon Bedrock, but the provider serves no Bedrock format (bedrock_model_invoke, bedrock_converse)`);
+    }
+  }
 
   const costBasisRaw = c.string(raw, 'cost_basis', path);
   if (costBasisRaw !== '' && !(COST_BASES as readonly string[]).includes(costBasisRaw)) {

@@ -1,10 +1,13 @@
 /**
  * The format registry: which request paths keyway proxies and what each one means.
- * Exact paths are looked up in a Map; the only pattern (Gemini's model-in-URL paths) is
- * parsed by hand, so matching costs a Map lookup and a few string operations.
+ * Exact paths are looked up in a Map; the patterns (Gemini's and Bedrock's model-in-URL
+ * paths) are parsed by hand, so matching costs a Map lookup and a few string operations.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicMessages } from './anthropic-messages.js';
+import { BEDROCK_MODEL_PREFIX, matchBedrockPath } from './bedrock-common.js';
+import { CONVERSE_ACTIONS, bedrockConverse } from './bedrock-converse.js';
+import { INVOKE_ACTIONS, bedrockInvoke } from './bedrock-invoke.js';
 import { GEMINI_METHODS, geminiGenerateContent } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
@@ -15,7 +18,7 @@ import { vertexGemini } from './vertex-gemini.js';
 import { matchVertexRoute } from './vertex-routes.js';
 
 /** FORMATS lists every format keyway serves; a new format is one more entry here. */
-export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent, vertexGemini, vertexAnthropic, geminiCliVertex];
+export const FORMATS: readonly ApiFormat[] = [openaiChat, openaiResponses, anthropicMessages, geminiGenerateContent, vertexGemini, vertexAnthropic, geminiCliVertex, bedrockInvoke, bedrockConverse];
 
 /** POST paths whose model is in the JSON body, and the upstream path each maps to. */
 const BODY_ROUTES = new Map<string, RouteMatch>([
@@ -43,6 +46,9 @@ export function matchRoute(pathname: string): RouteMatch | undefined {
   if (exact) return exact;
   for (const prefix of GEMINI_PREFIXES) {
     if (pathname.startsWith(prefix)) return matchGemini(prefix, pathname);
+  }
+  if (pathname.startsWith(BEDROCK_MODEL_PREFIX)) {
+    return matchBedrockPath(pathname, bedrockInvoke, INVOKE_ACTIONS) ?? matchBedrockPath(pathname, bedrockConverse, CONVERSE_ACTIONS);
   }
   return matchVertexRoute(pathname);
 }
@@ -86,6 +92,7 @@ export function formatForPath(pathname: string, headers?: IncomingHttpHeaders): 
   if (pathname.startsWith('/v1beta1/')) return vertexGemini;
   if (pathname.startsWith('/v1/projects/') || pathname.startsWith('/v1/publishers/')) return pathname.includes('/publishers/anthropic/') ? vertexAnthropic : vertexGemini;
   if (pathname.startsWith('/v1/responses') || pathname.startsWith('/codex/')) return openaiResponses;
+  if (pathname.startsWith('/bedrock/')) return pathname.includes('/converse') ? bedrockConverse : bedrockInvoke;
   // OpenAI's and Anthropic's SDKs share `/v1/models`; Anthropic's always send anthropic-version.
   if (headers?.['anthropic-version'] !== undefined && pathname.startsWith('/v1/models')) return anthropicMessages;
   return openaiChat;

@@ -22,10 +22,16 @@ export interface ApiFormat {
    * is the catalogue code in snake case (`quota_exceeded`), for APIs that name errors.
    */
   renderError(status: number, code: string, message: string): string;
-  /** errorHeaders adds response headers an API's errors carry (Bedrock's `x-amzn-ErrorType`). */
+  /**
+   * errorHeaders returns the headers an error response carries besides its body, for APIs
+   * whose clients read the error's type there (Bedrock's `x-amzn-ErrorType`).
+   */
   errorHeaders?(status: number, code: string): Record<string, string>;
-  /** renderStreamError returns an SSE event that tells this API's clients a stream failed. */
-  renderStreamError(status: number, code: string, message: string): string;
+  /**
+   * renderStreamError returns the event that tells this API's clients a stream failed: SSE
+   * text, or bytes for binary streams (Bedrock's event-stream exception frame).
+   */
+  renderStreamError(status: number, code: string, message: string): string | Uint8Array;
   /**
    * After that event, cut the connection instead of ending the stream cleanly: for APIs
    * whose clients ignore the event and would take a cleanly ended stream as complete.
@@ -68,6 +74,11 @@ export interface ConversationAdapter {
   answerText(body: unknown): string;
   /** errorMessage returns an error body's message as the provider worded it. */
   errorMessage(body: unknown): string | undefined;
+  /**
+   * streamError returns the message of a stream event that reports a failure, for APIs
+   * whose failure events do not carry an `error` object (Bedrock's exception frames).
+   */
+  streamError?(event: string | undefined, data: string): string | undefined;
 }
 
 /**
@@ -78,11 +89,11 @@ export interface RouteMatch {
   format: ApiFormat;
   /** Path appended to the provider's baseurl (without query). */
   upstreamPath: string;
-  /** The model named in the URL (Gemini), already percent-decoded; undefined when it is in the body. */
+  /** The model named in the URL (Gemini, Bedrock), already percent-decoded; undefined when it is in the body. */
   urlModel?: string;
   /** Rebuilds `upstreamPath` for another model name (URL-model formats only). */
   withModel?: (model: string) => string;
-  /** Whether the URL itself asks for a stream (Gemini `:streamGenerateContent`). */
+  /** Whether the URL itself asks for a stream (Gemini `:streamGenerateContent`, Bedrock `/converse-stream`). */
   urlStreams?: boolean;
   /**
    * Builds the upstream path once the provider is chosen, for paths that depend on it

@@ -14,6 +14,9 @@ const KEY_PREFIX: Record<FormatName, string> = {
   'openai-chat': 'sk-',
   'openai-responses': 'sk-',
   gemini: 'AIza',
+  // Bedrock API keys have no prefix to check; SigV4 signatures are verified (sigv4.ts).
+  'bedrock-invoke': '',
+  'bedrock-converse': '',
 };
 
 /** The ChatGPT backend (Codex's subscription login) takes access tokens (JWTs), not API keys. */
@@ -66,5 +69,8 @@ export function refusesCredential(format: FormatName, path: string, headers: Inc
       return !path.includes(CHATGPT_BACKEND) && lacks(prefix, headers.authorization, bearerToken);
     case 'gemini':
       return lacks(prefix, headers['x-goog-api-key']) || (key !== null && !key.startsWith(prefix));
+    case 'bedrock-invoke':
+    case 'bedrock-converse':
+      return false;
   }
 }

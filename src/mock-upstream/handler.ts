@@ -6,6 +6,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicCountTokens } from './anthropic.js';
 import { chooseToolCall, estimateTokens, isObj, splitText, toolResultText } from './common.js';
 import { gemini, geminiArrayFrames, geminiCountTokens, geminiJsonText } from './gemini.js';
+import { sigV4Failure } from './bedrock.js';
+import type { SigV4Result } from './sigv4.js';
 import { MODELS_LIST_BODY, modelBody } from './models.js';
 import { WS_UPGRADE_REQUIRED } from './openai-responses.js';
 import { refusesCredential } from './credentials.js';
@@ -24,6 +26,8 @@ export interface RequestInfo {
   bodyBytes: number;
   /** JSON.parse(body), or undefined when the body is empty or not JSON. */
   json: unknown;
+  /** The SigV4 check of a signed request (server.ts), undefined when it was not signed. */
+  sigv4?: SigV4Result;
 }
 
 export interface HandlerConfig {
@@ -49,7 +53,7 @@ function jsonReply(status: number, body: string, extra: Record<string, string>):
 }
 
 function errorReply(fmt: FormatAdapter, status: number, seq: number, message?: string): Reply {
-  const headers = fmt.headers(seq);
+  const headers = { ...fmt.headers(seq), ...fmt.errorHeaders?.(status) };
   if (status === 429) headers['retry-after'] = '1';
   return jsonReply(status, fmt.errorBody(status, message), headers);
 }
@@ -77,6 +81,11 @@ export function buildReply(info: RequestInfo, route: Route, sc: Readonly<Scenari
     r.headers.allow = isGet ? 'GET, HEAD' : 'POST';
     return r;
   }
+  // Bedrock checks a SigV4 signature as AWS does: an unknown key or a wrong signature is a 403.
+  if (route.kind === 'bedrock' && info.sigv4 !== undefined && info.sigv4.status !== 'valid') {
+    const failure = sigV4Failure(info.sigv4);
+    return jsonReply(failure.status, JSON.stringify({ message: failure.message }), { ...fmt.headers(seq), 'x-amzn-errortype': failure.type });
+  }
   if (refusesCredential(fmt.name, info.path, info.headers, info.query, cfg.checkKeyPrefix)) return errorReply(fmt, 401, seq);
   if (sc.error !== undefined) return errorReply(fmt, sc.error, seq);
 
@@ -93,7 +102,7 @@ export function buildReply(info: RequestInfo, route: Route, sc: Readonly<Scenari
     return jsonReply(200, geminiCountTokens(inputTokens), fmt.headers(seq));
   }
 
-  const ins = fmt.inspect(info.json, route.kind === 'gemini' || route.kind === 'vertex_anthropic' ? route.model : '');
+  const ins = fmt.inspect(info.json, route.kind === 'gemini' || route.kind === 'vertex_anthropic' || route.kind === 'bedrock' ? route.model : '');
   let text: string;
   let tool: Plan['tool'];
   if (sc.echoHeaders) text = JSON.stringify(headerRecord(info.rawHeaders));
@@ -133,15 +142,15 @@ export function buildReply(info: RequestInfo, route: Route, sc: Readonly<Scenari
     }
   }
 
-  const stream = route.kind === 'gemini' ? route.method === 'streamGenerateContent' : ins.stream;
-  if (!stream) return jsonReply(200, body ?? JSON.stringify(fmt.json(plan)), fmt.headers(seq));
+  const stream = route.kind === 'gemini' ? route.method === 'streamGenerateContent' : route.kind === 'bedrock' ? route.stream : ins.stream;
+  if (!stream) return jsonReply(200, body ?? JSON.stringify(fmt.json(plan)), { ...fmt.headers(seq), ...fmt.planHeaders?.(plan) });
   if (route.kind === 'gemini' && !info.query.includes('alt=sse')) {
     // Google streams a JSON array when alt=sse is absent.
     return { status: 200, headers: { 'content-type': JSON_TYPE }, frames: geminiArrayFrames(plan) };
   }
   return {
     status: 200,
-    headers: { 'content-type': SSE_TYPE, 'cache-control': 'no-cache', ...fmt.headers(seq) },
+    headers: { 'content-type': fmt.streamContentType ?? SSE_TYPE, 'cache-control': 'no-cache', ...fmt.headers(seq), ...fmt.streamHeaders?.() },
     frames: fmt.frames(plan),
   };
 }

@@ -5,9 +5,11 @@
 // …/v1/messages/count_tokens, …/chat/completions, …/responses (GET with upgrade: websocket → 426),
 // …/models/{model}:generateContent|streamGenerateContent|countTokens (Gemini API and Vertex
 // publishers/google), Vertex …/publishers/anthropic/models/{model}:rawPredict|streamRawPredict
-// and …/count-tokens:rawPredict, GET …/models[/{id}], and a Google OAuth token endpoint
-// POST …/token for the service-account keyfiles it issues (oauth.ts).
-// Replies say `MOCK_OK (<format> <model as received>)`.
+// and …/count-tokens:rawPredict, GET …/models[/{id}], a Google OAuth token endpoint
+// POST …/token for the service-account keyfiles it issues (oauth.ts), and Bedrock
+// …/model/{modelId}/invoke|invoke-with-response-stream|converse|converse-stream (AWS
+// event-stream frames; SigV4 signatures are verified against MOCK_AWS_CREDENTIALS and
+// `awsCredentials`). Replies say `MOCK_OK (<format> <model as received>)`.
 //
 // Scenarios, per request, via the `x-mock-scenario` header or `MOCK:<list>` anywhere in the body
 // (the last marker in the body wins; the header overrides it key by key), comma-separated:
@@ -20,5 +22,6 @@
 export { startMockUpstream } from './server.js';
 export { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './cli.js';
 export { parseScenario, type Scenario } from './scenario.js';
+export { MOCK_AWS_CREDENTIALS } from './sigv4.js';
 export type { MockUpstream, MockUpstreamOptions, RecordedRequest } from './types.js';
 export type { IssuedKeyfile, MockOAuth, ServiceAccountOptions, TokenExchange } from './oauth.js';

@@ -4,6 +4,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { anthropic } from './anthropic.js';
+import { bedrockConverse, bedrockInvoke } from './bedrock.js';
 import { gemini } from './gemini.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
@@ -19,6 +20,7 @@ export type Route =
   | { kind: 'responses' }
   | { kind: 'gemini'; model: string; method: GeminiMethod }
   | { kind: 'vertex_anthropic'; model: string }
+  | { kind: 'bedrock'; api: 'invoke' | 'converse'; model: string; stream: boolean }
   | { kind: 'models' }
   | { kind: 'model'; id: string }
   | { kind: 'not_found' };
@@ -40,8 +42,27 @@ function decode(s: string): string {
   }
 }
 
+/** Bedrock runtime actions (`…/model/{modelId}/{action}`) and what each means. */
+const BEDROCK_ACTIONS: Record<string, { api: 'invoke' | 'converse'; stream: boolean } | undefined> = {
+  invoke: { api: 'invoke', stream: false },
+  'invoke-with-response-stream': { api: 'invoke', stream: true },
+  converse: { api: 'converse', stream: false },
+  'converse-stream': { api: 'converse', stream: true },
+};
+const BEDROCK_MODEL_SEGMENT = '/model/';
+
+function matchBedrock(path: string): Route | undefined {
+  const slash = path.lastIndexOf('/');
+  const action = BEDROCK_ACTIONS[path.slice(slash + 1)];
+  const at = path.indexOf(BEDROCK_MODEL_SEGMENT);
+  if (action === undefined || at < 0 || at + BEDROCK_MODEL_SEGMENT.length >= slash) return undefined;
+  return { kind: 'bedrock', ...action, model: decode(path.slice(at + BEDROCK_MODEL_SEGMENT.length, slash)) };
+}
+
 export function matchRoute(path: string): Route {
   if (path.endsWith('/v1/messages')) return MESSAGES;
+  const bedrock = path.includes(BEDROCK_MODEL_SEGMENT) ? matchBedrock(path) : undefined;
+  if (bedrock) return bedrock;
   if (path.endsWith('/v1/messages/count_tokens')) return COUNT_TOKENS;
   if (path.endsWith('/chat/completions')) return CHAT;
   if (path.endsWith('/responses')) return RESPONSES;
@@ -74,6 +95,8 @@ export function routeFormat(route: Route, headers: IncomingHttpHeaders, path: st
       return gemini;
     case 'vertex_anthropic':
       return vertexAnthropic;
+    case 'bedrock':
+      return route.api === 'invoke' ? bedrockInvoke : bedrockConverse;
     default:
       if (headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined) return anthropic;
       if (headers['x-goog-api-key'] !== undefined || query.includes('key=') || path.includes('/v1beta/')) return gemini;

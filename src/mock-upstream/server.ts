@@ -8,6 +8,7 @@ import { Recorder } from './recorder.js';
 import { OAuthEndpoint } from './oauth.js';
 import { matchRoute } from './routes.js';
 import { parseScenario } from './scenario.js';
+import { isSigV4, MOCK_AWS_CREDENTIALS, verifySigV4, type SigV4Result } from './sigv4.js';
 import { deliver, JSON_TYPE } from './sse.js';
 import { gemini } from './gemini.js';
 import { isVertexPath } from './vertex.js';
@@ -57,6 +58,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   // The URL is known once listening; keyfiles are issued after that.
   let baseUrl = '';
   const oauth = new OAuthEndpoint(() => baseUrl);
+  const awsSecrets = new Map([MOCK_AWS_CREDENTIALS, ...(opts.awsCredentials ?? [])].map((c) => [c.accessKeyId, c.secretAccessKey]));
   let seq = 0;
   let closing = false;
 
@@ -123,15 +125,19 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
           json = undefined; // answered with a 400 in the route's envelope by buildReply
         }
       }
+      const authorization = req.headers.authorization;
+      let sigv4: SigV4Result | undefined;
+      if (isSigV4(authorization)) sigv4 = verifySigV4({ method: req.method ?? 'GET', path, query, rawHeaders: req.rawHeaders, body: buf.subarray(0, size) }, awsSecrets);
       if (recorder.enabled) {
         ctx.rec = makeRecord(req, path, query, body, json, receivedAt);
+        if (sigv4) ctx.rec.sigv4 = sigv4.status;
         recorder.add(ctx.rec);
       }
       if (res.destroyed) return;
       const sc = parseScenario(req.headers['x-mock-scenario'], body);
       if (sc.hang) return; // never answer; close() or the client ends it
       const method = req.method ?? 'GET';
-      const info = { method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body, bodyBytes: size, json };
+      const info = { method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body, bodyBytes: size, json, sigv4 };
       // Vertex takes only live tokens this mock issued (other credentials: the usual checks).
       const unauthenticated = isVertexPath(path) ? oauth.bearerProblem(req.headers.authorization) : undefined;
       const reply = unauthenticated

@@ -18,12 +18,12 @@ export function dataFrame(data: unknown): string {
 export const JSON_TYPE = 'application/json';
 export const SSE_TYPE = 'text/event-stream; charset=utf-8';
 
-/** A fully computed reply: either a body or a list of frames written one by one. */
+/** A fully computed reply: either a body or a list of frames (text or binary) written one by one. */
 export interface Reply {
   status: number;
   headers: Record<string, string>;
   body?: string;
-  frames?: string[];
+  frames?: Array<string | Uint8Array>;
 }
 
 export interface Delivery {
@@ -79,11 +79,11 @@ function writeBody(res: ServerResponse, reply: Reply, body: string, d: Delivery)
 
 /** The part of a stream we write to: the response itself or a gzip stream piped into it. */
 interface Sink {
-  write(chunk: string, cb?: () => void): unknown;
-  end(chunk: string): unknown;
+  write(chunk: string | Uint8Array, cb?: () => void): unknown;
+  end(chunk: string | Uint8Array): unknown;
 }
 
-function writeFrames(res: ServerResponse, reply: Reply, frames: string[], d: Delivery): void {
+function writeFrames(res: ServerResponse, reply: Reply, frames: Array<string | Uint8Array>, d: Delivery): void {
   let sink: Sink = res;
   if (d.gzip) {
     // Z_SYNC_FLUSH on every write: each event comes out of zlib as soon as it goes in, so a

@@ -26,6 +26,11 @@ export interface MockUpstreamOptions {
   acceptAnyKey?: boolean;
   /** Called once per finished/closed response with a one-line summary (used by the CLI). */
   log?: (line: string) => void;
+  /**
+   * IAM credentials whose SigV4 signatures the Bedrock routes accept (MOCK_AWS_CREDENTIALS
+   * always). A SigV4 request signed with another key, or wrongly, gets Bedrock's 403.
+   */
+  awsCredentials?: ReadonlyArray<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
 export interface RecordedRequest {
@@ -41,6 +46,8 @@ export interface RecordedRequest {
   receivedAt: number;
   /** True if the client disconnected before the response finished. */
   aborted: boolean;
+  /** For a SigV4-signed request: what the verifier found (`valid`, `unknown-key`, `invalid`). */
+  sigv4?: 'valid' | 'unknown-key' | 'invalid';
 }
 
 export interface MockUpstream {
@@ -58,7 +65,7 @@ export interface MockUpstream {
   waitForAbort(timeoutMs?: number): Promise<RecordedRequest>;
 }
 
-export type FormatName = 'anthropic' | 'openai-chat' | 'openai-responses' | 'gemini';
+export type FormatName = 'anthropic' | 'openai-chat' | 'openai-responses' | 'gemini' | 'bedrock-invoke' | 'bedrock-converse';
 
 /** A tool definition pulled out of a request, independent of the wire format. */
 export interface ToolDef {
@@ -105,8 +112,16 @@ export interface FormatAdapter {
   errorBody(status: number, message?: string): string;
   inspect(body: Record<string, unknown>, urlModel: string): Inspection;
   json(plan: Plan): unknown;
-  /** Fully encoded SSE frames (one `res.write` each). */
-  frames(plan: Plan): string[];
+  /** Fully encoded stream frames (one `res.write` each): SSE text, or binary event-stream messages. */
+  frames(plan: Plan): Array<string | Uint8Array>;
   /** Extra response headers for this format (request ids etc.). */
   headers(seq: number): Record<string, string>;
+  /** Headers of an error reply besides the body (Bedrock's `x-amzn-ErrorType`). */
+  errorHeaders?(status: number): Record<string, string>;
+  /** Content type of a stream reply; SSE when undefined. */
+  streamContentType?: string;
+  /** Extra headers of a stream reply. */
+  streamHeaders?(): Record<string, string>;
+  /** Extra headers of a JSON reply that depend on the reply (Bedrock's token counts). */
+  planHeaders?(plan: Plan): Record<string, string>;
 }

@@ -14,6 +14,8 @@ import { explain, explainDraft, whoami } from './access-api.js';
 import { guardBrowserRequest } from './browser-guard.js';
 import { guardConnections } from './connection-guard.js';
 import { handleAdmin } from './admin-api.js';
+import { listInferenceProfiles } from './bedrock-profiles.js';
+import { acceptCleartextHttp2 } from './h2c.js';
 import { listingBody, retrieveGeminiModel, retrieveModel } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
@@ -34,9 +36,12 @@ export interface Gateway {
 
 export function createGateway(ctx: GatewayContext): Gateway {
   const { headerTimeoutMs } = ctx.clientLimits;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
+  };
   const server = createServer(
     {
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
       // No bound on a whole request: an upload may be large and a response stream long.
       // Headers have their own bound, and a body may not pause for longer than bodyTimeoutMs.
       requestTimeout: 0,
@@ -44,10 +49,10 @@ export function createGateway(ctx: GatewayContext): Gateway {
       // Node checks header deadlines on this interval (30 s by default, too coarse for a 30 s bound).
       connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(headerTimeoutMs / 4))),
     },
-    (req, res) => {
-      handle(ctx, req, res).catch((err) => failRequest(ctx, req, res, err));
-    },
+    onRequest,
   );
+  // The AWS SDK's Bedrock Runtime client speaks only HTTP/2 by default (docs/clients.md).
+  const http2 = acceptCleartextHttp2(server, onRequest, { idleMs: KEEP_ALIVE_MS, firstBytesMs: headerTimeoutMs });
   guardConnections(server, ctx.clientLimits, ctx.log);
   // Codex first tries a WebSocket on GET /v1/responses; 426 makes it fall back to HTTP at once.
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
@@ -59,9 +64,14 @@ export function createGateway(ctx: GatewayContext): Gateway {
   });
   return {
     server,
-    close: (graceMs = 10_000) => closeServer(server, graceMs),
+    close: (graceMs = 10_000) => {
+      http2.close(graceMs);
+      return closeServer(server, graceMs);
+    },
   };
 }
+
+const KEEP_ALIVE_MS = 65_000;
 
 async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
@@ -118,7 +128,7 @@ async function handleOwnRoutes(
     await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access });
     return;
   }
-  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models' || isModelPath(pathname)) {
+  if (pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname === '/v1/models' || pathname === '/v1beta/models' || isModelPath(pathname) || pathname === BEDROCK_PROFILES) {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
@@ -140,6 +150,8 @@ async function handleOwnRoutes(
       const id = modelId(pathname, GEMINI_MODEL_PATH);
       return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id), id));
     }
+    // Claude Code in Bedrock mode asks this first; errors here are in Bedrock's shape (formatForPath).
+    if (pathname === BEDROCK_PROFILES && method === 'GET') return sendJson(res, 200, listInferenceProfiles(snapshot, access, new URLSearchParams(query)));
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;
@@ -155,22 +167,31 @@ async function handleOwnRoutes(
  * its own rather than the socket's timeout, which Node uses for keep-alive.
  */
 function armBodyTimeout(req: IncomingMessage, res: ServerResponse, ms: number): void {
-  if (ms <= 0 || req.complete || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) return;
-  const socket = req.socket;
+  // HTTP/2: the request's own stream, which says whether a body follows the headers.
+  // node:http2 starts passing its data to the request only once the request is read, and
+  // a listener before that would take the body away, so it is added on `resume`.
+  const http2 = req.httpVersionMajor >= 2;
+  const stream = http2 ? (req as unknown as { stream: Duplex & { endAfterHeaders: boolean } }).stream : undefined;
+  const noBody = stream ? stream.endAfterHeaders : req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  if (ms <= 0 || req.complete || noBody) return;
+  const socket: NodeJS.EventEmitter & { destroy(): void } = stream ?? req.socket;
   const timer = setTimeout(() => {
     disarm();
     if (req.listenerCount('timeout') > 0) req.emit('timeout');
     else socket.destroy();
   }, ms);
   const restart = () => timer.refresh();
+  const listen = () => socket.on('data', restart);
   const disarm = () => {
     clearTimeout(timer);
     socket.off('data', restart);
+    req.off('resume', listen);
     req.off('end', disarm);
     res.off('finish', disarm);
     res.off('close', disarm);
   };
-  socket.on('data', restart);
+  if (http2) req.once('resume', listen);
+  else listen();
   req.once('end', disarm);
   res.once('finish', disarm);
   res.once('close', disarm);
@@ -208,6 +229,8 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname, req.headers);
   sendError(res, error, format);
 }
+
+const BEDROCK_PROFILES = '/bedrock/inference-profiles';
 
 function isOwnPath(pathname: string): boolean {
   return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';

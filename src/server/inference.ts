@@ -72,7 +72,10 @@ async function proxyInference(
   trace?.setRequest(json, text, model, route.urlStreams === true);
   // JSON.parse kept the last "model"; the provider might read the first. Route on neither.
   if (route.urlModel === undefined && hasDuplicateTopLevelKey(text, 'model')) throw new GatewayError('DUPLICATE_MODEL_KEY');
-  if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
+  if (!isValidModelName(model)) {
+    // An empty URL model is one the format could not decode or does not accept (formats/registry.ts).
+    throw new GatewayError('BAD_MODEL_NAME', route.urlModel === '' ? `the model in the URL is not a valid model name for ${route.format.endpoints[0]}` : undefined);
+  }
 
   const resolution = resolveModel(snapshot, route.format.flag, model, access);
   if (!resolution) {
@@ -108,6 +111,7 @@ async function proxyInference(
   }
   headers.push('content-length', String(body.length));
   trace?.setCredential(credentialSource, clientCredential);
+  // A signature covers the final request, so a minted credential is made last.
   if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body }));
 
   const outcome = await forwardRequest(res, {

@@ -11,7 +11,7 @@ import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import { GatewayError, upstreamErrorFromTransport } from '../errors.js';
 import type { ApiFormat, ChatTurn } from '../formats/types.js';
 import type { Identity } from '../identity/identity.js';
-import { SseParser } from '../telemetry/sse-parser.js';
+import { streamParserFor } from '../telemetry/stream-parser.js';
 import type { Usage } from '../telemetry/usage.js';
 import { matchRoute } from '../formats/registry.js';
 import { addMintedHeaders } from '../upstream/credentials/index.js';
@@ -88,25 +88,27 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   let aborted = false;
   let gatewayError: GatewayError | undefined;
   try {
-    // The same path building as a client's call of this path (Vertex fills its placeholders).
-    const upstreamPath = matchRoute(path!)?.upstreamPathFor?.(provider, call.upstreamModel) ?? path!;
+    // The same path building as a client's call of this path (Vertex fills its placeholders,
+    // Bedrock drops `/bedrock`).
+    const route = matchRoute(path!);
+    const upstreamPath = route?.upstreamPathFor?.(provider, call.upstreamModel) ?? (route?.withModel ? route.withModel(call.upstreamModel) : (route?.upstreamPath ?? path!));
     const target = upstreamTarget(provider, upstreamPath, query ? `?${query}` : '', format.credentialQueryParams);
-    if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body: Buffer.from(bodyText) }));
+    if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body: bodyText }));
     const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: bodyText, signal: call.signal });
     status = res.statusCode;
     tap?.onResponseStart(status, res.headers);
-    const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && !res.headers['content-encoding'];
-    const parser = sse
-      ? new SseParser((event, data) => {
-          const piece = adapter.streamText(event, data);
-          if (piece) {
-            text += piece;
-            call.onText?.(piece);
-          } else if (data.includes('"error"')) {
-            error ??= adapter.errorMessage(safeJson(data));
-          }
-        })
-      : undefined;
+    const onEvent = (event: string | undefined, data: string) => {
+      const piece = adapter.streamText(event, data);
+      if (piece) {
+        text += piece;
+        call.onText?.(piece);
+      } else if (adapter.streamError) {
+        error ??= adapter.streamError(event, data);
+      } else if (data.includes('"error"')) {
+        error ??= adapter.errorMessage(safeJson(data));
+      }
+    };
+    const parser = res.headers['content-encoding'] ? undefined : streamParserFor(String(res.headers['content-type'] ?? ''), onEvent);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -161,7 +163,8 @@ function safeJson(text: string): unknown {
  */
 export function serverFormat(provider: CompiledProvider, formats: readonly ApiFormat[], model?: string): ApiFormat | undefined {
   // Chat completions before responses: OpenAI-compatible servers speak it far more often.
-  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content', 'google_raw_predict', 'google_generate_content', 'experimental_gemini_cli_vertex_compat'];
+  // Bedrock's Converse before its invoke: Converse has one body shape for every model.
+  const order = ['anthropic_messages', 'openai_chat', 'openai_responses', 'gemini_generate_content', 'google_raw_predict', 'google_generate_content', 'experimental_gemini_cli_vertex_compat', 'bedrock_converse', 'bedrock_model_invoke'];
   const served = order.map((flag) => formats.find((f) => f.flag === flag)).filter((f): f is ApiFormat => f !== undefined && provider.formats.has(f.flag));
   return (model === undefined ? undefined : served.find((f) => f.servesModel?.(model) !== false)) ?? served[0];
 }

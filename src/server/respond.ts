@@ -28,8 +28,8 @@ export function sendError(res: ServerResponse, err: GatewayError, format: ApiFor
     ...format?.errorHeaders?.(err.status, code),
     ...err.headers,
   };
-  // A client that paused mid-body is not worth keeping.
-  if (err.code === 'BODY_TIMEOUT') headers.connection = 'close';
+  // A client that paused mid-body is not worth keeping (HTTP/2 has no Connection header).
+  if (err.code === 'BODY_TIMEOUT' && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(err.status, headers);
   res.end(body);
   if (err.code === 'BODY_TOO_LARGE') lingerWhileUploading(res);

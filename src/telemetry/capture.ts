@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseDurationMs } from '../duration.js';
 import { redactParams } from '../upstream/query.js';
 
-const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization']);
+const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization', 'x-amz-security-token']);
 
 /** redactHeaders copies headers with every credential-bearing value replaced. */
 export function redactHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
@@ -22,12 +22,14 @@ export function redactHeaders(headers: IncomingHttpHeaders | Record<string, stri
 
 /**
  * Query parameters whose values are never recorded: every format's credential parameters
- * (Gemini `key`, `access_token`, `oauth_token`) and the usual spellings of keys and tokens
+ * (Gemini `key`, `access_token`, `oauth_token`), a presigned AWS request's signature and
+ * token (`X-Amz-Signature`, …) and the usual spellings of keys and tokens
  * other APIs use, compared by decoded, lower-cased name (upstream/query.ts).
  */
 export const REDACTED_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'key', 'access_token', 'oauth_token', 'api_key', 'apikey', 'api-key', 'x-goog-api-key', 'token', 'auth', 'auth_token',
   'client_secret', 'password', 'secret', 'sig', 'signature',
+  'x-amz-signature', 'x-amz-credential', 'x-amz-security-token',
 ]);
 
 /** redactQuery replaces the value of every credential parameter in a path's query with `[redacted]`. */

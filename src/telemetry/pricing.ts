@@ -37,6 +37,10 @@ export const BASIS_BY_FORMAT: Record<string, string> = {
   // Vertex's price list has Anthropic's models too, under their Vertex names (`claude-…@date`).
   google_raw_predict: 'vertex',
   experimental_gemini_cli_vertex_compat: 'vertex',
+  // Aperture needs an explicit cost_basis for Bedrock; keyway prices it from AWS's list
+  // (one table for every region: genai-prices tells regional and global profiles apart by ID).
+  bedrock_model_invoke: 'bedrock',
+  bedrock_converse: 'bedrock',
 };
 
 /**

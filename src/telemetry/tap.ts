@@ -1,13 +1,13 @@
 /**
  * ResponseTap reads a copy of an answer while it is relayed: it decompresses the copy if
- * needed, splits SSE into events or collects a JSON body, and feeds the format's
- * ResponseReader. It never touches the bytes that go to the client and never throws into
- * the relay; anything it cannot read simply yields no usage.
+ * needed, splits a stream (SSE, or an AWS event stream) into events or collects a JSON
+ * body, and feeds the format's ResponseReader. It never touches the bytes that go to the
+ * client and never throws into the relay; anything it cannot read simply yields no usage.
  */
 import { createBrotliDecompress, createGunzip, createInflate, type Gunzip } from 'node:zlib';
 import type { ApiFormat } from '../formats/types.js';
 import type { RelayObserver } from '../upstream/proxy.js';
-import { SseParser } from './sse-parser.js';
+import { streamParserFor, type StreamParser } from './stream-parser.js';
 import type { ResponseReader, ResponseSummary } from './usage.js';
 
 /** JSON answers larger than this are relayed but not read for usage. */
@@ -26,7 +26,8 @@ export class ResponseTap implements RelayObserver {
   private ttfb: number | null = null;
   private headers: Record<string, string | string[] | undefined> = {};
   private reader: ResponseReader | undefined;
-  private sse: SseParser | undefined;
+  /** The stream's event parser (SSE or AWS event stream); undefined for a JSON answer. */
+  private sse: StreamParser | undefined;
   private decoder: Gunzip | undefined;
   private decoderDone: Promise<void> | undefined;
   /** A JSON answer's bytes, up to PARSE_LIMIT. */
@@ -49,10 +50,8 @@ export class ResponseTap implements RelayObserver {
     this.ttfb = performance.now() - this.startedAt;
     this.headers = headers;
     this.reader = this.format.createResponseReader();
-    const type = String(headers['content-type'] ?? '');
-    if (type.startsWith('text/event-stream')) {
-      this.sse = new SseParser((event, data) => this.reader!.sseEvent(event, data));
-    }
+    this.reader.responseHeaders?.(headers);
+    this.sse = streamParserFor(String(headers['content-type'] ?? ''), (event, data) => this.reader!.sseEvent(event, data));
     const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
     if (encoding !== '' && encoding !== 'identity') {
       const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;

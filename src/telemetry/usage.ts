@@ -53,6 +53,9 @@ export interface ResponseSummary {
  * was read before an interruption is kept.
  */
 export interface ResponseReader {
+  /** responseHeaders sees the answer's headers first, for APIs that put usage there (Bedrock invoke). */
+  responseHeaders?(headers: Record<string, string | string[] | undefined>): void;
+  /** sseEvent reads one stream event: SSE, or an AWS event-stream message (see telemetry/eventstream-parser.ts). */
   sseEvent(event: string | undefined, data: string): void;
   json(body: unknown): void;
   finish(): ResponseSummary;

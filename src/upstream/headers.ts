@@ -24,6 +24,13 @@ const REQUEST_DROP = new Set([
 /** Headers that carry an API credential, in any of the providers' styles. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']);
 
+/**
+ * The parts of a client's AWS SigV4 signature besides its `Authorization` header: they
+ * travel only with the client's own credential (passthrough), exactly as sent, and are
+ * dropped whenever keyway supplies the credential (and may sign the request itself).
+ */
+const SIGV4_HEADERS: ReadonlySet<string> = new Set(['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']);
+
 export type HeaderList = string[]; // flat [name, value, name, value, …], as undici accepts
 
 export interface UpstreamHeaders {
@@ -34,7 +41,7 @@ export interface UpstreamHeaders {
   clientCredential: string | undefined;
   /**
    * The provider's credential goes upstream but is made per request (a keyfile's access
-   * token): the caller adds it with UpstreamCredentials.headersFor (upstream/credentials).
+   * token, a SigV4 signature over the final request): the caller adds it with UpstreamCredentials.headersFor (upstream/credentials).
    */
   mint: boolean;
 }
@@ -44,9 +51,9 @@ export interface UpstreamHeaders {
  * auth_mode. `clientQueryCredential` is the key a client put in the URL (Gemini
  * `?key=`), which counts as bringing a credential.
  *
- * - passthrough: the client's credential headers go through unchanged and the provider
- *   key is never added beside them; with no client credential the fallback key (if any)
- *   is sent in the provider's authorization style.
+ * - passthrough: the client's credential headers (and the rest of its SigV4 signature)
+ *   go through unchanged and the provider key is never added beside them; with no client
+ *   credential the fallback key (if any) is sent in the provider's authorization style.
  * - override: every client credential is removed, then the provider key is injected.
  * - none: every credential is removed.
  */
@@ -61,10 +68,16 @@ export function buildUpstreamHeaders(
   const out: HeaderList = [];
   let clientCredential = clientQueryCredential !== undefined;
   let credentialValue = clientQueryCredential;
+  let sigv4: HeaderList | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    if (REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-')) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`) describe the client's own request.
+    if (name.charCodeAt(0) === 0x3a || REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-')) continue;
     if (connectionNamed !== undefined && connectionNamed.has(name)) continue;
+    if (SIGV4_HEADERS.has(name)) {
+      if (passthrough) (sigv4 ??= []).push(name, rawHeaders[i + 1]!);
+      continue;
+    }
     if (CREDENTIAL_HEADERS.has(name)) {
       if (!passthrough) continue;
       clientCredential = true;
@@ -76,8 +89,10 @@ export function buildUpstreamHeaders(
   let credentialSource: UpstreamHeaders['credentialSource'] = 'none';
   const ownCredential = provider.keyHeader !== undefined || provider.minted !== undefined;
   if (passthrough) {
-    if (clientCredential) credentialSource = 'client';
-    else if (ownCredential) credentialSource = 'fallback';
+    if (clientCredential) {
+      credentialSource = 'client';
+      if (sigv4) out.push(...sigv4);
+    } else if (ownCredential) credentialSource = 'fallback';
   } else if (provider.spec.authMode === 'override' && ownCredential) {
     credentialSource = 'provider';
   }

@@ -84,7 +84,8 @@ class Relay implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: wait for the real answer
     this.status = statusCode;
     const contentType = headers['content-type'];
-    this.streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    // SSE, or AWS's binary event stream (Bedrock's *-stream answers).
+    this.streaming = typeof contentType === 'string' && (contentType.startsWith('text/event-stream') || contentType.startsWith('application/vnd.amazon.eventstream'));
     // Headers keyway set before (its request id, CORS) are merged in by writeHead.
     this.res.writeHead(statusCode, filterResponseHeaders(headers));
     // Stream clients should see the status at once, even if the first event is slow.
@@ -113,8 +114,10 @@ class Relay implements Dispatcher.DispatchHandler {
       sendError(this.res, error, this.format);
       this.status = error.status;
     } else if (this.streaming && !this.res.getHeader('content-encoding')) {
-      // Mid-stream: the status is gone, so end with the API's own error event.
-      const event = `\n\n${this.format.renderStreamError(error.status, snakeCase(error.code), error.message)}`;
+      // Mid-stream: the status is gone, so end with the API's own error event. SSE text
+      // starts with a blank line to close a half-sent event; a binary frame is sent as is.
+      const rendered = this.format.renderStreamError(error.status, snakeCase(error.code), error.message);
+      const event = typeof rendered === 'string' ? `\n\n${rendered}` : rendered;
       if (this.format.abortAfterStreamError) this.res.write(event, () => this.res.destroy());
       else this.res.end(event);
     } else {

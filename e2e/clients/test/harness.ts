@@ -46,6 +46,7 @@ export const KEYS = {
   openaiProvider: 'sk-test-e2e-PROVIDER-openai-9999',
   googleClient: 'AIza-test-e2e-client-google-0001',
   googleProvider: 'AIza-test-e2e-PROVIDER-google-9999',
+  bedrockProvider: 'test-e2e-PROVIDER-bedrock-key-9999',
   placeholder: 'placeholder-not-a-real-key',
   invalid: 'sk-test-e2e-invalid-key-0000',
 } as const;
@@ -154,6 +155,13 @@ export function gatewayConfig(upstream: string, vertexKeyfile?: string): string 
           },
         }
       : {}),
+    // A Bedrock API key, sent as a bearer (Claude Code in Bedrock mode with CLAUDE_CODE_SKIP_BEDROCK_AUTH).
+    bedrock: {
+      baseurl: `${upstream}/bedrock-runtime`,
+      models: ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'us.anthropic.claude-haiku-4-5-20251001-v1:0'],
+      apikey: KEYS.bedrockProvider,
+      compatibility: { bedrock_model_invoke: true, bedrock_converse: true },
+    },
   };
   const grants = [{ src: ['(loopback)'], app: { 'tailscale.com/cap/aperture': [{ role: 'admin' }, { models: '**' }] } }];
   return JSON.stringify({ providers, grants }, null, 2);
