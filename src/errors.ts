@@ -12,6 +12,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'bad request' },
   MISSING_MODEL: { status: 400, message: 'request body has no "model" string' },
   BAD_MODEL_NAME: { status: 400, message: 'model name is not valid' },
+  UNTRANSLATABLE: { status: 400, message: 'this request cannot be translated for the provider that serves the model' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
   UNKNOWN_MODEL: { status: 404, message: 'model not found' },
   UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
@@ -33,6 +34,7 @@ export const ERRORS = {
   UPGRADE_REQUIRED: { status: 426, message: 'WebSocket transport is not supported; use HTTP' },
   UPSTREAM_UNREACHABLE: { status: 502, message: 'upstream provider could not be reached' },
   UPSTREAM_FAILED: { status: 502, message: 'upstream provider connection failed' },
+  UPSTREAM_BAD_ANSWER: { status: 502, message: "the provider's answer could not be translated" },
   UPSTREAM_TIMEOUT: { status: 504, message: 'upstream provider timed out' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -48,6 +48,8 @@ export interface ServerSettings {
   hostNames: string[];
   /** Slow-client bounds; `maxConnectionsPerPeer` undefined picks the identity mode's default. */
   clientLimits: Omit<ClientLimits, 'maxConnectionsPerPeer'> & { maxConnectionsPerPeer?: number };
+  /** Translate between API formats when a model's provider lacks the client's (`--translation on|off`). */
+  translation: boolean;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -64,6 +66,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   captureLimit: DEFAULT_CAPTURE_LIMIT,
   hostNames: [],
   clientLimits: { headerTimeoutMs: DEFAULT_CLIENT_LIMITS.headerTimeoutMs, bodyTimeoutMs: DEFAULT_CLIENT_LIMITS.bodyTimeoutMs },
+  translation: true,
 };
 
 export interface Keyway {
@@ -131,7 +134,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, translation: settings.translation });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);

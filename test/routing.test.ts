@@ -64,9 +64,13 @@ describe('routing', () => {
     assert.equal(literal.status, 404);
   });
 
-  test('a provider without the format flag does not serve that format', async () => {
-    const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [] });
-    assert.equal(r.status, 404);
+  test('a provider without the format flag serves that format only through translation (--translation off: not at all, translation.test.ts)', async () => {
+    stack.upstream.reset();
+    const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-keyway-translation'), 'openai_chat');
+    assert.equal(stack.upstream.requests[0]!.path, '/v1/chat/completions');
+    assert.equal(stack.upstream.requests[0]!.headers['x-served-by'], 'beta');
     const ok = await postJson(`${stack.url}/v1/messages`, { model: 'claude-a', max_tokens: 5, messages: [] });
     assert.equal(ok.status, 200);
   });

@@ -25,6 +25,8 @@ export interface GatewayContext {
   hosts: HostAllowlist;
   /** Limits on slow and greedy clients. */
   clientLimits: ClientLimits;
+  /** Translate between API formats when a model's provider lacks the client's (`--translation`). */
+  translation: boolean;
 }
 
 export interface ClientLimits {

@@ -1,6 +1,6 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → forward → relay → record.
+ * authorize (role) → read body → model → route (grants) → [translate] → forward → relay → record.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -9,10 +9,11 @@ import type { Identity } from '../identity/identity.js';
 import { GatewayError } from '../errors.js';
 import { isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
-import { resolveModel } from '../routing/resolve.js';
+import { resolveRoute } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
 import { buildUpstreamHeaders } from '../upstream/headers.js';
-import { forwardRequest } from '../upstream/proxy.js';
+import { forwardRequest, type ForwardOutcome } from '../upstream/proxy.js';
+import { translateInference } from '../translate/forward.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
 import { readBody } from './body.js';
@@ -66,11 +67,20 @@ async function proxyInference(
   trace?.setRequest(json, text, model, route.urlStreams === true);
   if (!isValidModelName(model)) throw new GatewayError('BAD_MODEL_NAME');
 
-  const resolution = resolveModel(snapshot, route.format.flag, model, access);
+  const resolution = resolveRoute(snapshot, route.format.flag, model, access, ctx.translation);
   if (!resolution) {
     throw new GatewayError('UNKNOWN_MODEL', `model "${model}" is not available for ${route.format.endpoints[0]}; GET /v1/models lists the models you can use`);
   }
   const { provider, upstreamModel } = resolution;
+  if (resolution.target !== route.format.flag) {
+    // The provider does not serve the client's API: keyway translates (translate/).
+    const translated = await translateInference(ctx, req, res, { route, query, access, body: json, model, resolution, trace });
+    if (translated) {
+      void trace?.finish(translated.outcome, translated.outcome.clientAnswer);
+      logOutcome(ctx, req, identity, trace, model, provider.id, translated.credentialSource, translated.outcome, started);
+    }
+    return;
+  }
   const tap = trace?.setRoute(provider, upstreamModel);
 
   // The body is forwarded as received unless the model needs its provider prefix removed.
@@ -95,15 +105,19 @@ async function proxyInference(
     responseHeaders: trace ? { 'x-keyway-request-id': trace.id } : undefined,
   });
   void trace?.finish(outcome);
+  logOutcome(ctx, req, identity, trace, model, provider.id, credentialSource, outcome, started);
+}
+
+function logOutcome(ctx: GatewayContext, req: IncomingMessage, identity: Identity, trace: RequestTrace | undefined, model: string, provider: string, credential: string, outcome: ForwardOutcome, started: number): void {
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {
     ctx.log[outcome.error ? 'warn' : 'debug']({
       request: trace?.id,
       login: identity.login,
       path: req.url?.split('?')[0],
       model,
-      provider: provider.id,
+      provider,
       status: outcome.status,
-      credential: credentialSource,
+      credential,
       clientAborted: outcome.clientAborted,
       error: outcome.error?.code,
       cause: (outcome.error?.cause as Error | undefined)?.message,
