@@ -5,12 +5,13 @@
 import type { FormatFlag } from '../config/types.js';
 import { anthropicCodec } from './anthropic.js';
 import type { Codec } from './codec.js';
+import { geminiCodec } from './gemini.js';
 import { openaiChatCodec } from './openai-chat.js';
+import { openaiResponsesCodec } from './openai-responses.js';
 
-const CODECS: ReadonlyMap<FormatFlag, Codec> = new Map<FormatFlag, Codec>([
-  [openaiChatCodec.flag, openaiChatCodec],
-  [anthropicCodec.flag, anthropicCodec],
-]);
+const CODECS: ReadonlyMap<FormatFlag, Codec> = new Map<FormatFlag, Codec>(
+  [openaiChatCodec, anthropicCodec, openaiResponsesCodec, geminiCodec].map((c) => [c.flag, c]),
+);
 
 /**
  * TARGET_ORDER: when a provider lacks the client's format but serves several others,
