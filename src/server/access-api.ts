@@ -35,7 +35,7 @@ export function whoami(ctx: GatewayContext, identity: Identity, access: Access) 
   };
 }
 
-export function explain(res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams): void {
+export function explain(res: ServerResponse, snapshot: Snapshot, identity: Identity, access: Access, params: URLSearchParams, translation = true): void {
   const model = params.get('model');
   if (!model) throw new GatewayError('BAD_REQUEST', 'explain needs ?model=NAME (and optionally &format=anthropic_messages)');
   const format = explainFormat(params.get('format') ?? undefined);
@@ -44,9 +44,9 @@ export function explain(res: ServerResponse, snapshot: Snapshot, identity: Ident
     // Explaining for someone else reveals their grants: admins only.
     if (access.role !== 'admin') throw new GatewayError('NOT_ADMIN');
     const other = namedIdentity(as, [], []);
-    return sendJson(res, 200, explainModel(snapshot, snapshot.accessFor(other), other.login, model, format));
+    return sendJson(res, 200, explainModel(snapshot, snapshot.accessFor(other), other.login, model, format, translation));
   }
-  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format));
+  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format, translation));
 }
 
 function explainFormat(format: string | undefined): FormatFlag | undefined {
@@ -77,5 +77,5 @@ export async function explainDraft(ctx: GatewayContext, req: IncomingMessage, re
   const who = namedIdentity(body.as, strings(body.groups), strings(body.tags));
   const format = explainFormat(typeof body.format === 'string' ? body.format : undefined);
   const whoAccess = snapshot.accessFor(who);
-  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format)) });
+  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format, ctx.translation)) });
 }

@@ -120,7 +120,7 @@ async function handleOwnRoutes(
     // Every state-changing call below is checked against cross-site requests first.
     if (method !== 'GET' && method !== 'HEAD') ctx.csrf.check(req, identity.login);
     if (method === 'GET' && (await handleTelemetryApi({ telemetry: ctx.telemetry, res, pathname, query: new URLSearchParams(query), identity, access }))) return;
-    if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query));
+    if (pathname === '/api/explain' && method === 'GET') return explain(res, snapshot, identity, access, new URLSearchParams(query), ctx.translation);
     if (pathname === '/api/explain' && method === 'POST') return explainDraft(ctx, req, res, access);
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
