@@ -88,7 +88,9 @@ describe('routing', () => {
     assert.ok(!rows.some((r) => r.includes('*')), 'wildcards never appear as model ids');
     assert.ok(!rows.some((r) => r.startsWith('broken/')), 'unusable providers are not listed');
     const claude = body.data.find((r) => r.id === 'claude-a')!;
-    assert.deepEqual(claude.supported_endpoints, ['/v1/messages']);
+    // Its own endpoint first, then those keyway reaches it through by translating, marked as such.
+    assert.deepEqual(claude.supported_endpoints, ['/v1/messages', '/v1/chat/completions', '/v1/responses', '/v1beta/models/{model}:generateContent']);
+    assert.deepEqual((claude.metadata as { translated_endpoints?: string[] }).translated_endpoints, ['/v1/chat/completions', '/v1/responses', '/v1beta/models/{model}:generateContent']);
     assert.equal(claude.metadata.provider.requires_client_auth, true);
     assert.equal(body.data.find((r) => r.id === 'qwen/qwen3-coder')!.metadata.provider.requires_client_auth, false);
     assert.ok(!text.includes(FAKE.providerKey));

@@ -443,6 +443,10 @@ describe('translation routing', () => {
       const explained = await fetch(`${stack.url}/api/explain?model=pref&format=anthropic_messages`).then((r) => r.json() as Promise<Json>);
       assert.equal(explained.provider, 'high');
       assert.match(explained.summary, /translated from anthropic_messages to openai_chat/);
+      const listing = (await fetch(`${stack.url}/v1/models`).then((r) => r.json())) as { data: Json[] };
+      const row = listing.data.find((r) => r.id === 'multi-only')!;
+      assert.deepEqual(row.supported_endpoints, ['/v1/responses', '/v1beta/models/{model}:generateContent', '/v1/chat/completions', '/v1/messages']);
+      assert.deepEqual(row.metadata.translated_endpoints, ['/v1/chat/completions', '/v1/messages']);
     } finally {
       await stack.close();
     }
@@ -457,6 +461,13 @@ describe('translation routing', () => {
       const none = await postJson(`${stack.url}/v1/messages`, { model: 'multi-only', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
       assert.equal(none.status, 404);
       assert.equal(none.json.error.type, 'not_found_error');
+      const listing = (await fetch(`${stack.url}/v1/models`).then((r) => r.json())) as { data: Json[] };
+      const row = listing.data.find((r) => r.id === 'multi-only')!;
+      assert.deepEqual(row.supported_endpoints, ['/v1/responses', '/v1beta/models/{model}:generateContent']);
+      assert.deepEqual(row.metadata.translated_endpoints, []);
+      const explained = (await fetch(`${stack.url}/api/explain?model=multi-only&format=anthropic_messages`).then((r) => r.json())) as Json;
+      assert.equal(explained.served, false);
+      assert.match(explained.summary, /translation is off/);
     } finally {
       await stack.close();
     }

@@ -125,16 +125,16 @@ async function handleOwnRoutes(
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
     // Serialized once per snapshot and set of granted models, then served as is.
-    if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access));
-    if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access));
-    if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access));
+    if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access, ctx.translation));
+    if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access, ctx.translation));
+    if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access, ctx.translation));
     if (method === 'GET' && pathname.startsWith(MODEL_PATH)) {
       const id = modelId(pathname, MODEL_PATH);
-      return sendJson(res, 200, found(retrieveModel(snapshot, access, id), id));
+      return sendJson(res, 200, found(retrieveModel(snapshot, access, id, ctx.translation), id));
     }
     if (method === 'GET' && pathname.startsWith(GEMINI_MODEL_PATH)) {
       const id = modelId(pathname, GEMINI_MODEL_PATH);
-      return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id), id));
+      return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id, ctx.translation), id));
     }
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
