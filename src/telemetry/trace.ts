@@ -130,6 +130,7 @@ export class RequestTrace {
         userAgent: String(this.req.headers['user-agent'] ?? '').slice(0, 256),
         client: this.client,
         format: this.format.flag,
+        providerFormat: provider ? (this.providerFormat ?? this.format).flag : null,
         path: redactQuery(this.req.url ?? ''),
         requestedModel: this.requestedModel,
         provider: provider?.id ?? null,
@@ -150,14 +151,19 @@ export class RequestTrace {
       let capture: Capture | null = null;
       if (this.captureLimit > 0 && this.body !== undefined) {
         const reqBody = cut(this.bodyText, this.captureLimit);
+        // Translated: the response fields hold the client's answer, the upstream fields the provider's side.
+        const translated = this.upstreamBodyText !== undefined;
+        const answer = translated ? cut(clientAnswer ?? '', this.captureLimit) : undefined;
         capture = {
           requestId: this.id,
           requestHeaders: redactHeaders(this.req.headers),
           requestBody: reqBody.text,
           requestTruncated: reqBody.truncated,
           responseHeaders: tapped ? redactHeaders(tapped.responseHeaders) : {},
-          responseBody: tapped?.body ?? '',
-          responseTruncated: tapped?.bodyTruncated ?? false,
+          responseBody: answer ? answer.text : (tapped?.body ?? ''),
+          responseTruncated: answer ? answer.truncated : (tapped?.bodyTruncated ?? false),
+          upstreamRequestBody: translated ? cut(this.upstreamBodyText!, this.captureLimit).text : null,
+          upstreamResponseBody: translated ? (tapped?.body ?? '') : null,
         };
       }
       this.telemetry.metrics.observe(record);

@@ -91,4 +91,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
   `,
+  // 3: protocol translation: the format the provider was called in, and both sides' bodies.
+  `
+  ALTER TABLE requests ADD COLUMN provider_format TEXT;
+  ALTER TABLE captures ADD COLUMN upstream_request_body TEXT;
+  ALTER TABLE captures ADD COLUMN upstream_response_body TEXT;
+  `,
 ];

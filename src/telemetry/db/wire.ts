@@ -34,6 +34,7 @@ export type WireRecord = [
   credentialSource: CredentialSource,
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
+  providerFormat: string | null,
 ];
 
 export type WireCapture = [
@@ -43,6 +44,8 @@ export type WireCapture = [
   responseHeaders: Record<string, string>,
   responseBody: string,
   responseTruncated: boolean,
+  upstreamRequestBody: string | null,
+  upstreamResponseBody: string | null,
 ];
 
 export type WireItem = [WireRecord, WireCapture | null];
@@ -77,8 +80,9 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.credentialSource,
       r.credentialFingerprint,
       p && [p.basis, p.model, p.adjustment],
+      r.providerFormat,
     ],
-    c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
+    c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated, c.upstreamRequestBody, c.upstreamResponseBody],
   ];
 }
 
@@ -106,6 +110,7 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     userAgent: w[7],
     client: w[8],
     format: w[9],
+    providerFormat: w[25],
     path: w[10],
     requestedModel: w[11],
     provider: w[12],
@@ -130,6 +135,8 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     responseHeaders: c[3],
     responseBody: c[4],
     responseTruncated: c[5],
+    upstreamRequestBody: c[6],
+    upstreamResponseBody: c[7],
   };
   return { record, capture };
 }
