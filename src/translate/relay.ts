@@ -180,8 +180,14 @@ class TranslatingRelay implements Dispatcher.DispatchHandler {
     const translator = this.translator!;
     const text = this.safely(() => translator.end());
     if (this.collector) this.clientAnswer = JSON.stringify(this.opts.client.encodeResponse(this.collector.response(), this.opts.request));
-    if (translator.done || translator.failed) {
+    if (translator.done) {
       this.res.end(text);
+      return this.finish(undefined);
+    }
+    if (translator.failed) {
+      // The error event is written; clients that ignore it must see a cut, not a clean end.
+      if (this.opts.client.format.abortAfterStreamError) this.res.write(text, () => this.res.destroy());
+      else this.res.end(text);
       return this.finish(undefined);
     }
     // The upstream closed the stream cleanly but before the answer was complete.
