@@ -11,6 +11,7 @@ import { profileScenario } from './profile.js';
 import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
 import { telemetryScenario } from './telemetry.js';
+import { translationScenario } from './translation.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -25,4 +26,5 @@ export const SCENARIOS: readonly Scenario[] = [
   soakScenario,
   profileScenario,
   catalogScenario,
+  translationScenario,
 ];

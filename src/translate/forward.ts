@@ -61,7 +61,6 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
 
   const call = upstream.encodeRequest(request, upstreamModel, provider.upstream);
   const text = JSON.stringify(call.body);
-  const body = Buffer.from(text, 'utf8');
   const q = call.path.indexOf('?');
   const target = upstreamTarget(provider, q < 0 ? call.path : call.path.slice(0, q), q < 0 ? '' : call.path.slice(q), []);
   const headers = buildUpstreamHeaders(clientHeaders(req.rawHeaders, route.format.flag), provider, input.access.addHeaders, queryCredential(input.query, route.format.credentialQueryParams), true);
@@ -70,7 +69,7 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
   setHeader(headers.headers, 'accept-encoding', 'identity');
   setHeader(headers.headers, 'content-type', 'application/json');
   setHeader(headers.headers, 'accept', request.stream ? 'text/event-stream' : 'application/json');
-  headers.headers.push('content-length', String(body.length));
+  headers.headers.push('content-length', String(Buffer.byteLength(text)));
   trace?.setCredential(headers.credentialSource, headers.clientCredential);
   trace?.setUpstreamRequest(text);
 
@@ -80,7 +79,7 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
     dispatcher: ctx.pools.get(provider.origin),
     path: target.path,
     headers: headers.headers,
-    body,
+    body: text,
     client,
     upstream,
     request,

@@ -31,7 +31,8 @@ export interface TranslatedForward {
   dispatcher: Dispatcher;
   path: string;
   headers: HeaderList;
-  body: Buffer;
+  /** The request body as text: undici encodes it as it writes (no extra copy here). */
+  body: string;
   client: Codec;
   upstream: Codec;
   request: CanonRequest;
@@ -115,7 +116,11 @@ class TranslatingRelay implements Dispatcher.DispatchHandler {
       const encoder = this.opts.client.createStreamEncoder(this.opts.request, this.opts.sse);
       if (this.opts.collect) this.collector = new AnswerCollector();
       this.translator = new StreamTranslator(this.opts.upstream, encoder, this.collector);
-      this.res.writeHead(200, { ...passedHeaders(headers), ...this.opts.responseHeaders, 'content-type': encoder.contentType, 'cache-control': 'no-cache' });
+      const out = passedHeaders(headers);
+      Object.assign(out, this.opts.responseHeaders);
+      out['content-type'] = encoder.contentType;
+      out['cache-control'] = 'no-cache';
+      this.res.writeHead(200, out);
       this.res.flushHeaders();
     }
   }
