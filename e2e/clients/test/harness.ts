@@ -142,6 +142,21 @@ export function gatewayConfig(upstream: string): string {
       auth_mode: 'none',
       compatibility: gemini,
     },
+    // Served in one API only: every other client reaches them through translation.
+    'openai-chat-only': {
+      baseurl: `${upstream}/openai-chat-only`,
+      models: ['gpt-chat-only'],
+      authorization: 'bearer',
+      apikey: KEYS.openaiProvider,
+      compatibility: { openai_chat: true },
+    },
+    'anthropic-only': {
+      baseurl: `${upstream}/anthropic-only`,
+      models: ['claude-for-codex'],
+      authorization: 'x-api-key',
+      apikey: KEYS.anthropicProvider,
+      compatibility: anthropic,
+    },
   };
   const grants = [{ src: ['(loopback)'], app: { 'tailscale.com/cap/aperture': [{ role: 'admin' }, { models: '**' }] } }];
   return JSON.stringify({ providers, grants }, null, 2);
