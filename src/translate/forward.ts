@@ -48,10 +48,11 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
   const operation = operationOf(route.upstreamPath);
   if (operation === 'compact') throw untranslatable(route.upstreamPath, 'compaction is a feature of the Responses API, which the provider of this model does not serve');
 
+  // Routed first, so that a request refused below is still recorded with its provider.
+  trace?.setRoute(provider, upstreamModel, upstream.format);
   const stream = route.urlStreams === true || input.body.stream === true;
   const request = client.decodeRequest(input.body, operation === 'generate' && stream);
   request.model = input.model;
-  trace?.setRoute(provider, upstreamModel, upstream.format);
   if (operation === 'count_tokens') {
     // No API counts tokens for another's format; a documented local estimate instead.
     sendJson(res, 200, client.countTokensBody(estimateTokens(request)), trace ? { 'x-keyway-request-id': trace.id, 'x-keyway-translation': upstream.flag } : { 'x-keyway-translation': upstream.flag });
