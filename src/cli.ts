@@ -65,6 +65,7 @@ serve flags (environment variable in brackets):
   --tailscale-socket P tailscaled LocalAPI socket [KEYWAY_TAILSCALE_SOCKET] (default /var/run/tailscale/tailscaled.sock)
   --telemetry on|off   record usage, cost and captures in DATA_DIR/keyway.db [KEYWAY_TELEMETRY] (default on)
   --capture-limit N    characters of each body kept in a capture [KEYWAY_CAPTURE_LIMIT] (default 1048576)
+  --translation on|off translate between API formats when a model's provider lacks the client's [KEYWAY_TRANSLATION] (default on)
 `;
 
 const CHECK_USAGE = `usage: keyway check [--strict] FILE
@@ -236,6 +237,7 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'tailscale-socket': { type: 'string' },
       telemetry: { type: 'string' },
       'capture-limit': { type: 'string' },
+      translation: { type: 'string' },
       'host-name': { type: 'string', multiple: true },
       'header-timeout': { type: 'string' },
       'body-timeout': { type: 'string' },
@@ -267,6 +269,7 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
     tailscaleSocket: values['tailscale-socket'] ?? env.KEYWAY_TAILSCALE_SOCKET ?? d.tailscaleSocket,
     telemetry: onOff('--telemetry', values.telemetry ?? env.KEYWAY_TELEMETRY, d.telemetry),
     captureLimit: positiveInt('--capture-limit', values['capture-limit'] ?? env.KEYWAY_CAPTURE_LIMIT, d.captureLimit),
+    translation: onOff('--translation', values.translation ?? env.KEYWAY_TRANSLATION, d.translation),
     hostNames: [...(values['host-name'] ?? []), ...(env.KEYWAY_HOSTNAMES ?? '').split(',')].map((n) => n.trim()).filter((n) => n !== ''),
     clientLimits: {
       headerTimeoutMs: duration('--header-timeout', values['header-timeout'] ?? env.KEYWAY_HEADER_TIMEOUT, d.clientLimits.headerTimeoutMs, false),

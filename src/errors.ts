@@ -13,6 +13,7 @@ export const ERRORS = {
   MISSING_MODEL: { status: 400, message: 'request body has no "model" string' },
   DUPLICATE_MODEL_KEY: { status: 400, message: 'request body has more than one top-level "model" key; send exactly one' },
   BAD_MODEL_NAME: { status: 400, message: 'model name is not valid' },
+  UNTRANSLATABLE: { status: 400, message: 'this request cannot be translated for the provider that serves the model' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
   UNKNOWN_MODEL: { status: 404, message: 'model not found' },
   UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
@@ -37,6 +38,7 @@ export const ERRORS = {
   UPGRADE_REQUIRED: { status: 426, message: 'WebSocket transport is not supported; use HTTP' },
   UPSTREAM_UNREACHABLE: { status: 502, message: 'upstream provider could not be reached' },
   UPSTREAM_FAILED: { status: 502, message: 'upstream provider connection failed' },
+  UPSTREAM_BAD_ANSWER: { status: 502, message: "the provider's answer could not be translated" },
   UPSTREAM_TIMEOUT: { status: 504, message: 'upstream provider timed out' },
   // Vertex AI, keyfile credentials and /direct (issue 16).
   UPSTREAM_AUTH_FAILED: { status: 502, message: 'keyway could not get a credential for the upstream provider' },

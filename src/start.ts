@@ -55,6 +55,8 @@ export interface ServerSettings {
   hostNames: string[];
   /** Slow-client bounds; `maxConnectionsPerPeer` undefined picks the identity mode's default. */
   clientLimits: Omit<ClientLimits, 'maxConnectionsPerPeer'> & { maxConnectionsPerPeer?: number };
+  /** Translate between API formats when a model's provider lacks the client's (`--translation on|off`). */
+  translation: boolean;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -71,6 +73,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   captureLimit: DEFAULT_CAPTURE_LIMIT,
   hostNames: [],
   clientLimits: { headerTimeoutMs: DEFAULT_CLIENT_LIMITS.headerTimeoutMs, bodyTimeoutMs: DEFAULT_CLIENT_LIMITS.bodyTimeoutMs },
+  translation: true,
 };
 
 export interface Keyway {
@@ -160,7 +163,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     );
   }
   const credentials = new UpstreamCredentials();
-  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas });
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);

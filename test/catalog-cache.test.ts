@@ -91,8 +91,9 @@ describe('model listings are cached per snapshot and granted models', () => {
       assert.deepEqual(modelIds((await get('/v1/models', who)).body).sort(), want[who], who);
     }
     const gemini = async (who: string) => (JSON.parse((await get('/v1beta/models', who)).body.toString()) as { models: Array<{ name: string }> }).models.map((m) => m.name);
-    assert.deepEqual(await gemini('bob'), ['models/gemini-pro']);
-    assert.deepEqual(await gemini('alice'), []);
+    // Through translation every granted model is reachable in Gemini's API too.
+    assert.deepEqual(await gemini('bob'), ['models/gemini-pro', 'models/gpt-5']);
+    assert.deepEqual(await gemini('alice'), ['models/claude-opus-4-8', 'models/claude-sonnet-4-6']);
     const providersOf = async (who: string) =>
       Object.fromEntries((JSON.parse((await get('/api/providers', who)).body.toString()) as Array<{ id: string; models: string[] }>).map((p) => [p.id, p.models]));
     assert.deepEqual(await providersOf('alice'), { anthropic: ['claude-opus-4-8', 'claude-sonnet-4-6'], gemini: [], openai: [] });

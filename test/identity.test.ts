@@ -146,9 +146,11 @@ describe('tailscale identity (whois over the LocalAPI socket)', () => {
     const yes = await call('127.0.0.2', `${stack.url}/api/explain?model=claude-a`);
     assert.equal(yes.json.served, true);
     assert.equal(yes.json.provider, 'anthropic');
-    const no = await call('127.0.0.2', `${stack.url}/api/explain?model=openai/gpt-a&format=anthropic_messages`);
-    assert.equal(no.json.served, false);
-    assert.match(no.json.summary, /compatibility\.anthropic_messages is not enabled/);
+    // An OpenAI-only model asked for in Anthropic's API is served through translation.
+    const translated = await call('127.0.0.2', `${stack.url}/api/explain?model=openai/gpt-a&format=anthropic_messages`);
+    assert.equal(translated.json.served, true);
+    assert.match(translated.json.summary, /translated from anthropic_messages to openai_chat/);
+    assert.deepEqual(translated.json.translations, { anthropic_messages: 'openai_chat' });
     const nope = await call('127.0.0.3', `${stack.url}/api/explain?model=claude-a`);
     assert.match(nope.json.summary, /no models pattern of yours matches "anthropic\/claude-a"/);
   });

@@ -56,9 +56,13 @@ describe('routing', () => {
     assert.equal(prefixed.upstreamModel, 'anthropic/claude-x');
   });
 
-  test('a provider without the format flag does not serve that format', async () => {
-    const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [] });
-    assert.equal(r.status, 404);
+  test('a provider without the format flag serves that format only through translation (--translation off: not at all, translation.test.ts)', async () => {
+    stack.upstream.reset();
+    const r = await postJson(`${stack.url}/v1/messages`, { model: 'shared', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-keyway-translation'), 'openai_chat');
+    assert.equal(stack.upstream.requests[0]!.path, '/v1/chat/completions');
+    assert.equal(stack.upstream.requests[0]!.headers['x-served-by'], 'beta');
     const ok = await postJson(`${stack.url}/v1/messages`, { model: 'claude-a', max_tokens: 5, messages: [] }, { 'x-api-key': FAKE.anthropicKey });
     assert.equal(ok.status, 200);
   });
@@ -74,7 +78,9 @@ describe('routing', () => {
     assert.ok(rows.includes('openrouter/qwen/qwen3-coder'));
     assert.ok(!rows.some((r) => r.startsWith('disabled/')), 'disabled providers are not listed');
     const claude = body.data.find((r) => r.id === 'claude-a')!;
-    assert.deepEqual(claude.supported_endpoints, ['/v1/messages']);
+    // Its own endpoint first, then those keyway reaches it through by translating, marked as such.
+    assert.deepEqual(claude.supported_endpoints, ['/v1/messages', '/v1/chat/completions', '/v1/responses', '/v1beta/models/{model}:generateContent']);
+    assert.deepEqual((claude.metadata as { translated_endpoints?: string[] }).translated_endpoints, ['/v1/chat/completions', '/v1/responses', '/v1beta/models/{model}:generateContent']);
     assert.equal(claude.metadata.provider.requires_client_auth, true);
     assert.equal(body.data.find((r) => r.id === 'qwen/qwen3-coder')!.metadata.provider.requires_client_auth, false);
     assert.ok(!text.includes(FAKE.providerKey));

@@ -117,6 +117,6 @@ describe('official SDKs through keyway (passthrough)', () => {
     assert.ok((count.totalTokens ?? 0) > 0);
     const names: string[] = [];
     for await (const m of await ai.models.list()) names.push(m.name ?? '');
-    assert.deepEqual(names, ['models/gemini-2.5-flash'], 'only Gemini-format models, in the Gemini shape');
+    assert.deepEqual(names, ['models/claude-opus-4-8', 'models/gemini-2.5-flash', 'models/gpt-5'], 'in the Gemini shape: Gemini-format models and those reached by translation');
   });
 });

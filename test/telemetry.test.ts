@@ -320,12 +320,12 @@ describe('durability', () => {
       const t = keyway.telemetry!;
       const old = Date.now() - 2 * 3_600_000;
       const record: RequestRecord = {
-        id: 'req_old', startedAt: old, durationMs: 5, ttfbMs: 1, login: 'local-owner', nodeId: '', tags: [], userAgent: '', client: 'api', format: 'openai_chat', path: '/v1/chat/completions',
+        id: 'req_old', startedAt: old, durationMs: 5, ttfbMs: 1, login: 'local-owner', nodeId: '', tags: [], userAgent: '', client: 'api', format: 'openai_chat', providerFormat: 'openai_chat', path: '/v1/chat/completions',
         requestedModel: 'gpt-5', provider: 'openai', upstreamModel: 'gpt-5', status: 200, errorCode: null, errorClass: null, stream: false,
         usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, webSearchCount: 0 },
         toolCalls: [{ name: 'old_tool', arguments: '{}' }], stopReason: 'stop', sessionId: 's-old', credentialSource: 'provider', credentialFingerprint: null, pricing: null, quotas: [],
       };
-      const capture: Capture = { requestId: 'req_old', requestHeaders: {}, requestBody: '{"old":true}', requestTruncated: false, responseHeaders: {}, responseBody: '{}', responseTruncated: false };
+      const capture: Capture = { requestId: 'req_old', requestHeaders: {}, requestBody: '{"old":true}', requestTruncated: false, responseHeaders: {}, responseBody: '{}', responseTruncated: false, upstreamRequestBody: null, upstreamResponseBody: null };
       await t.store.insert([{ record, capture }]);
       const purged = await t.purgeNow(keyway.runtime.current);
       assert.deepEqual(purged, { captures: 1, tools: 1 });
@@ -387,7 +387,7 @@ describe('the bounded queue', () => {
     }
   }
   const rec = (i: number): RequestRecord => ({ id: `r${i}` } as RequestRecord);
-  const cap = (i: number, size: number): Capture => ({ requestId: `r${i}`, requestHeaders: {}, requestBody: 'x'.repeat(size), requestTruncated: false, responseHeaders: {}, responseBody: '', responseTruncated: false });
+  const cap = (i: number, size: number): Capture => ({ requestId: `r${i}`, requestHeaders: {}, requestBody: 'x'.repeat(size), requestTruncated: false, responseHeaders: {}, responseBody: '', responseTruncated: false, upstreamRequestBody: null, upstreamResponseBody: null });
 
   test('drops captures before records, counts every drop, and drains what it kept', async () => {
     const store = new HeldStore();

@@ -22,6 +22,8 @@ const full: RequestRecord = {
   userAgent: 'claude-cli/2.0',
   client: 'api',
   format: 'anthropic_messages',
+  // A translated call: Claude Code's request, served by an OpenAI chat provider.
+  providerFormat: 'openai_chat',
   path: '/v1/messages?beta=true',
   requestedModel: 'claude-test',
   provider: 'anthropic',
@@ -51,6 +53,8 @@ const capture: Capture = {
   responseHeaders: { 'content-type': 'text/event-stream' },
   responseBody: '{"id":"msg_1"}',
   responseTruncated: true,
+  upstreamRequestBody: '{"model":"gpt-test","messages":[]}',
+  upstreamResponseBody: '{"id":"chatcmpl-1"}',
 };
 
 test('a record and its capture survive the trip to the worker', () => {
@@ -60,6 +64,6 @@ test('a record and its capture survive the trip to the worker', () => {
 });
 
 test('empty parts: no usage, no pricing, no capture, no tool calls', () => {
-  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404 };
+  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
   assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
 });

@@ -22,6 +22,11 @@ export function emit(result: unknown): void {
 export interface ClientTarget {
   name: string;
   url: string;
+  /** This target's own path and body file, overriding the spec's (the translation scenario). */
+  path?: string;
+  bodyFile?: string;
+  /** The text this target's complete streams end with, overriding the spec's. */
+  endMarker?: string;
 }
 
 /** keepAliveAgent returns an agent holding up to `sockets` connections open. */

@@ -28,8 +28,8 @@ export interface LatencyResult {
 
 async function main(): Promise<void> {
   const spec = readSpec<LatencySpec>();
-  const body = readFileSync(spec.bodyFile);
-  const headers = { ...spec.headers, 'content-type': 'application/json', 'content-length': body.length };
+  const bodies = spec.targets.map((t) => readFileSync(t.bodyFile ?? spec.bodyFile));
+  const headers = bodies.map((body) => ({ ...spec.headers, 'content-type': 'application/json', 'content-length': body.length }));
   const agents = spec.targets.map(() => keepAliveAgent(1));
   const samples = spec.targets.map(() => [] as number[]);
   const errors = spec.targets.map(() => 0);
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < n; k++) {
       const t = (round + k) % n; // rotate who goes first, so no target always follows another
       const target = spec.targets[t]!;
-      const outcome = await once(target.url + spec.path, agents[t]!, headers, body, spec.timeoutMs);
+      const outcome = await once(target.url + (target.path ?? spec.path), agents[t]!, headers[t]!, bodies[t]!, spec.timeoutMs);
       if (round < spec.warmup) continue;
       if (typeof outcome === 'number') samples[t]!.push(outcome);
       else {

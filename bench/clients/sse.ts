@@ -36,6 +36,8 @@ export interface SseSpec {
   warmupScenario?: string;
   /** Start no new stream after this many ms (for runs of a fixed length); the rest are dropped. */
   stopStartingMs?: number;
+  /** Leave out this many gaps at each end of every stream: APIs frame a stream with different events. */
+  trimGaps?: number;
 }
 
 export interface SseTargetResult {
@@ -74,13 +76,13 @@ function newTally(): Tally {
 
 async function main(): Promise<void> {
   const spec = readSpec<SseSpec>();
-  const body = readFileSync(spec.bodyFile);
-  const headers = { ...spec.headers, 'content-type': 'application/json', 'content-length': body.length, accept: 'text/event-stream' };
+  const bodies = spec.targets.map((t) => readFileSync(t.bodyFile ?? spec.bodyFile));
+  const headersOf = bodies.map((body) => ({ ...spec.headers, 'content-type': 'application/json', 'content-length': body.length, accept: 'text/event-stream' }));
   const tallies = spec.targets.map(newTally);
   const agents = spec.targets.map(() => keepAliveAgent(spec.concurrency));
   const jobs: number[] = [];
   for (let i = 0; i < spec.streams; i++) for (let t = 0; t < spec.targets.length; t++) jobs.push(t);
-  if (spec.warmupScenario !== undefined) await warmUp(spec, agents, body, headers);
+  if (spec.warmupScenario !== undefined) await warmUp(spec, agents, bodies, headersOf);
   const started = hrMs();
   const deadline = started + spec.deadlineMs;
 
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
         continue;
       }
       const target = spec.targets[job]!;
-      await stream(target.url + spec.path, agents[job]!, headers, body, spec, tallies[job]!, deadline);
+      await stream(target.url + (target.path ?? spec.path), agents[job]!, headersOf[job]!, bodies[job]!, spec, tallies[job]!, deadline, target.endMarker);
     }
   };
   await Promise.all(Array.from({ length: spec.concurrency }, (_, w) => worker(w)));
@@ -119,13 +121,12 @@ async function main(): Promise<void> {
 }
 
 /** warmUp opens, per target, as many connections as the run will keep busy at once. */
-async function warmUp(spec: SseSpec, agents: Agent[], body: Buffer, headers: Record<string, string | number>): Promise<void> {
+async function warmUp(spec: SseSpec, agents: Agent[], bodies: Buffer[], headers: Array<Record<string, string | number>>): Promise<void> {
   const perTarget = Math.ceil(spec.concurrency / spec.targets.length) + 1;
   const warm = { ...spec, expectEvents: 0 };
-  const h = { ...headers, 'x-mock-scenario': spec.warmupScenario! };
   await Promise.all(
     spec.targets.flatMap((t, i) =>
-      Array.from({ length: perTarget }, () => stream(t.url + spec.path, agents[i]!, h, body, warm, newTally(), hrMs() + 30_000)),
+      Array.from({ length: perTarget }, () => stream(t.url + (t.path ?? spec.path), agents[i]!, { ...headers[i]!, 'x-mock-scenario': spec.warmupScenario! }, bodies[i]!, warm, newTally(), hrMs() + 30_000)),
     ),
   );
 }
@@ -133,6 +134,8 @@ async function warmUp(spec: SseSpec, agents: Agent[], body: Buffer, headers: Rec
 /** A StreamProbe times the events of one stream and reports the outcome to a Tally, once. */
 class StreamProbe {
   private readonly start = hrMs();
+  /** This stream's gaps, added to the tally (trimmed) when it settles. */
+  private readonly gaps: number[] = [];
   private last = 0;
   private events = 0;
   private maxGap = 0;
@@ -145,6 +148,8 @@ class StreamProbe {
   constructor(
     private readonly tally: Tally,
     private readonly spec: SseSpec,
+    /** The text a complete stream ends with. */
+    private readonly endMarker = '[DONE]',
   ) {
     tally.open++;
     tally.maxOpen = Math.max(tally.maxOpen, tally.open);
@@ -162,8 +167,8 @@ class StreamProbe {
     else if (done > 0) {
       const gap = now - this.last;
       if (gap > this.maxGap) this.maxGap = gap;
-      this.tally.gaps.push(gap);
-      for (let k = 1; k < done; k++) this.tally.gaps.push(0);
+      this.gaps.push(gap);
+      for (let k = 1; k < done; k++) this.gaps.push(0);
     }
     if (done > 0 || this.last === 0) this.last = now;
     this.events += done;
@@ -177,9 +182,11 @@ class StreamProbe {
     const y = this.tally;
     y.open--;
     y.events += this.events;
+    const trim = this.spec.trimGaps ?? 0;
+    for (let i = trim; i < this.gaps.length - trim; i++) y.gaps.push(this.gaps[i]!);
     if (outcome === 'end') {
       y.durations.push(hrMs() - this.start);
-      if (this.events < this.spec.expectEvents || !this.tail.includes('[DONE]')) y.incomplete++;
+      if (this.events < this.spec.expectEvents || !this.tail.includes(this.endMarker)) y.incomplete++;
       else if (this.maxGap > this.spec.stallMs) y.stalled++;
       else y.ok++;
     } else if (outcome === 'stalled') {
@@ -201,9 +208,10 @@ function stream(
   spec: SseSpec,
   tally: Tally,
   deadline: number,
+  endMarker?: string,
 ): Promise<void> {
   return new Promise((resolve) => {
-    const probe = new StreamProbe(tally, spec);
+    const probe = new StreamProbe(tally, spec, endMarker);
     let timer: NodeJS.Timeout | undefined;
     const settle = (outcome: string) => {
       clearTimeout(timer);

@@ -36,3 +36,13 @@ export function chatBody(bytes: number, stream = false): string {
   if (missing > 0) last.content = prose(missing, 7);
   return JSON.stringify(doc);
 }
+
+/**
+ * anthropicBody returns an Anthropic Messages request of about `bytes` bytes for `model`:
+ * the same conversation as chatBody, with the system prompt at the top level.
+ */
+export function anthropicBody(bytes: number, stream: boolean, model: string): string {
+  const chat = JSON.parse(chatBody(bytes, stream)) as { max_tokens: number; messages: Array<{ role: string; content: string }> };
+  const [system, ...messages] = chat.messages;
+  return JSON.stringify({ model, max_tokens: chat.max_tokens, stream, system: system!.content, messages });
+}

@@ -31,7 +31,7 @@ export interface LatencyRun {
 /** latency runs the concurrency-1 client once over `targets`, interleaved. */
 export async function latency(ctx: BenchContext, run: LatencyRun): Promise<LatencyResult> {
   const spec: LatencySpec = {
-    targets: run.targets.map((t) => ({ name: t.name, url: t.url })),
+    targets: run.targets.map((t) => ({ name: t.name, url: t.url, ...(t.path ? { path: t.path } : {}), ...(t.bodyFile ? { bodyFile: t.bodyFile } : {}) })),
     path: '/v1/chat/completions',
     headers: run.headers ?? {},
     bodyFile: await ctx.bodyFile(run.bodyBytes),
@@ -60,12 +60,14 @@ export interface SseRun {
   stopStartingMs?: number;
   /** Open the connections first with unmeasured streams of this x-mock-scenario. */
   warmupScenario?: string;
+  /** Leave out this many gaps at each end of every stream (format-specific framing events). */
+  trimGaps?: number;
 }
 
 /** sse runs the streaming client once over `targets`, interleaved. */
 export async function sse(ctx: BenchContext, run: SseRun): Promise<SseResult> {
   const spec: SseSpec = {
-    targets: run.targets.map((t) => ({ name: t.name, url: t.url })),
+    targets: run.targets.map((t) => ({ name: t.name, url: t.url, ...(t.path ? { path: t.path } : {}), ...(t.bodyFile ? { bodyFile: t.bodyFile } : {}), ...(t.endMarker ? { endMarker: t.endMarker } : {}) })),
     path: '/v1/chat/completions',
     headers: { 'x-mock-scenario': run.scenario },
     bodyFile: await ctx.bodyFile(1024, true),
@@ -77,6 +79,7 @@ export async function sse(ctx: BenchContext, run: SseRun): Promise<SseResult> {
     expectEvents: run.expectEvents,
     ...(run.stopStartingMs !== undefined ? { stopStartingMs: run.stopStartingMs } : {}),
     ...(run.warmupScenario !== undefined ? { warmupScenario: run.warmupScenario } : {}),
+    ...(run.trimGaps !== undefined ? { trimGaps: run.trimGaps } : {}),
   };
   return runClient<SseResult>(ctx, 'sse', spec, run.deadlineMs + 30_000);
 }

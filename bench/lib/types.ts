@@ -49,6 +49,11 @@ export type TargetName = 'direct' | 'keyway' | 'nginx' | 'bare';
 export interface Target {
   name: TargetName;
   url: string;
+  /** The path and body this target is called with, when they differ from the run's (translation). */
+  path?: string;
+  bodyFile?: string;
+  /** The text a complete stream from this target ends with (default `[DONE]`). */
+  endMarker?: string;
 }
 
 /** ConfigShape describes a generated keyway configuration (see keyway-config.ts). */
@@ -80,6 +85,8 @@ export interface KeywayOptions {
   nodeArgs?: string[];
   /** Extra `keyway serve` flags, e.g. `['--telemetry', 'off']`. */
   serveArgs?: string[];
+  /** A configuration text of its own instead of a generated shape. */
+  configText?: string;
 }
 
 /** BenchContext is what every scenario gets: options, running services and helpers. */

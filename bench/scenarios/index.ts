@@ -12,6 +12,7 @@ import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
 import { quotasScenario } from './quotas.js';
 import { telemetryScenario } from './telemetry.js';
+import { translationScenario } from './translation.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   soakScenario,
   profileScenario,
   catalogScenario,
+  translationScenario,
 ];

@@ -42,6 +42,8 @@ export interface Snapshot {
   readonly providers: ReadonlyMap<string, CompiledProvider>;
   /** Enabled providers serving a bare model name in a format, best first. */
   readonly routes: ReadonlyMap<FormatFlag, ReadonlyMap<string, readonly CompiledProvider[]>>;
+  /** Enabled providers listing a bare model name, whatever formats they serve, best first (for translation). */
+  readonly byModel: ReadonlyMap<string, readonly CompiledProvider[]>;
   /** Origins this snapshot sends requests to (to keep their pools open). */
   readonly origins: ReadonlySet<string>;
   accessFor(identity: Identity): Access;
@@ -59,6 +61,7 @@ export function byPreference(a: CompiledProvider, b: CompiledProvider): number {
 export function compileSnapshot(text: string, config: GatewayConfig, problems: readonly Problem[]): Snapshot {
   const providers = new Map<string, CompiledProvider>();
   const routes = new Map<FormatFlag, Map<string, CompiledProvider[]>>();
+  const byModel = new Map<string, CompiledProvider[]>();
   const origins = new Set<string>();
 
   for (const spec of config.providers) {
@@ -66,6 +69,11 @@ export function compileSnapshot(text: string, config: GatewayConfig, problems: r
     providers.set(spec.id, compiled);
     if (spec.disabled) continue;
     origins.add(compiled.origin);
+    for (const model of new Set(spec.models)) {
+      const list = byModel.get(model);
+      if (list) list.push(compiled);
+      else byModel.set(model, [compiled]);
+    }
     for (const flag of compiled.formats) {
       let byModel = routes.get(flag);
       if (!byModel) routes.set(flag, (byModel = new Map()));
@@ -78,8 +86,8 @@ export function compileSnapshot(text: string, config: GatewayConfig, problems: r
   }
   // Highest preference first; ties go to the provider ID that sorts first, so the
   // choice never depends on the order of keys in the document.
-  for (const byModel of routes.values()) {
-    for (const list of byModel.values()) {
+  for (const lists of [...routes.values(), byModel]) {
+    for (const list of lists.values()) {
       list.sort(byPreference);
     }
   }
@@ -94,6 +102,7 @@ export function compileSnapshot(text: string, config: GatewayConfig, problems: r
     loadedAt: new Date(),
     providers,
     routes,
+    byModel,
     origins,
     accessFor(identity: Identity): Access {
       let access = accessCache.get(identity);

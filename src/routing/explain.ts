@@ -11,7 +11,8 @@ import type { CompiledProvider, Snapshot } from '../config/snapshot.js';
 import type { FormatFlag, ProviderSpec } from '../config/types.js';
 import { FORMATS, formatByFlag } from '../formats/registry.js';
 import type { QuotaExplanation } from '../governance/quota-explain.js';
-import { resolveModel, type Resolution, type ResolutionRule } from './resolve.js';
+import { translationTarget } from '../translate/codecs.js';
+import { resolveRoute, type Resolution, type ResolutionRule } from './resolve.js';
 
 export type Verdict = 'chosen' | 'eligible' | 'shadowed' | 'not granted' | 'disabled' | 'format not enabled';
 
@@ -30,6 +31,8 @@ export interface Explanation {
   served: boolean;
   /** The formats (compatibility flags) through which the caller can use the model. */
   formats: FormatFlag[];
+  /** For each of those formats that keyway would translate: the format the provider is called in. */
+  translations: Partial<Record<FormatFlag, FormatFlag>>;
   provider: string | null;
   upstream_model: string | null;
   /** Which rule chose the provider: the exact model name, or a `provider/` prefix. */
@@ -43,15 +46,15 @@ export interface Explanation {
 /** Explains the quota side of a served request: which buckets, and whether it would pass now. */
 export type QuotaExplainer = (provider: CompiledProvider, format: FormatFlag, upstreamModel: string) => QuotaExplanation;
 
-export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag, quotas?: QuotaExplainer): Explanation {
+export function explainModel(snapshot: Snapshot, access: Access, login: string, model: string, onlyFormat?: FormatFlag, quotas?: QuotaExplainer, translation = true): Explanation {
   const flags = onlyFormat ? [onlyFormat] : FORMATS.map((f) => f.flag);
   const base = { model, login, role: access.role ?? null };
-  const served = flags.map((flag) => ({ flag, r: resolveModel(snapshot, flag, model, access) })).filter((x) => x.r !== undefined);
+  const served = flags.map((flag) => ({ flag, r: resolveRoute(snapshot, flag, model, access, translation) })).filter((x) => x.r !== undefined);
   const first = served[0]?.r;
-  const candidates = inspectCandidates(snapshot, access, model, onlyFormat, first);
+  const candidates = inspectCandidates(snapshot, access, model, onlyFormat, first, translation);
 
   if (access.role === undefined) {
-    return { ...base, served: false, formats: [], provider: null, upstream_model: null, rule: null, candidates, summary: `${login} has no role: no grant in the configuration or the tailnet policy gives them "user" or "admin", so every request is refused with 403` };
+    return { ...base, served: false, formats: [], translations: {}, provider: null, upstream_model: null, rule: null, candidates, summary: `${login} has no role: no grant in the configuration or the tailnet policy gives them "user" or "admin", so every request is refused with 403` };
   }
   if (first) {
     const others = candidates.filter((c) => c.verdict === 'eligible').map((c) => c.provider);
@@ -60,11 +63,12 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
       ...base,
       served: true,
       formats: served.map((s) => s.flag),
+      translations: Object.fromEntries(served.filter((s) => s.r!.target !== s.flag).map((s) => [s.flag, s.r!.target])),
       provider: first.provider.id,
       upstream_model: first.upstreamModel,
       rule: first.rule,
       candidates,
-      summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => s.flag).join(', ')} (${ruleText(snapshot, model, first)})` +
+      summary: `served by ${first.provider.id} as "${first.upstreamModel}" through ${served.map((s) => (s.r!.target === s.flag ? s.flag : `${s.flag} (translated from ${s.flag} to ${s.r!.target})`)).join(', ')} (${ruleText(snapshot, model, first)})` +
         (others.length ? `; also eligible: ${others.join(', ')} (lower preference or later ID)` : '') +
         (first.provider.requiresClientAuth ? `; ${passthroughOnly(first.provider.id)}, so a request without one gets 401. ${formatByFlag(served[0]!.flag)?.credentialHint ?? ''}`.trimEnd() : '') +
         (quota && quota.buckets.length > 0 ? `; quotas: ${quota.summary}` : ''),
@@ -74,7 +78,7 @@ export function explainModel(snapshot: Snapshot, access: Access, login: string, 
   const why = candidates.length === 0
     ? `no provider lists "${model}"${model.includes('/') ? ` and "${model.split('/')[0]}" is not a provider that lists "${model.slice(model.indexOf('/') + 1)}"` : ''}; GET /v1/models shows what you can use`
     : candidates.map((c) => `${c.provider}: ${c.detail}`).join('; ');
-  return { ...base, served: false, formats: [], provider: null, upstream_model: null, rule: null, candidates, summary: `not served: ${why}` };
+  return { ...base, served: false, formats: [], translations: {}, provider: null, upstream_model: null, rule: null, candidates, summary: `not served: ${why}` };
 }
 
 /**
@@ -94,13 +98,13 @@ function ruleText(snapshot: Snapshot, model: string, r: Resolution): string {
   return `exact name: ${r.provider.id} lists "${model}"${shadows}`;
 }
 
-function inspectCandidates(snapshot: Snapshot, access: Access, model: string, onlyFormat: FormatFlag | undefined, chosen: Resolution | undefined): Candidate[] {
+function inspectCandidates(snapshot: Snapshot, access: Access, model: string, onlyFormat: FormatFlag | undefined, chosen: Resolution | undefined, translation: boolean): Candidate[] {
   const out: Candidate[] = [];
   for (const spec of snapshot.config.providers) {
     const prefix = `${spec.id}/`;
     const name = spec.models.includes(model) ? model : model.startsWith(prefix) && spec.models.includes(model.slice(prefix.length)) ? model.slice(prefix.length) : undefined;
     if (name === undefined) continue;
-    const judged = judge(spec, access, name, onlyFormat, chosen?.provider.id);
+    const judged = judge(spec, access, name, onlyFormat, chosen?.provider.id, translation);
     // Reached only by its prefix while another provider lists the whole name: that one wins.
     if (judged.verdict === 'eligible' && name !== model && chosen?.rule === 'exact name') {
       out.push({ provider: spec.id, upstream_model: name, verdict: 'shadowed', detail: `lists "${name}", but ${chosen.provider.id} lists "${model}" itself and exact names are matched before the "${spec.id}/" prefix` });
@@ -111,16 +115,18 @@ function inspectCandidates(snapshot: Snapshot, access: Access, model: string, on
   return out;
 }
 
-function judge(spec: ProviderSpec, access: Access, name: string, onlyFormat: FormatFlag | undefined, chosen: string | undefined): { verdict: Verdict; detail: string } {
+function judge(spec: ProviderSpec, access: Access, name: string, onlyFormat: FormatFlag | undefined, chosen: string | undefined, translation: boolean): { verdict: Verdict; detail: string } {
   if (spec.disabled) return { verdict: 'disabled', detail: 'the provider is disabled ("disabled": true)' };
   const served = FORMATS.filter((f) => spec.compatibility[f.flag]).map((f) => f.flag);
-  if (onlyFormat ? !spec.compatibility[onlyFormat] : served.length === 0) {
-    return { verdict: 'format not enabled', detail: onlyFormat ? `compatibility.${onlyFormat} is not enabled (it serves: ${served.join(', ') || 'nothing keyway proxies'})` : 'no compatibility flag keyway serves is enabled' };
+  const via = onlyFormat && !spec.compatibility[onlyFormat] && translation ? translationTarget(new Set(served), onlyFormat) : undefined;
+  if (onlyFormat ? !spec.compatibility[onlyFormat] && !via : served.length === 0) {
+    return { verdict: 'format not enabled', detail: onlyFormat ? `compatibility.${onlyFormat} is not enabled (it serves: ${served.join(', ') || 'nothing keyway proxies'})${translation ? '' : '; translation is off (--translation off)'}` : 'no compatibility flag keyway serves is enabled' };
   }
+  const how = via ? `, translated to ${via}` : '';
   if (!access.canUseModel(spec.id, name)) {
     return { verdict: 'not granted', detail: `no models pattern of yours matches "${spec.id}/${name}" (yours: ${access.modelPatterns.join(', ') || 'none'})` };
   }
   const ownKey = spec.authMode === 'passthrough' && spec.apikey === '' ? "; passthrough-only: requests need the caller's own key or token" : '';
-  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference})${ownKey}` };
-  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference})${ownKey}` };
+  if (spec.id === chosen) return { verdict: 'chosen', detail: `serves it (preference ${spec.preference}${how})${ownKey}` };
+  return { verdict: 'eligible', detail: `could serve it (preference ${spec.preference}${how})${ownKey}` };
 }

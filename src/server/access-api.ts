@@ -45,9 +45,9 @@ export function explain(ctx: GatewayContext, res: ServerResponse, snapshot: Snap
     if (access.role !== 'admin') throw new GatewayError('NOT_ADMIN');
     const other = namedIdentity(as, [], []);
     const otherAccess = snapshot.accessFor(other);
-    return sendJson(res, 200, explainModel(snapshot, otherAccess, other.login, model, format, quotaExplainer(ctx, snapshot, otherAccess, other)));
+    return sendJson(res, 200, explainModel(snapshot, otherAccess, other.login, model, format, quotaExplainer(ctx, snapshot, otherAccess, other), ctx.translation));
   }
-  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format, quotaExplainer(ctx, snapshot, access, identity)));
+  sendJson(res, 200, explainModel(snapshot, access, identity.login, model, format, quotaExplainer(ctx, snapshot, access, identity), ctx.translation));
 }
 
 /** quotaExplainer reads the running gateway's balances for explain. */
@@ -89,5 +89,5 @@ export async function explainDraft(ctx: GatewayContext, req: IncomingMessage, re
   const who = namedIdentity(body.as, strings(body.groups), strings(body.tags));
   const format = explainFormat(typeof body.format === 'string' ? body.format : undefined);
   const whoAccess = snapshot.accessFor(who);
-  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format, quotaExplainer(ctx, snapshot, whoAccess, who))) });
+  sendJson(res, 200, { explanations: strings(body.models).map((m) => explainModel(snapshot, whoAccess, who.login, m, format, quotaExplainer(ctx, snapshot, whoAccess, who), ctx.translation)) });
 }

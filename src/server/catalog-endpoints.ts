@@ -13,7 +13,8 @@ import type { Access } from '../access/grants.js';
 import { byPreference, type CompiledProvider, type Snapshot } from '../config/snapshot.js';
 import type { FormatFlag } from '../config/types.js';
 import { FORMATS } from '../formats/registry.js';
-import { resolveModel, type Resolution } from '../routing/resolve.js';
+import { resolveRoute, type Resolution } from '../routing/resolve.js';
+import { translationTarget } from '../translate/codecs.js';
 import { priceSheet, pricingFor, type PriceSheet } from '../telemetry/pricing.js';
 import type { ModelDates } from './model-dates.js';
 
@@ -26,9 +27,12 @@ export interface ModelRow {
   created_at: string;
   owned_by: string;
   display_name: string;
+  /** Every endpoint the model can be reached through: the provider's own first, then the translated ones. */
   supported_endpoints: string[];
   metadata: {
     provider: { id: string; name: string; description: string; requires_client_auth: boolean; upstream: string; auth_mode: string };
+    /** The endpoints of supported_endpoints that keyway reaches by translating (docs/translation.md). */
+    translated_endpoints: string[];
   };
   /** Per-token list prices in USD, when the price table knows the model. */
   pricing?: PriceSheet;
@@ -54,12 +58,12 @@ function pricesOf(snapshot: Snapshot, provider: CompiledProvider, model: string)
  * model ModelDates has not noted yet falls back to this snapshot's load time, the time it
  * is about to be noted with.
  */
-export function listModels(snapshot: Snapshot, access: Access, dates: ModelDates): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
+export function listModels(snapshot: Snapshot, access: Access, dates: ModelDates, translation = true): { object: 'list'; data: ModelRow[]; has_more: false; first_id: string | null; last_id: string | null } {
   const data: ModelRow[] = [];
   for (const provider of sortedProviders(snapshot)) {
     if (provider.spec.disabled) continue;
-    const endpoints = endpointsOf(provider);
-    if (endpoints.length === 0) continue;
+    const endpoints = endpointsOf(provider, translation);
+    if (endpoints.native.length === 0) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
       data.push(modelRow(snapshot, dates, provider, model, endpoints));
@@ -68,12 +72,20 @@ export function listModels(snapshot: Snapshot, access: Access, dates: ModelDates
   return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
-function endpointsOf(provider: CompiledProvider): string[] {
-  return FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
+interface Endpoints {
+  native: string[];
+  translated: string[];
+}
+
+/** endpointsOf lists a provider's own endpoints and, with translation on, those keyway reaches it through by translating. */
+function endpointsOf(provider: CompiledProvider, translation: boolean): Endpoints {
+  const native = FORMATS.filter((f) => provider.formats.has(f.flag)).flatMap((f) => f.endpoints);
+  const translated = translation ? FORMATS.filter((f) => !provider.formats.has(f.flag) && translationTarget(provider.formats, f.flag)).flatMap((f) => f.endpoints) : [];
+  return { native, translated };
 }
 
 /** modelRow is one row of the listing; `id` is the name the caller used (bare or provider/model). */
-function modelRow(snapshot: Snapshot, dates: ModelDates, provider: CompiledProvider, model: string, endpoints: string[], id = model): ModelRow {
+function modelRow(snapshot: Snapshot, dates: ModelDates, provider: CompiledProvider, model: string, endpoints: Endpoints, id = model): ModelRow {
   const created = dates.firstSeen(provider.id, model) ?? snapshot.loadedAt;
   return {
     id,
@@ -83,8 +95,8 @@ function modelRow(snapshot: Snapshot, dates: ModelDates, provider: CompiledProvi
     created_at: created.toISOString(),
     owned_by: provider.id,
     display_name: model,
-    supported_endpoints: endpoints,
-    metadata: { provider: providerMeta(provider) },
+    supported_endpoints: [...endpoints.native, ...endpoints.translated],
+    metadata: { provider: providerMeta(provider), translated_endpoints: endpoints.translated },
     pricing: pricesOf(snapshot, provider, model),
   };
 }
@@ -94,10 +106,10 @@ function modelRow(snapshot: Snapshot, dates: ModelDates, provider: CompiledProvi
  * an exact model name before a `provider/model` reading, then the provider routing would
  * prefer (highest preference, ties by ID). Undefined when the caller may not use it.
  */
-function bestResolution(snapshot: Snapshot, access: Access, id: string, flags: readonly FormatFlag[]): Resolution | undefined {
+function bestResolution(snapshot: Snapshot, access: Access, id: string, flags: readonly FormatFlag[], translation: boolean): Resolution | undefined {
   let best: Resolution | undefined;
   for (const flag of flags) {
-    const r = resolveModel(snapshot, flag, id, access);
+    const r = resolveRoute(snapshot, flag, id, access, translation);
     if (!r) continue;
     const exact = r.upstreamModel === id;
     const bestExact = best?.upstreamModel === id;
@@ -114,9 +126,9 @@ const ALL_FLAGS = FORMATS.map((f) => f.flag);
  * with `id` as asked. Undefined for a model the caller does not have, so an ungranted
  * model looks exactly like one that does not exist.
  */
-export function retrieveModel(snapshot: Snapshot, access: Access, dates: ModelDates, id: string): ModelRow | undefined {
-  const r = bestResolution(snapshot, access, id, ALL_FLAGS);
-  return r && modelRow(snapshot, dates, r.provider, r.upstreamModel, endpointsOf(r.provider), id);
+export function retrieveModel(snapshot: Snapshot, access: Access, dates: ModelDates, id: string, translation = true): ModelRow | undefined {
+  const r = bestResolution(snapshot, access, id, ALL_FLAGS, translation);
+  return r && modelRow(snapshot, dates, r.provider, r.upstreamModel, endpointsOf(r.provider, translation), id);
 }
 
 function providerMeta(p: CompiledProvider) {
@@ -153,10 +165,11 @@ function sortedProviders(snapshot: Snapshot): CompiledProvider[] {
  * SDKs can list models too: the caller's granted models of providers that serve the
  * Gemini format, by bare name (a client may still call `provider/model`).
  */
-export function listGeminiModels(snapshot: Snapshot, access: Access) {
+export function listGeminiModels(snapshot: Snapshot, access: Access, _dates?: ModelDates, translation = true) {
   const models: GeminiModel[] = [];
   for (const provider of sortedProviders(snapshot)) {
-    if (provider.spec.disabled || !provider.formats.has('gemini_generate_content')) continue;
+    const reachable = provider.formats.has('gemini_generate_content') || (translation && translationTarget(provider.formats, 'gemini_generate_content') !== undefined);
+    if (provider.spec.disabled || !reachable) continue;
     for (const model of provider.spec.models) {
       if (!access.canUseModel(provider.id, model)) continue;
       models.push(geminiModel(provider, model));
@@ -184,14 +197,14 @@ function geminiModel(provider: CompiledProvider, model: string, id = model): Gem
 }
 
 /** retrieveGeminiModel answers `GET /v1beta/models/{id}` (@google/genai's `models.get`) in Gemini's shape. */
-export function retrieveGeminiModel(snapshot: Snapshot, access: Access, id: string) {
-  const r = bestResolution(snapshot, access, id, ['gemini_generate_content']);
+export function retrieveGeminiModel(snapshot: Snapshot, access: Access, id: string, translation = true) {
+  const r = bestResolution(snapshot, access, id, ['gemini_generate_content'], translation);
   return r && geminiModel(r.provider, r.upstreamModel, id);
 }
 
 export type Listing = 'models' | 'gemini' | 'providers';
 
-const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access, dates: ModelDates) => unknown> = {
+const BUILDERS: Record<Listing, (snapshot: Snapshot, access: Access, dates: ModelDates, translation: boolean) => unknown> = {
   models: listModels,
   gemini: listGeminiModels,
   providers: listProviders,
@@ -206,10 +219,10 @@ const MAX_BYTES = 64 * 1024 * 1024;
 const bodies = new WeakMap<Snapshot, { entries: Map<string, Buffer>; bytes: number }>();
 
 /** listingBody returns the JSON body of a listing for this caller, built at most once per snapshot. */
-export function listingBody(listing: Listing, snapshot: Snapshot, access: Access, dates: ModelDates): Buffer {
+export function listingBody(listing: Listing, snapshot: Snapshot, access: Access, dates: ModelDates, translation = true): Buffer {
   let cache = bodies.get(snapshot);
   if (!cache) bodies.set(snapshot, (cache = { entries: new Map(), bytes: 0 }));
-  const key = `${listing}\0${access.modelsKey}`;
+  const key = `${listing}\0${translation ? 1 : 0}\0${access.modelsKey}`;
   let body = cache.entries.get(key);
   if (body) {
     // Most recently used last, so eviction below drops the coldest first.
@@ -217,7 +230,7 @@ export function listingBody(listing: Listing, snapshot: Snapshot, access: Access
     cache.entries.set(key, body);
     return body;
   }
-  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access, dates)));
+  body = Buffer.from(JSON.stringify(BUILDERS[listing](snapshot, access, dates, translation)));
   cache.entries.set(key, body);
   cache.bytes += body.length;
   for (const [k, b] of cache.entries) {

@@ -34,6 +34,8 @@ export interface GatewayContext {
   modelDates: ModelDates;
   /** Quota buckets: checked before forwarding, charged after the answer. */
   quotas: Quotas;
+  /** Translate between API formats when a model's provider lacks the client's (`--translation`). */
+  translation: boolean;
 }
 
 export interface ClientLimits {

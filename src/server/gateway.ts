@@ -139,16 +139,16 @@ async function handleOwnRoutes(
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
     if (await handleQuotasApi({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access })) return;
     // Serialized once per snapshot and set of granted models, then served as is.
-    if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access, ctx.modelDates));
-    if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access, ctx.modelDates));
-    if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access, ctx.modelDates));
+    if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access, ctx.modelDates, ctx.translation));
+    if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access, ctx.modelDates, ctx.translation));
+    if (pathname === '/api/providers' && method === 'GET') return sendJsonBody(res, 200, listingBody('providers', snapshot, access, ctx.modelDates, ctx.translation));
     if (method === 'GET' && pathname.startsWith(MODEL_PATH)) {
       const id = modelId(pathname, MODEL_PATH);
-      return sendJson(res, 200, found(retrieveModel(snapshot, access, ctx.modelDates, id), id));
+      return sendJson(res, 200, found(retrieveModel(snapshot, access, ctx.modelDates, id, ctx.translation), id));
     }
     if (method === 'GET' && pathname.startsWith(GEMINI_MODEL_PATH)) {
       const id = modelId(pathname, GEMINI_MODEL_PATH);
-      return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id), id));
+      return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id, ctx.translation), id));
     }
     // Claude Code in Bedrock mode asks this first; errors here are in Bedrock's shape (formatForPath).
     if (pathname === BEDROCK_PROFILES && method === 'GET') return sendJson(res, 200, listInferenceProfiles(snapshot, access, new URLSearchParams(query)));

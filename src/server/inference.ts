@@ -1,7 +1,7 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → quota check → forward → relay
- * → record and charge.
+ * authorize (role) → read body → model → route (grants) → quota check → [translate] →
+ * forward → relay → record and charge.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -10,12 +10,14 @@ import type { Identity } from '../identity/identity.js';
 import { GatewayError } from '../errors.js';
 import { hasDuplicateTopLevelKey, isValidModelName, parseJsonObject, replaceTopLevelString } from '../formats/json-body.js';
 import type { RouteMatch } from '../formats/types.js';
+import { formatByFlag } from '../formats/registry.js';
 import { passthroughOnly } from '../routing/explain.js';
-import { resolveModel } from '../routing/resolve.js';
+import { resolveRoute } from '../routing/resolve.js';
 import type { RequestTrace } from '../telemetry/trace.js';
+import { translateInference } from '../translate/forward.js';
 import { addMintedHeaders } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders, carriesCredential } from '../upstream/headers.js';
-import { forwardRequest } from '../upstream/proxy.js';
+import { forwardRequest, type ForwardOutcome } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
 import { readBody } from './body.js';
@@ -77,19 +79,29 @@ async function proxyInference(
     throw new GatewayError('BAD_MODEL_NAME', route.urlModel === '' ? `the model in the URL is not a valid model name for ${route.format.endpoints[0]}` : undefined);
   }
 
-  const resolution = resolveModel(snapshot, route.format.flag, model, access);
+  const resolution = resolveRoute(snapshot, route.format.flag, model, access, ctx.translation);
   if (!resolution) {
     throw new GatewayError('UNKNOWN_MODEL', `model "${model}" is not available for ${route.format.endpoints[0]}; GET /v1/models lists the models you can use`);
   }
   const { provider, upstreamModel } = resolution;
+  // The provider's own API: the client's, or the one keyway translates to (translate/).
+  const providerFormat = resolution.target === route.format.flag ? route.format : formatByFlag(resolution.target)!;
   // Nothing is forwarded for a caller over quota: the 429 is the whole answer, streams included.
-  const admission = ctx.quotas.admit({ snapshot, access, identity, provider, format: route.format.flag, upstreamModel, model });
+  const admission = ctx.quotas.admit({ snapshot, access, identity, provider, format: providerFormat.flag, upstreamModel, model });
   if (!admission.ok) {
     trace?.setQuotaRefusal(admission.entries);
     throw admission.error;
   }
   // A refusal after this point leaves the ticket unsettled: nothing is charged.
-  const metering = startMetering(trace, admission.ticket, route.format, provider, upstreamModel);
+  const metering = startMetering(trace, admission.ticket, providerFormat, provider, upstreamModel);
+  if (providerFormat !== route.format) {
+    const translated = await translateInference(ctx, req, res, { route, query, access, body: json, model, resolution, trace, tap: metering.tap });
+    if (translated) {
+      void metering.finish(translated.outcome, translated.outcome.clientAnswer);
+      logOutcome(ctx, req, identity, trace, model, provider.id, translated.credentialSource, translated.outcome, started);
+    }
+    return;
+  }
 
   // The body is forwarded as received unless the model needs its provider prefix removed
   // (or the format must drop fields the upstream rejects).
@@ -124,15 +136,19 @@ async function proxyInference(
     observer: metering.tap,
   });
   void metering.finish(outcome);
+  logOutcome(ctx, req, identity, trace, model, provider.id, credentialSource, outcome, started);
+}
+
+function logOutcome(ctx: GatewayContext, req: IncomingMessage, identity: Identity, trace: RequestTrace | undefined, model: string, provider: string, credential: string, outcome: ForwardOutcome, started: number): void {
   if (ctx.log.isLevelEnabled('debug') || outcome.error) {
     ctx.log[outcome.error ? 'warn' : 'debug']({
       request: trace?.id,
       login: identity.login,
       path: req.url?.split('?')[0],
       model,
-      provider: provider.id,
+      provider,
       status: outcome.status,
-      credential: credentialSource,
+      credential,
       clientAborted: outcome.clientAborted,
       error: outcome.error?.code,
       cause: (outcome.error?.cause as Error | undefined)?.message,

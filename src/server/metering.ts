@@ -14,16 +14,23 @@ import type { ForwardOutcome } from '../upstream/proxy.js';
 export interface Metering {
   /** Reads a copy of the answer; undefined when nothing needs it. */
   tap: ResponseTap | undefined;
-  /** finish records and charges once the answer has been relayed; it never rejects. */
-  finish(outcome: ForwardOutcome): Promise<TapResult | undefined>;
+  /**
+   * finish records and charges once the answer has been relayed; it never rejects.
+   * `clientAnswer` is what a translated request's client received (for the capture).
+   */
+  finish(outcome: ForwardOutcome, clientAnswer?: string): Promise<TapResult | undefined>;
 }
 
-/** startMetering is called once the route is known, before the request is forwarded. */
+/**
+ * startMetering is called once the route is known, before the request is forwarded.
+ * `format` is the provider's API, whose answer the tap reads (the client's unless keyway
+ * translates).
+ */
 export function startMetering(trace: RequestTrace | undefined, ticket: QuotaTicket | undefined, format: ApiFormat, provider: CompiledProvider, upstreamModel: string): Metering {
   if (trace) {
-    const tap = trace.setRoute(provider, upstreamModel);
+    const tap = trace.setRoute(provider, upstreamModel, format);
     trace.setQuota(ticket);
-    return { tap, finish: (outcome) => trace.finish(outcome) };
+    return { tap, finish: (outcome, clientAnswer) => trace.finish(outcome, clientAnswer) };
   }
   if (!ticket) return { tap: undefined, finish: () => Promise.resolve(undefined) };
   const tap = new ResponseTap(format, performance.now(), 0);

@@ -83,6 +83,7 @@ export class DirectTrace implements RelayObserver {
         userAgent: String(this.req.headers['user-agent'] ?? '').slice(0, 256),
         client: 'api',
         format: DIRECT_FORMAT,
+        providerFormat: null,
         path: redactQuery(this.req.url ?? ''),
         requestedModel: '',
         provider: this.provider?.id ?? null,

@@ -20,8 +20,10 @@ export interface RequestRecord {
   userAgent: string;
   /** `api` for provider-API clients, `chat-ui` for keyway's own chat. */
   client: string;
-  /** The API format (compatibility flag), e.g. `anthropic_messages`. */
+  /** The API format (compatibility flag) the client spoke, e.g. `anthropic_messages`. */
   format: string;
+  /** The format the provider was called in: `format` itself, another one when keyway translated, null without a provider. */
+  providerFormat: string | null;
   path: string;
   requestedModel: string;
   provider: string | null;
@@ -84,6 +86,10 @@ export interface Capture {
   /** The answer; for a stream, the reassembled object as JSON (the raw stream if that failed). */
   responseBody: string;
   responseTruncated: boolean;
+  /** Translated calls only (else null): the body keyway sent the provider, in its API. */
+  upstreamRequestBody: string | null;
+  /** Translated calls only (else null): the provider's answer in its API, reassembled like responseBody. */
+  upstreamResponseBody: string | null;
 }
 
 /** A record as stored, with its estimated cost. */

@@ -39,6 +39,9 @@ export class RequestTrace {
   private credentialFingerprint: string | null = null;
   private quotaTicket: QuotaTicket | undefined;
   private quotaEntries: QuotaEntry[] | undefined;
+  /** The format the provider was called in, when keyway translated (else the client's). */
+  private providerFormat: ApiFormat | undefined;
+  private upstreamBodyText: string | undefined;
   tap: ResponseTap | undefined;
 
   constructor(
@@ -60,12 +63,26 @@ export class RequestTrace {
     this.sessionId = sessionFromHeaders(this.req.headers) ?? sessionFromBody(body);
   }
 
-  /** The route: provider and upstream model. Creates the tap that reads the answer. */
-  setRoute(provider: CompiledProvider, upstreamModel: string): ResponseTap {
+  /**
+   * The route: provider, upstream model and, when keyway translates, the format the
+   * provider is called in. Creates the tap that reads the (upstream's) answer.
+   */
+  setRoute(provider: CompiledProvider, upstreamModel: string, providerFormat: ApiFormat = this.format): ResponseTap {
     this.provider = provider;
     this.upstreamModel = upstreamModel;
-    this.tap = new ResponseTap(this.format, this.startedPerf, this.captureLimit);
+    this.providerFormat = providerFormat;
+    this.tap = new ResponseTap(providerFormat, this.startedPerf, this.captureLimit);
     return this.tap;
+  }
+
+  /** The body keyway sent upstream after translating the client's (kept in the capture). */
+  setUpstreamRequest(text: string): void {
+    this.upstreamBodyText = text;
+  }
+
+  /** Whether request and response bodies are captured. */
+  get capturing(): boolean {
+    return this.captureLimit > 0;
   }
 
   /** Where the upstream credential came from; a client credential is fingerprinted and forgotten. */
@@ -85,20 +102,25 @@ export class RequestTrace {
   }
 
   /** finish records an exchange that reached the relay; it resolves with what the tap read. */
-  finish(outcome: ForwardOutcome): Promise<TapResult | undefined> {
+  finish(outcome: ForwardOutcome, clientAnswer?: string): Promise<TapResult | undefined> {
     const tap = this.tap;
     if (!tap) return Promise.resolve(undefined);
     const durationMs = performance.now() - this.startedPerf;
     return tap.finish().then(
       (result) => {
-        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result);
+        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result, clientAnswer);
         return result;
       },
       () => {
-        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined);
+        this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined, clientAnswer);
         return undefined;
       },
     );
+  }
+
+  /** answered records a request keyway answered itself, successfully (a translated count_tokens). */
+  answered(status: number): void {
+    this.submit(status, null, false, performance.now() - this.startedPerf, undefined);
   }
 
   /** fail records a request keyway answered itself before (or instead of) forwarding. */
@@ -106,7 +128,7 @@ export class RequestTrace {
     this.submit(error.status, error, false, performance.now() - this.startedPerf, undefined);
   }
 
-  private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: TapResult | undefined): void {
+  private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: TapResult | undefined, clientAnswer?: string): void {
     try {
       const summary = tapped?.summary;
       const provider = this.provider;
@@ -123,6 +145,7 @@ export class RequestTrace {
         userAgent: String(this.req.headers['user-agent'] ?? '').slice(0, 256),
         client: this.client,
         format: this.format.flag,
+        providerFormat: provider ? (this.providerFormat ?? this.format).flag : null,
         path: redactQuery(this.req.url ?? ''),
         requestedModel: this.requestedModel,
         provider: provider?.id ?? null,
@@ -137,20 +160,26 @@ export class RequestTrace {
         sessionId: this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id),
         credentialSource: this.credentialSource,
         credentialFingerprint: this.credentialFingerprint,
-        pricing: provider && this.upstreamModel ? pricingFor(provider.spec, this.format.flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
+        // Cost follows the provider's format (its cost basis) and model, whatever the client spoke.
+        pricing: provider && this.upstreamModel ? pricingFor(provider.spec, (this.providerFormat ?? this.format).flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
         quotas,
       };
       let capture: Capture | null = null;
       if (this.captureLimit > 0 && this.body !== undefined) {
         const reqBody = cut(this.bodyText, this.captureLimit);
+        // Translated: the response fields hold the client's answer, the upstream fields the provider's side.
+        const translated = this.upstreamBodyText !== undefined;
+        const answer = translated ? cut(clientAnswer ?? '', this.captureLimit) : undefined;
         capture = {
           requestId: this.id,
           requestHeaders: redactHeaders(this.req.headers),
           requestBody: reqBody.text,
           requestTruncated: reqBody.truncated,
           responseHeaders: tapped ? redactHeaders(tapped.responseHeaders) : {},
-          responseBody: tapped?.body ?? '',
-          responseTruncated: tapped?.bodyTruncated ?? false,
+          responseBody: answer ? answer.text : (tapped?.body ?? ''),
+          responseTruncated: answer ? answer.truncated : (tapped?.bodyTruncated ?? false),
+          upstreamRequestBody: translated ? cut(this.upstreamBodyText!, this.captureLimit).text : null,
+          upstreamResponseBody: translated ? (tapped?.body ?? '') : null,
         };
       }
       this.telemetry.metrics.observe(record);

@@ -8,6 +8,7 @@
  * credentials outside passthrough) is a small, known set, checked here and pinned by tests.
  */
 import type { CompiledProvider } from '../config/snapshot.js';
+import type { AuthorizationStyle } from '../config/types.js';
 
 /** Hop-by-hop (RFC 9110 §7.6.1) and framing headers: never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -62,6 +63,11 @@ export function buildUpstreamHeaders(
   provider: CompiledProvider,
   extraHeaders: ReadonlyArray<readonly [string, string]>,
   clientQueryCredential: string | undefined,
+  /**
+   * Translation: the client spoke another API, so its credential (any header, or `?key=`)
+   * is re-sent once, in the provider's `authorization` style, instead of unchanged.
+   */
+  restyleCredential = false,
 ): UpstreamHeaders {
   const passthrough = provider.spec.authMode === 'passthrough';
   const connectionNamed = connectionTokens(rawHeaders);
@@ -82,8 +88,13 @@ export function buildUpstreamHeaders(
       if (!passthrough) continue;
       clientCredential = true;
       credentialValue ??= rawHeaders[i + 1]!;
+      if (restyleCredential) continue;
     }
     out.push(name, rawHeaders[i + 1]!);
+  }
+  if (restyleCredential && passthrough && credentialValue !== undefined) {
+    const [name, value] = credentialHeader(provider.spec.authorization, bearerToken(credentialValue));
+    out.push(name, value);
   }
 
   let credentialSource: UpstreamHeaders['credentialSource'] = 'none';
@@ -112,7 +123,19 @@ export function carriesCredential(headers: HeaderList): boolean {
   return false;
 }
 
-function setHeader(list: HeaderList, name: string, value: string): void {
+/** credentialHeader is a credential as a provider with this `authorization` style expects it. */
+export function credentialHeader(style: AuthorizationStyle, token: string): [string, string] {
+  if (style === 'x-api-key' || style === 'x-goog-api-key') return [style, token];
+  return ['authorization', `Bearer ${token}`];
+}
+
+/** bearerToken is the token of an `Authorization: Bearer …` value, or the value itself. */
+function bearerToken(value: string): string {
+  return value.length > 7 && value.slice(0, 7).toLowerCase() === 'bearer ' ? value.slice(7).trim() : value;
+}
+
+/** setHeader replaces every header `name` (lower case) in the list with one `value`. */
+export function setHeader(list: HeaderList, name: string, value: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i] === name) list.splice(i, 2);
   }

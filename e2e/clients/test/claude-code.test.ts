@@ -220,6 +220,49 @@ describe('Claude Code through keyway', () => {
     assert.deepEqual(stack.sink.attempts, []);
   });
 
+  test('on a model served only through OpenAI chat (translation): a streamed answer, then a Bash tool round trip', async () => {
+    const r = await claude('Say hi.', 'gpt-chat-only', { ANTHROPIC_API_KEY: KEYS.anthropicClient });
+    const why = describeRun(r, stack);
+    assert.equal(r.code, 0, why);
+    assert.ok(r.stdout.includes('MOCK_OK (openai-chat gpt-chat-only)'), why);
+    const posts = upstreamPosts(stack);
+    assert.equal(posts.length, 1, `exactly one upstream request (no silent non-streaming retry)\n${why}`);
+    const up = posts[0]!;
+    assert.equal(up.path, '/openai-chat-only/v1/chat/completions', why);
+    const body = up.json as { stream?: boolean; stream_options?: unknown; messages: Array<{ role: string }>; thinking?: unknown; system?: unknown };
+    assert.equal(body.stream, true);
+    assert.deepEqual(body.stream_options, { include_usage: true });
+    assert.equal(body.messages[0]!.role, 'system', "Claude Code's system prompt, as OpenAI's system message");
+    assert.equal(body.thinking, undefined);
+    assert.equal(body.system, undefined);
+    assert.deepEqual(credentials(up.headers), { authorization: `Bearer ${KEYS.openaiProvider}` });
+    assert.equal(up.headers['anthropic-beta'], undefined, "Anthropic's headers stay with Anthropic");
+    const client = clientPosts(stack)[0]!;
+    assert.equal(client.status, 200);
+    assert.match(client.responseBody, /event: message_start/);
+    assert.match(client.responseBody, /event: message_stop/);
+    assert.deepEqual(stack.sink.attempts, [], `no outbound traffic\n${why}`);
+
+    stack.reset();
+    const tool = await claude('Run the check. MOCK:tool', 'gpt-chat-only', { ANTHROPIC_API_KEY: KEYS.anthropicClient }, { args: ['--allowedTools', 'Bash'] });
+    const toolWhy = describeRun(tool, stack);
+    assert.equal(tool.code, 0, toolWhy);
+    assert.ok(tool.stdout.includes('TOOL_RESULT_SEEN: TOOL_RAN_42'), toolWhy);
+    const turns = upstreamPosts(stack);
+    assert.equal(turns.length, 2, `the tool call, then the tool result\n${toolWhy}`);
+    const events = sseData(clientPosts(stack)[0]!.responseBody) as Array<{ type?: string; delta?: { type?: string; partial_json?: string }; content_block?: { type?: string; name?: string; id?: string } }>;
+    const start = events.find((e) => e.content_block?.type === 'tool_use');
+    assert.equal(start?.content_block?.name, 'Bash');
+    assert.deepEqual(JSON.parse(events.filter((e) => e.delta?.type === 'input_json_delta').map((e) => e.delta!.partial_json).join('')), { command: 'echo TOOL_RAN_42' });
+    const messages = (turns[1]!.json as { messages: Array<{ role: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id: string }> }> }).messages;
+    const call = messages.find((m) => m.tool_calls)?.tool_calls?.[0];
+    const result = messages.find((m) => m.role === 'tool');
+    assert.equal(call?.id, start?.content_block?.id, 'the call id went back unchanged');
+    assert.equal(result?.tool_call_id, call?.id);
+    assert.match(String(result?.content), /TOOL_RAN_42/);
+    assert.deepEqual(stack.sink.attempts, []);
+  });
+
   test('provider-prefixed model (anthropic-passthrough/claude-sonnet-4-5) reaches that provider with the prefix stripped', async () => {
     // The bare name would go to the override provider `anthropic` (higher preference).
     const r = await claude('Say hi.', 'anthropic-passthrough/claude-sonnet-4-5', { ANTHROPIC_API_KEY: KEYS.anthropicClient });

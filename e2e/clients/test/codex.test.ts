@@ -222,6 +222,39 @@ describe('Codex through keyway', () => {
     assert.ok(posts.every((p) => p.headers.authorization === `Bearer ${KEYS.openaiClient}`));
   });
 
+  test('on a model served only through Anthropic Messages (translation): an answer, then an exec_command round trip', async () => {
+    const r = await codex('Say hi.', { config: apiKeyConfig('claude-for-codex'), env: { KEYWAY_API_KEY: KEYS.placeholder } });
+    const why = describeRun(r, stack);
+    assert.equal(r.code, 0, why);
+    assert.ok(r.stdout.includes('MOCK_OK (anthropic claude-for-codex)'), why);
+    const posts = upstreamPosts(stack);
+    assert.equal(posts.length, 1, why);
+    const up = posts[0]!;
+    assert.equal(up.path, '/anthropic-only/v1/messages', why);
+    const body = up.json as Record<string, unknown>;
+    assert.equal(body.stream, true);
+    assert.equal(typeof body.max_tokens, 'number');
+    for (const key of ['input', 'reasoning', 'store', 'include', 'instructions', 'prompt_cache_key']) assert.ok(!(key in body), `no ${key} in an Anthropic body`);
+    assert.ok(Array.isArray(body.system), "Codex's developer messages became Anthropic's system prompt");
+    assert.deepEqual(credentials(up.headers), { 'x-api-key': KEYS.anthropicProvider });
+    assert.equal(up.headers['anthropic-version'], '2023-06-01');
+    assert.match(clientPosts(stack)[0]!.responseBody, /response\.completed/);
+
+    stack.reset();
+    const tool = await codex('Run the check. MOCK:tool', { config: apiKeyConfig('claude-for-codex'), env: { KEYWAY_API_KEY: KEYS.placeholder }, args: ['--dangerously-bypass-approvals-and-sandbox'] });
+    const toolWhy = describeRun(tool, stack);
+    assert.equal(tool.code, 0, toolWhy);
+    assert.match(tool.stdout, /TOOL_RESULT_SEEN: .*TOOL_RAN_42/s, toolWhy);
+    const turns = upstreamPosts(stack);
+    assert.equal(turns.length, 2, toolWhy);
+    const messages = (turns[1]!.json as { messages: Array<{ role: string; content: Array<{ type: string; id?: string; tool_use_id?: string; content?: unknown }> }> }).messages;
+    const blocks = messages.flatMap((m) => m.content);
+    const use = blocks.find((b) => b.type === 'tool_use');
+    const result = blocks.find((b) => b.type === 'tool_result');
+    assert.equal(result?.tool_use_id, use?.id, 'the call id went back unchanged');
+    assert.match(JSON.stringify(result?.content), /TOOL_RAN_42/, toolWhy);
+  });
+
   test('provider-prefixed models (openai-passthrough/gpt-5, openai/gpt-5-mini) reach that provider with the prefix stripped', async () => {
     // The bare gpt-5 goes to `openai` (higher preference); the prefix picks the passthrough provider.
     const r = await codex('Say hi.', { config: apiKeyConfig('openai-passthrough/gpt-5'), env: { KEYWAY_API_KEY: KEYS.openaiClient } });

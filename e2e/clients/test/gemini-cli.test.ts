@@ -130,6 +130,36 @@ describe('Gemini CLI through keyway', () => {
     assert.ok(posts.every((p) => p.headers['x-goog-api-key'] === KEYS.googleClient));
   });
 
+  test('on a model served only through OpenAI chat (translation): a streamed answer, then a shell round trip', async () => {
+    const r = await gemini('Say hi.', 'gpt-chat-only', KEYS.placeholder);
+    const why = describeRun(r, stack);
+    assert.equal(r.code, 0, why);
+    assert.ok(r.stdout.includes('MOCK_OK (openai-chat gpt-chat-only)'), why);
+    assert.equal(r.stdout.split('MOCK_OK').length - 1, 1, `printed once (no retry)\n${why}`);
+    const posts = upstreamPosts(stack);
+    assert.equal(posts.length, 1, why);
+    const up = posts[0]!;
+    assert.equal(up.path, '/openai-chat-only/v1/chat/completions', why);
+    assert.equal(up.query, '', 'no Gemini query string toward OpenAI');
+    assert.equal((up.json as { stream?: boolean }).stream, true);
+    assert.deepEqual(credentials(up.headers), { authorization: `Bearer ${KEYS.openaiProvider}` });
+    assert.equal(upstreamSaw(stack, KEYS.placeholder), false);
+    const sent = clientPosts(stack)[0]!;
+    assert.equal(sent.path, '/v1beta/models/gpt-chat-only:streamGenerateContent');
+    assert.match(sent.responseBody, /"finishReason":"STOP"/);
+
+    stack.reset();
+    const tool = await gemini('Run the check. MOCK:tool', 'gpt-chat-only', KEYS.placeholder, { args: ['--yolo'] });
+    const toolWhy = describeRun(tool, stack);
+    assert.equal(tool.code, 0, toolWhy);
+    assert.match(tool.stdout, /TOOL_RESULT_SEEN: .*TOOL_RAN_42/s, toolWhy);
+    const turns = upstreamPosts(stack);
+    assert.equal(turns.length, 2, toolWhy);
+    const messages = (turns[1]!.json as { messages: Array<{ role: string; content?: unknown; tool_calls?: Array<{ function: { name: string } }> }> }).messages;
+    assert.equal(messages.find((m) => m.tool_calls)?.tool_calls?.[0]?.function.name, 'run_shell_command');
+    assert.match(String(messages.find((m) => m.role === 'tool')?.content), /TOOL_RAN_42/, toolWhy);
+  });
+
   test('provider-prefixed model (gemini/gemini-2.5-flash) reaches that provider with the prefix stripped from the URL', async () => {
     // The bare gemini-2.5-flash goes to gemini-passthrough; the prefix picks the override provider.
     const r = await gemini('Say hi.', 'gemini/gemini-2.5-flash', KEYS.placeholder);

@@ -117,4 +117,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE requests ADD COLUMN request_bytes INTEGER;
   ALTER TABLE requests ADD COLUMN response_bytes INTEGER;
   `,
+  // 5: protocol translation: the format the provider was called in, and both sides' bodies.
+  `
+  ALTER TABLE requests ADD COLUMN provider_format TEXT;
+  ALTER TABLE captures ADD COLUMN upstream_request_body TEXT;
+  ALTER TABLE captures ADD COLUMN upstream_response_body TEXT;
+  `,
 ];

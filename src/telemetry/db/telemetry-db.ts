@@ -83,7 +83,7 @@ const GROUP_EXPR: Record<GroupBy, string> = {
 };
 
 /** Columns of the `requests` table (schema.ts), in order. */
-const REQUEST_COLUMNS = 35;
+const REQUEST_COLUMNS = 36;
 
 const SUMS = `count(*) AS requests,
   sum(CASE WHEN status >= 400 OR error_class IS NOT NULL THEN 1 ELSE 0 END) AS errors,
@@ -119,7 +119,7 @@ export class TelemetryDb {
     // Positional parameters, in column order: binding by name costs a lookup per column.
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (${Array(REQUEST_COLUMNS).fill('?').join(', ')})`);
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
-    this.insertCapture = this.db.prepare('INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertCapture = this.db.prepare('INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertMany = this.db.transaction((items: InsertItem[]) => {
       for (const { record: r, cost, capture: c } of items) {
         const u = r.usage;
@@ -129,11 +129,12 @@ export class TelemetryDb {
           u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheReadTokens ?? 0, u?.cacheWrite5mTokens ?? 0, u?.cacheWrite1hTokens ?? 0, u?.reasoningTokens ?? 0,
           u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
           r.requestBytes ?? null, r.responseBytes ?? null,
+          r.providerFormat,
         );
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
         if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
         if (c) {
-          this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0);
+          this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0, c.upstreamRequestBody, c.upstreamResponseBody);
         }
       }
     });
@@ -219,6 +220,8 @@ export class TelemetryDb {
             responseHeaders: JSON.parse(String(c.response_headers)) as Record<string, string>,
             responseBody: String(c.response_body),
             responseTruncated: c.response_truncated === 1,
+            upstreamRequestBody: (c.upstream_request_body as string | null) ?? null,
+            upstreamResponseBody: (c.upstream_response_body as string | null) ?? null,
           }
         : null,
     };
@@ -262,6 +265,7 @@ function fromRow(r: Row): StoredRequest {
     userAgent: String(r.user_agent),
     client: String(r.client),
     format: String(r.format),
+    providerFormat: (r.provider_format as string | null) ?? null,
     path: String(r.path),
     requestedModel: String(r.requested_model),
     provider: (r.provider as string | null) ?? null,

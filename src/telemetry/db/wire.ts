@@ -37,6 +37,7 @@ export type WireRecord = [
   quotas: Array<[bucket: string, quota: string, nanos: number, outcome: QuotaOutcome]>,
   requestBytes: number | null,
   responseBytes: number | null,
+  providerFormat: string | null,
 ];
 
 export type WireCapture = [
@@ -46,6 +47,8 @@ export type WireCapture = [
   responseHeaders: Record<string, string>,
   responseBody: string,
   responseTruncated: boolean,
+  upstreamRequestBody: string | null,
+  upstreamResponseBody: string | null,
 ];
 
 export type WireItem = [WireRecord, WireCapture | null];
@@ -83,8 +86,9 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.quotas.map((q) => [q.bucket, q.quota, q.nanos, q.outcome]),
       r.requestBytes ?? null,
       r.responseBytes ?? null,
+      r.providerFormat,
     ],
-    c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
+    c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated, c.upstreamRequestBody, c.upstreamResponseBody],
   ];
 }
 
@@ -112,6 +116,7 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     userAgent: w[7],
     client: w[8],
     format: w[9],
+    providerFormat: w[28],
     path: w[10],
     requestedModel: w[11],
     provider: w[12],
@@ -140,6 +145,8 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     responseHeaders: c[3],
     responseBody: c[4],
     responseTruncated: c[5],
+    upstreamRequestBody: c[6],
+    upstreamResponseBody: c[7],
   };
   return { record, capture };
 }
