@@ -131,7 +131,6 @@ export function bedrockStreamError(event: string | undefined, data: string): str
 /**
  * Query parameters of a presigned (query-string SigV4) request. They are the client's
  * credential: removed outside passthrough like any other, and never recorded. AWS spells
- * them `X-Amz-…`; the lower-case forms are for matching by lower-cased name.
+ * them `X-Amz-…`; parameters are matched by decoded, lower-cased name (upstream/query.ts).
  */
-const SIGV4_QUERY_NAMES = ['X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Security-Token', 'X-Amz-Algorithm', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders'];
-export const SIGV4_QUERY_PARAMS: readonly string[] = [...SIGV4_QUERY_NAMES, ...SIGV4_QUERY_NAMES.map((n) => n.toLowerCase())];
+export const SIGV4_QUERY_PARAMS: readonly string[] = ['x-amz-credential', 'x-amz-signature', 'x-amz-security-token', 'x-amz-algorithm', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders'];

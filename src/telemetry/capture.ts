@@ -29,7 +29,7 @@ export function redactHeaders(headers: IncomingHttpHeaders | Record<string, stri
 export const REDACTED_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'key', 'access_token', 'oauth_token', 'api_key', 'apikey', 'api-key', 'x-goog-api-key', 'token', 'auth', 'auth_token',
   'client_secret', 'password', 'secret', 'sig', 'signature',
-  'x-amz-signature', 'x-amz-credential', 'x-amz-security-token',
+  'x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-amz-algorithm', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders',
 ]);
 
 /** redactQuery replaces the value of every credential parameter in a path's query with `[redacted]`. */
