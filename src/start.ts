@@ -166,6 +166,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
+  // From now on an MCP server URL at keyway's own address is refused (url-safety.ts).
+  if (!unixPath) runtime.setSelf({ port, hosts: [settings.host, ...hosts.list()] });
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const url = unixPath ? settings.host : `http://${host}:${port}`;
   log.info({ url, config: configPath, identity: identity.name, providers: runtime.current.providers.size, hosts: hosts.list() }, 'keyway listening');

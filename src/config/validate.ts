@@ -23,7 +23,9 @@ import {
   type Problem,
   type ProviderSpec,
 } from './types.js';
+import { validateMcp } from './validate-mcp.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
+import type { SelfAddress } from '../upstream/url-safety.js';
 
 const TOP_LEVEL_KEYS = new Set([
   'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
@@ -48,6 +50,8 @@ const RESERVED_ADD_HEADERS = new Set([
 export interface ValidateOptions {
   /** Environment for `${VAR}` macros; undefined leaves macros unexpanded (browser). */
   env?: Env;
+  /** keyway's own listen address, when known: an MCP server there is refused (url-safety.ts). */
+  self?: SelfAddress;
 }
 
 export interface ValidationResult {
@@ -104,7 +108,8 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
     c.warn(['providers'], 'no providers or mcp servers defined; users will not be able to access any models');
   }
 
-  const grants = validateGrants(c, value, providers.map((p) => p.id));
+  const mcp = validateMcp(c, value, { self: options.self });
+  const grants = validateGrants(c, value, providers.map((p) => p.id), new Set(mcp.servers.map((s) => s.id)));
   validateOtherSections(c, value);
   const chatModels = validateChatModels(c, value, providers);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
@@ -112,7 +117,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, autoCostBasis, chatModels, document: value },
+    config: hasErrors ? undefined : { providers, grants, mcp, autoCostBasis, chatModels, document: value },
     problems: c.problems,
   };
 }
