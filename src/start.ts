@@ -22,6 +22,7 @@ import { CsrfGuard } from './server/csrf.js';
 import { HostAllowlist, tailnetNames, type NodeStatus } from './server/host-allowlist.js';
 import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
+import { McpGateway } from './mcp/gateway.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
@@ -75,6 +76,8 @@ export interface Keyway {
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
   gateway: Gateway;
+  /** The MCP gateway (/v1/mcp, registrations, connectors). */
+  mcp: McpGateway;
   /** When each provider/model was first offered (`created` in /v1/models). */
   modelDates: ModelDates;
   log: Logger;
@@ -144,7 +147,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         'Listen on a unix socket that only tailscale serve can reach (--listen unix:/run/keyway/keyway.sock) to close this; see docs/identity.md',
     );
   }
-  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates });
+  const mcp = new McpGateway({ config: runtime, log, bodyLimit: settings.bodyLimit });
+  const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, mcp });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -159,6 +163,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   } catch (err) {
     stopNames();
     runtime.close();
+    await mcp.close();
     await telemetry?.close();
     await dataStore.close();
     await pools.closeAll();
@@ -178,11 +183,14 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     runtime,
     telemetry,
     gateway,
+    mcp,
     modelDates,
     log,
     async close(graceMs = 10_000) {
       stopNames();
       runtime.close();
+      // First: its sessions' open streams would otherwise hold the server's close up.
+      await mcp.close();
       await gateway.close(graceMs);
       // Requests are done: write every queued record before the store closes.
       await telemetry?.close();

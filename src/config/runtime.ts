@@ -112,6 +112,11 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     });
   }
 
+  /** selfAddress is keyway's own listen address, once known. */
+  get selfAddress(): SelfAddress | undefined {
+    return this.self;
+  }
+
   /** setSelf tells later validations where keyway listens (known once it does). */
   setSelf(self: SelfAddress): void {
     this.self = self;

@@ -127,8 +127,8 @@ export const MCP_AUTH_TYPES = ['bearer_token', 'api_key', 'basic', 'oauth2_clien
 export interface McpServerSpec {
   /** `[a-zA-Z][a-zA-Z0-9]*`: the prefix of its tools (`id_tool`) and resources (`id-uri`). */
   id: string;
-  /** Where it was declared. */
-  source: 'mcp' | 'connector';
+  /** Where it was declared (`registration`: POST /v1/mcp/register, never in a document). */
+  source: 'mcp' | 'connector' | 'registration';
   /** `mcp`: its tools and resources join /v1/mcp; `http`: reverse-proxied at /v1/connectors/<id>/. */
   protocol: 'mcp' | 'http';
   url: string;

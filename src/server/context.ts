@@ -8,6 +8,7 @@ import type { CsrfGuard } from './csrf.js';
 import type { HostAllowlist } from './host-allowlist.js';
 import type { ModelDates } from './model-dates.js';
 import type { PoolRegistry } from '../upstream/pools.js';
+import type { McpGateway } from '../mcp/gateway.js';
 
 export interface GatewayContext {
   config: ConfigRuntime;
@@ -28,6 +29,8 @@ export interface GatewayContext {
   clientLimits: ClientLimits;
   /** When each provider/model was first offered: `created` in /v1/models. */
   modelDates: ModelDates;
+  /** /v1/mcp, MCP registrations and HTTP connectors (src/mcp). */
+  mcp: McpGateway;
 }
 
 export interface ClientLimits {
