@@ -53,6 +53,8 @@ export interface MockMcpServerOptions {
   templates?: Array<{ uriTemplate: string; name: string }>;
   /** Every request must carry this header with this value, else 401. */
   requireHeader?: [string, string];
+  /** Every request must pass this check, else 401 (a credential that changes over time). */
+  authorize?: (headers: Record<string, string | string[] | undefined>) => boolean;
   /** Serve only the legacy HTTP+SSE transport (GET /sse, POST /messages). */
   legacySse?: boolean;
   /** Port to listen on (default 0: any). */
@@ -159,9 +161,9 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
     const rpc = (Array.isArray(parsed) ? parsed : parsed ? [parsed] : []).map((m) => String((m as { method?: unknown }).method ?? 'response'));
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, rpc, body });
     lastHeaders = req.headers;
-    if (options.requireHeader) {
-      const [name, value] = options.requireHeader;
-      if (req.headers[name.toLowerCase()] !== value) {
+    if (options.requireHeader || options.authorize) {
+      const [name, value] = options.requireHeader ?? ['', ''];
+      if ((options.requireHeader && req.headers[name.toLowerCase()] !== value) || (options.authorize && !options.authorize(req.headers))) {
         res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
         res.end(JSON.stringify({ error: 'unauthorized' }));
         return;
