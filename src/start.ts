@@ -23,6 +23,7 @@ import { HostAllowlist, tailnetNames, type NodeStatus } from './server/host-allo
 import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { McpGateway } from './mcp/gateway.js';
+import { McpTelemetry } from './mcp/telemetry.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
@@ -148,6 +149,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     );
   }
   const mcp = new McpGateway({ config: runtime, log, bodyLimit: settings.bodyLimit });
+  if (telemetry) mcp.observer = new McpTelemetry(telemetry, mcp);
   const gateway = createGateway({ config: runtime, pools, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, mcp });
   try {
     if (unixPath) {

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
+import type { Access } from '../access/grants.js';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { Snapshot } from '../config/snapshot.js';
 import { GatewayError } from '../errors.js';
@@ -17,6 +18,7 @@ import { readBody } from '../server/body.js';
 import { BUILTIN_BY_NAME } from './builtin.js';
 import { McpCatalog } from './catalog.js';
 import { ConnectorProxy } from './connector-proxy.js';
+import { listConnectors, type ConnectorInfo } from './connectors-api.js';
 import { createMcpAgent } from './http-client.js';
 import { jsonRpcError, RPC } from './json-rpc.js';
 import { Registrations } from './registration.js';
@@ -205,6 +207,11 @@ export class McpGateway implements SessionOps {
       }
     }, 50);
     this.listChangedTimer.unref();
+  }
+
+  /** connectorList answers GET /api/connectors for a caller. */
+  connectorList(access: Access): { connectors: ConnectorInfo[] } {
+    return listConnectors(this.options.config.current, this.catalog, this.connectors, access);
   }
 
   get sessionCount(): number {

@@ -138,6 +138,7 @@ async function handleOwnRoutes(
       const id = modelId(pathname, GEMINI_MODEL_PATH);
       return sendJson(res, 200, found(retrieveGeminiModel(snapshot, access, id), id));
     }
+    if (pathname === '/api/connectors' && method === 'GET') return sendJson(res, 200, ctx.mcp.connectorList(access), { 'cache-control': 'no-store' });
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;

@@ -41,6 +41,12 @@ export interface RequestRecord {
   credentialFingerprint: string | null;
   /** What the worker needs to price the request (resolved from the config at request time). */
   pricing: PricingInput | null;
+  /**
+   * Sizes in bytes of what the client sent and got, where recorded (MCP tool calls: the
+   * arguments and the result as JSON); absent for inference requests.
+   */
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export interface PricingInput {

@@ -91,4 +91,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX chat_messages_order ON chat_messages (conversation_id, seq);
   `,
+  // 3: MCP tool calls are requests too (format "mcp", docs/telemetry.md): the sizes of what
+  // was sent and answered, and an index for the Tool Use screen's queries by format.
+  `
+  ALTER TABLE requests ADD COLUMN request_bytes INTEGER;
+  ALTER TABLE requests ADD COLUMN response_bytes INTEGER;
+  CREATE INDEX requests_format_started ON requests (format, started_at);
+  `,
 ];

@@ -34,6 +34,8 @@ export type WireRecord = [
   credentialSource: CredentialSource,
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
+  requestBytes?: number,
+  responseBytes?: number,
 ];
 
 export type WireCapture = [
@@ -77,7 +79,8 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
       r.credentialSource,
       r.credentialFingerprint,
       p && [p.basis, p.model, p.adjustment],
-    ],
+      ...(r.requestBytes === undefined && r.responseBytes === undefined ? [] : [r.requestBytes, r.responseBytes]),
+    ] as WireRecord,
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
   ];
 }
@@ -122,6 +125,8 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     credentialFingerprint: w[23],
     pricing,
   };
+  if (w[25] !== undefined && w[25] !== null) record.requestBytes = w[25];
+  if (w[26] !== undefined && w[26] !== null) record.responseBytes = w[26];
   const capture: Capture | null = c && {
     requestId: w[0],
     requestHeaders: c[0],
