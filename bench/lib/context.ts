@@ -64,11 +64,11 @@ export async function createContext(opts: Options, log: (line: string) => void):
       load,
       nginxBin,
       log,
-      async startKeyway({ shape = DEFAULT_SHAPE, nodeArgs = [], serveArgs = [] }: KeywayOptions = {}) {
+      async startKeyway({ shape = DEFAULT_SHAPE, nodeArgs = [], serveArgs = [], config: text }: KeywayOptions = {}) {
         const dir = join(tmp, `keyway-${++instances}`);
         await mkdir(dir, { recursive: true });
         const config = join(dir, 'config.json');
-        await writeFile(config, keywayConfig(mock.url, shape));
+        await writeFile(config, text ?? keywayConfig(mock.url, shape));
         const port = await freePort();
         const args = [...nodeArgs, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs];
         return track(await startService('keyway', process.execPath, args, port, '/healthz', 'SIGTERM', keywayEnv()));

@@ -73,6 +73,8 @@ export interface KeywayOptions {
   nodeArgs?: string[];
   /** Extra `keyway serve` flags, e.g. `['--telemetry', 'off']`. */
   serveArgs?: string[];
+  /** A whole configuration text instead of a shape (the MCP scenario). */
+  config?: string;
 }
 
 /** BenchContext is what every scenario gets: options, running services and helpers. */

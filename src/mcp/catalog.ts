@@ -24,6 +24,8 @@ interface Visible {
   tools: Record<string, unknown>[];
   resources: Record<string, unknown>[];
   templates: Record<string, unknown>[];
+  /** The listings as JSON result objects, serialized on first use (fast-path.ts). */
+  json: Partial<Record<'tools' | 'resources' | 'resourceTemplates', string>>;
 }
 
 /** How many distinct sets of grants keep a cached listing (each is a few arrays of references). */
@@ -103,7 +105,7 @@ export class McpCatalog {
     const key = access.key;
     const cached = this.views.get(key);
     if (cached && cached.version === this.version) return cached;
-    const view: Visible = { version: this.version, tools: BUILTIN_TOOLS.map((t) => t.definition), resources: [], templates: [] };
+    const view: Visible = { version: this.version, tools: BUILTIN_TOOLS.map((t) => t.definition), resources: [], templates: [], json: {} };
     if (access.granted) {
       for (const server of this.servers.values()) {
         if (server.status !== 'up') continue;
@@ -116,6 +118,12 @@ export class McpCatalog {
     if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
     this.views.set(key, view);
     return view;
+  }
+
+  /** visibleJson is one listing of `visible` as the JSON text of its result, built once per view. */
+  visibleJson(access: McpAccess, kind: 'tools' | 'resources' | 'resourceTemplates'): string {
+    const view = this.visible(access);
+    return (view.json[kind] ??= JSON.stringify({ [kind]: kind === 'tools' ? view.tools : kind === 'resources' ? view.resources : view.templates }));
   }
 
   /**

@@ -18,6 +18,8 @@ import { readBody } from '../server/body.js';
 import { BUILTIN_BY_NAME } from './builtin.js';
 import { McpCatalog } from './catalog.js';
 import { ConnectorProxy } from './connector-proxy.js';
+import { DirectTimeout, UpstreamRpcError } from './direct-call.js';
+import { tryFastPath, type FastOps, type ListKind } from './fast-path.js';
 import { listConnectors, type ConnectorInfo } from './connectors-api.js';
 import { createMcpAgent } from './http-client.js';
 import { jsonRpcError, RPC } from './json-rpc.js';
@@ -75,7 +77,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 const DEFAULT_SESSION_IDLE_MS = 3_600_000;
 const MAX_SESSIONS = 10_000;
 
-export class McpGateway implements SessionOps {
+export class McpGateway implements SessionOps, FastOps {
   readonly catalog: McpCatalog;
   readonly registrations: Registrations;
   readonly connectors: ConnectorProxy;
@@ -164,6 +166,7 @@ export class McpGateway implements SessionOps {
       return rpcError(res, 400, RPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     }
     session.lastSeen = Date.now();
+    if (method === 'POST' && tryFastPath(req, res, body, session, caller, this)) return;
     (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
     await session.transport.handleRequest(req, res, body);
   }
@@ -219,6 +222,10 @@ export class McpGateway implements SessionOps {
   }
 
   // ---- SessionOps: every answer decided for the caller of the message ----
+
+  listJson(caller: Caller, kind: ListKind): string {
+    return this.catalog.visibleJson(caller.access.mcp, kind);
+  }
 
   listTools(caller: Caller): Record<string, unknown>[] {
     return this.catalog.visible(caller.access.mcp).tools;
@@ -345,6 +352,8 @@ function relayProgress(extra: Extra, progressToken: string | number): (p: Progre
 /** failureOf maps a failed forward to what the client sees and how it is recorded. */
 function failureOf(err: unknown, server: string, signal: AbortSignal): { outcome: ToolCallOutcome; error: RpcFailure } {
   if (signal.aborted) return { outcome: 'cancelled', error: rpcFailure(ErrorCode.RequestTimeout, 'Request cancelled') };
+  if (err instanceof DirectTimeout) return { outcome: 'timeout', error: rpcFailure(ErrorCode.RequestTimeout, `MCP server ${server} did not answer in time`) };
+  if (err instanceof UpstreamRpcError) return { outcome: 'upstream_error', error: rpcFailure(err.code, err.message, err.data) };
   if (err instanceof McpError) {
     if (err.code === ErrorCode.RequestTimeout) return { outcome: 'timeout', error: rpcFailure(ErrorCode.RequestTimeout, `MCP server ${server} did not answer in time`) };
     if (err.code === ErrorCode.ConnectionClosed) return { outcome: 'unavailable', error: rpcFailure(RPC.SERVER_ERROR, `MCP server ${server} closed the connection`) };

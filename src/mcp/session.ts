@@ -42,6 +42,8 @@ export interface Session {
   /** The login that opened it; another caller presenting its ID gets "session not found". */
   readonly owner: string;
   lastSeen: number;
+  /** tools/call requests answered by fast-path.ts, by JSON-RPC id, for cancellation. */
+  readonly inflight: Map<string, AbortController>;
 }
 
 export const SERVER_INFO = { name: 'keyway', title: 'keyway MCP gateway', version: '0.1.0' };
@@ -115,6 +117,6 @@ export function createSession(ops: SessionOps, owner: string, onInitialized: (id
   transport.onclose = () => {
     if (transport.sessionId) onClosed(transport.sessionId);
   };
-  session = { transport, server, owner, lastSeen: Date.now() };
+  session = { transport, server, owner, lastSeen: Date.now(), inflight: new Map() };
   return session;
 }

@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import * as z from 'zod';
 import type { McpServerSpec } from '../config/types.js';
-import { createAuth } from './auth.js';
+import { createAuth, type UpstreamAuth } from './auth.js';
+import { directCall, NotDelivered } from './direct-call.js';
 import { authenticatedFetch } from './http-client.js';
 import { resourceName, toolName } from './names.js';
 
@@ -73,6 +74,8 @@ export class UpstreamServer {
   private refreshing: Promise<void> | undefined;
   private closed = false;
   private listingKey = '';
+  private readonly auth: UpstreamAuth;
+  private readonly url: URL;
   private readonly fetch;
 
   constructor(
@@ -80,7 +83,9 @@ export class UpstreamServer {
     private readonly deps: UpstreamDeps,
   ) {
     this.status = spec.auth.type === 'oauth2_authorization_code' || spec.auth.type === 'oauth2_dcr' ? 'unsupported' : 'connecting';
-    this.fetch = authenticatedFetch(deps.dispatcher, createAuth(spec.auth, deps.dispatcher));
+    this.auth = createAuth(spec.auth, deps.dispatcher);
+    this.url = new URL(spec.url);
+    this.fetch = authenticatedFetch(deps.dispatcher, this.auth);
   }
 
   get id(): string {
@@ -173,6 +178,16 @@ export class UpstreamServer {
   async request(method: string, params: Record<string, unknown>, options: { signal?: AbortSignal; onprogress?: (p: Progress) => void }): Promise<Record<string, unknown>> {
     const send = async () => {
       const client = await this.connected();
+      const transport = client.transport;
+      // Over Streamable HTTP the call goes out directly on the SDK's session (direct-call.ts).
+      if (transport instanceof StreamableHTTPClientTransport) {
+        return directCall(
+          { dispatcher: this.deps.dispatcher, url: this.url, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, auth: this.auth },
+          method,
+          params,
+          { signal: options.signal, onprogress: options.onprogress as ((p: Record<string, unknown>) => void) | undefined, timeoutMs: CALL_TIMEOUT_MS },
+        );
+      }
       return (await client.request({ method, params } as never, Loose as never, {
         signal: options.signal,
         onprogress: options.onprogress,
@@ -198,7 +213,7 @@ export class UpstreamServer {
   }
 
   private async connect(): Promise<Client> {
-    const url = new URL(this.spec.url);
+    const url = this.url;
     let client = this.newClient();
     try {
       await client.connect(new StreamableHTTPClientTransport(url, { fetch: this.fetch, reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 1.5 } }));
@@ -250,6 +265,7 @@ export class UpstreamServer {
 
 /** neverReached: the failure shows the request was not processed upstream. */
 function neverReached(err: unknown): boolean {
+  if (err instanceof NotDelivered) return true;
   if (err instanceof StreamableHTTPError) return err.code === 404;
   const code = (err as { cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
   return code === 'ECONNREFUSED';
