@@ -10,7 +10,12 @@
  * every address a name resolves to when connecting (unsafeAddressReason), since a name
  * can resolve anywhere.
  */
-import { isIP } from 'node:net';
+// Pure, without node: modules: the dashboard runs the validator in the browser too.
+/** isIP returns 4 or 6 for an address as the URL parser and DNS write them, else 0. */
+function isIP(s: string): 0 | 4 | 6 {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split('.').every((p) => Number(p) <= 255) ? 4 : 0;
+  return /^[0-9a-f:.]+$/i.test(s) && s.includes(':') && s.split('::').length <= 2 ? 6 : 0;
+}
 
 /** keyway's own listen address: a URL on its port and one of its names is keyway itself. */
 export interface SelfAddress {

@@ -18,6 +18,8 @@ const ConfigView = lazy(() => import('./views/config-view'));
 const ProvidersView = lazy(() => import('./views/providers-view'));
 const GrantsView = lazy(() => import('./views/grants-view'));
 const ChatView = lazy(() => import('./views/chat-view'));
+const McpView = lazy(() => import('./views/mcp-view'));
+const ToolUseView = lazy(() => import('./views/tool-use-view'));
 
 interface Route {
   pattern: string;
@@ -31,6 +33,8 @@ const ROUTES: Route[] = [
   { pattern: '/ui/models', view: ModelsView },
   { pattern: '/ui/logs', view: LogsView },
   { pattern: '/ui/logs/:requestId', view: LogsView },
+  { pattern: '/ui/mcp', view: McpView },
+  { pattern: '/ui/tools', view: ToolUseView },
   { pattern: '/ui/config', view: ConfigView, admin: true },
   { pattern: '/ui/providers', view: ProvidersView, admin: true },
   { pattern: '/ui/grants', view: GrantsView, admin: true },
@@ -40,6 +44,8 @@ const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
   { href: '/ui/', label: 'Overview' },
   { href: '/ui/models', label: 'Models' },
   { href: '/ui/logs', label: 'Logs' },
+  { href: '/ui/mcp', label: 'MCP' },
+  { href: '/ui/tools', label: 'Tool Use' },
   { href: '/ui/config', label: 'Configuration', admin: true },
   { href: '/ui/providers', label: 'Providers', admin: true },
   { href: '/ui/grants', label: 'Grants', admin: true },
