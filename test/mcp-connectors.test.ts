@@ -19,7 +19,8 @@ import { asHeader, CAP, mcpClient, until } from './mcp-helpers.js';
 const BEARER = 'sk-test-CONNECTOR-bearer-canary-7261';
 const API_KEY = 'sk-test-CONNECTOR-apikey-canary-5512';
 const CLIENT_SECRET = 'sk-test-CONNECTOR-client-secret-canary-9043';
-const CANARIES = [BEARER, API_KEY, CLIENT_SECRET];
+const WRONG = 'sk-test-CONNECTOR-wrong-canary-6620';
+const CANARIES = [BEARER, API_KEY, CLIENT_SECRET, WRONG];
 
 const CLIENT_HEADERS = {
   authorization: 'Bearer sk-ant-test-CLIENT-credential-0001',
@@ -89,6 +90,7 @@ describe('connectors: credentials keyway holds', () => {
   let oauth: MockMcpServer;
   let legacy: MockMcpServer;
   let registered: MockMcpServer;
+  let leakyServer: MockMcpServer;
   let tokens: TokenServer;
   let api: EchoApi;
   let stack: Stack;
@@ -103,6 +105,7 @@ describe('connectors: credentials keyway holds', () => {
     oauth = await startMockMcpServer({ name: 'oauth', authorize: (h) => h.authorization === `Bearer ${tokens.issued.at(-1)}`, tools: [echoTool('echo')] });
     legacy = await startMockMcpServer({ name: 'legacy', legacySse: true, tools: [echoTool('old')] });
     registered = await startMockMcpServer({ name: 'registered', tools: [echoTool('offered')] });
+    leakyServer = await startMockMcpServer({ name: 'leaky', requireHeader: ['authorization', 'Bearer something-else'], tools: [echoTool('never')] });
     api = await startEchoApi();
     stack = await startStack(
       () =>
@@ -118,6 +121,7 @@ describe('connectors: credentials keyway holds', () => {
               secured: { protocol: 'mcp', url: secured.url, auth: { type: 'bearer_token', token: BEARER }, labels: ['team'], description: 'A server that wants a token' },
               oauth: { protocol: 'mcp', url: oauth.url, auth: { type: 'oauth2_client_credentials', token_url: tokens.url, client_id: 'keyway-test', client_secret: CLIENT_SECRET, scopes: ['tools:read', 'tools:call'] } },
               api: { protocol: 'http', url: `${api.url}/base/`, auth: { type: 'api_key', header: 'X-Api-Key', api_key: API_KEY } },
+              leaky: { protocol: 'mcp', url: leakyServer.url, auth: { type: 'bearer_token', token: 'sk-test-CONNECTOR-wrong-canary-6620' }, description: 'its server echoes the credential in its 401' },
               peruser: { protocol: 'mcp', url: 'https://mcp.example.com/mcp', auth: { type: 'oauth2_authorization_code', client_id: 'x' } },
             },
           },
@@ -128,7 +132,7 @@ describe('connectors: credentials keyway holds', () => {
   });
   after(async () => {
     await stack.close();
-    await Promise.all([secured.close(), oauth.close(), legacy.close(), registered.close(), tokens.close(), api.close()]);
+    await Promise.all([secured.close(), oauth.close(), legacy.close(), registered.close(), leakyServer.close(), tokens.close(), api.close()]);
   });
 
   test('an authenticated MCP server gets its secret from the connector; the client never sees it', async () => {
@@ -265,6 +269,13 @@ describe('connectors: credentials keyway holds', () => {
       assert.ok(!logText.includes(c), `log: ${c}`);
     }
     assert.ok(logText.includes('MCP server available'), 'servers coming up are logged');
+    // A server that answers 401 with the credential it got is down, and says why, without the credential.
+    const list = (await (await fetch(`${stack.url}/api/connectors`, { headers: { 'x-test-as': 'admin' } })).json()) as { connectors: Array<{ id: string; status: string; error?: string }> };
+    const leaky = list.connectors.find((c) => c.id === 'leaky')!;
+    assert.equal(leaky.status, 'down');
+    assert.match(leaky.error ?? '', /401/);
+    assert.ok(!JSON.stringify(list).includes(WRONG));
+    assert.ok(logText.includes('"server":"leaky"'), 'the leaky server going down is logged');
   });
 });
 

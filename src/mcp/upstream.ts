@@ -92,6 +92,19 @@ export class UpstreamServer {
     return this.spec.id;
   }
 
+  /**
+   * redact removes the server's own secrets from a message: an upstream that echoes the
+   * credential it got in an error body must not put it into keyway's log or /api/connectors.
+   */
+  private redact(message: string): string {
+    const a = this.spec.auth;
+    const secrets = a.type === 'bearer_token' ? [a.token] : a.type === 'api_key' ? [a.apiKey] : a.type === 'basic' ? [a.password, Buffer.from(`${a.username}:${a.password}`).toString('base64')] : a.type === 'oauth2_client_credentials' ? [a.clientSecret] : [];
+    let out = message;
+    for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+    // OAuth access tokens are not in the configuration: hide whatever follows "Bearer".
+    return out.replace(/(bearer\s+)[^\s"',}]+/gi, '$1[redacted]');
+  }
+
   tool(upstreamName: string): Listed | undefined {
     return this.toolsByName.get(upstreamName);
   }
@@ -123,7 +136,7 @@ export class UpstreamServer {
       if (this.closed) return;
       await this.dropClient();
       this.setListings([], [], []);
-      this.setStatus('down', describe(err));
+      this.setStatus('down', this.redact(describe(err)));
     }
   }
 
@@ -273,6 +286,7 @@ function neverReached(err: unknown): boolean {
 
 /** describe turns a failure into a short reason for logs and /api/connectors. */
 export function describe(err: unknown): string {
+  if (err instanceof StreamableHTTPError && err.code !== undefined && err.code > 0) return `HTTP ${err.code}: ${String(err.message).slice(0, 300)}`;
   const e = err as { message?: string; cause?: { code?: string; message?: string } };
   const cause = e?.cause?.code ?? e?.cause?.message;
   const message = String(e?.message ?? err).slice(0, 300);

@@ -165,7 +165,8 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
       const [name, value] = options.requireHeader ?? ['', ''];
       if ((options.requireHeader && req.headers[name.toLowerCase()] !== value) || (options.authorize && !options.authorize(req.headers))) {
         res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
-        res.end(JSON.stringify({ error: 'unauthorized' }));
+        // Like some real servers, it says what it got: a gateway must not log that.
+        res.end(JSON.stringify({ error: 'unauthorized', got: req.headers[name.toLowerCase() || 'authorization'] ?? null }));
         return;
       }
     }
