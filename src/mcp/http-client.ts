@@ -63,7 +63,13 @@ export function authenticatedFetch(dispatcher: Dispatcher, auth: UpstreamAuth): 
     const headers = new Headers(init?.headers);
     const credential = await auth.header(fresh);
     if (credential) headers.set(credential[0], credential[1]);
-    return (await undiciFetch(url, { ...(init as object), headers, dispatcher } as never)) as unknown as Response;
+    // The SDK's transport passes one long-lived signal to every request, and fetch leaves an
+    // abort listener on it per request (2026-12, SDK 1.32: a MaxListenersExceededWarning
+    // after ~1,500 requests, and memory held for as long as the session lives). A signal of
+    // its own per request, following the SDK's through AbortSignal.any (weak references,
+    // no listener), keeps aborting working without the leak.
+    const signal = init?.signal ? AbortSignal.any([init.signal]) : undefined;
+    return (await undiciFetch(url, { ...(init as object), headers, dispatcher, signal } as never)) as unknown as Response;
   };
   return async (url, init) => {
     const res = await send(url, init, false);
