@@ -21,7 +21,7 @@ import type { Caller, Extra, Session } from './session.js';
 export type ListKind = 'tools' | 'resources' | 'resourceTemplates';
 
 export interface FastOps {
-  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra): Promise<Record<string, unknown>>;
+  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: { text?: string }): Promise<Record<string, unknown>>;
   /** The JSON text of `{"<kind>": [...]}` for the caller's view (cached per view). */
   listJson(caller: Caller, kind: ListKind): string;
 }
@@ -80,8 +80,10 @@ export function tryFastPath(req: IncomingMessage, res: ServerResponse, body: unk
   };
   res.on('close', onClose);
   const extra = { signal: controller.signal, requestId: id, sendNotification: async () => {} } as unknown as Extra;
-  ops.callTool(caller, p, extra).then(
-    (result) => finish(res, controller, JSON.stringify({ jsonrpc: '2.0', id, result })),
+  const out: { text?: string } = {};
+  ops.callTool(caller, p, extra, out).then(
+    // The result as JSON once: telemetry's text when it made one.
+    (result) => finish(res, controller, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text ?? JSON.stringify(result)}}`),
     (err: { code?: unknown; message?: string; data?: unknown }) => {
       const code = typeof err?.code === 'number' && Number.isSafeInteger(err.code) ? err.code : -32603;
       const error = err?.data === undefined ? { code, message: err?.message ?? 'Internal error' } : { code, message: err?.message ?? 'Internal error', data: err.data };

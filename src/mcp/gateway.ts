@@ -239,7 +239,8 @@ export class McpGateway implements SessionOps, FastOps {
     return this.catalog.visible(caller.access.mcp).templates;
   }
 
-  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra): Promise<Record<string, unknown>> {
+  /** callTool answers tools/call for `caller`; `out.text` receives the result's JSON when telemetry made it (fast-path.ts reuses it). */
+  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: { text?: string }): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     const started = performance.now();
     const name = typeof params.name === 'string' ? params.name : '';
@@ -248,6 +249,7 @@ export class McpGateway implements SessionOps, FastOps {
     const finish = (outcome: ToolCallOutcome, server: string | null, tool: string | null, result: unknown, rpcCode: number | null) => {
       if (!this.observer) return;
       const resultText = safeJson(result);
+      if (out) out.text = resultText;
       this.observer.onToolCall({
         caller, startedAt, durationMs: performance.now() - started, name, server, tool, outcome, rpcCode,
         requestBytes: Buffer.byteLength(argumentsText), responseBytes: Buffer.byteLength(resultText), argumentsText, resultText,
