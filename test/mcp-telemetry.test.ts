@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { echoTool, startMockMcpServer, type MockMcpServer } from '../src/mock-upstream/mcp-server.js';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../src/log.js';
 import { startStack, type Stack } from './helpers.js';
 import { asHeader, CAP, mcpClient } from './mcp-helpers.js';
 
@@ -16,6 +18,9 @@ describe('MCP tool calls are recorded', () => {
   let local: MockMcpServer;
   let locked: MockMcpServer;
   let stack: Stack;
+  const logs = new PassThrough();
+  let logText = '';
+  logs.on('data', (c) => (logText += String(c)));
   const get = async (path: string, who = 'admin') => {
     const res = await fetch(`${stack.url}${path}`, { headers: { 'x-test-as': who } });
     return { status: res.status, text: await res.text() };
@@ -42,7 +47,7 @@ describe('MCP tool calls are recorded', () => {
             },
           },
         }),
-      { identity: asHeader },
+      { identity: asHeader, log: createLogger('info', logs) },
     );
     await stack.keyway.mcp.ready();
     const admin = await mcpClient(stack.url, 'admin', { authorization: 'Bearer sk-ant-test-client-0001' });
@@ -162,5 +167,22 @@ describe('MCP tool calls are recorded', () => {
     const bodies = [JSON.stringify(requests), (await get('/metrics')).text, JSON.stringify(await json('/api/connectors')), JSON.stringify(await json('/api/tool-use'))];
     for (const r of requests) bodies.push(JSON.stringify(await json(`/api/requests/${r.id}`)));
     for (const b of bodies) assert.ok(!b.includes(SECRET));
+  });
+
+  test('a server going down and coming back: a log line and a metric each way', async () => {
+    await locked.stop();
+    await stack.keyway.mcp.ready();
+    let text = (await get('/metrics')).text;
+    assert.match(text, /keyway_mcp_server_transitions_total\{server="locked",to="down"\} 1/);
+    assert.match(text, /keyway_mcp_server_up\{server="locked"\} 0/);
+    assert.match(text, /keyway_mcp_tools\{server="locked"\} 0/);
+    assert.match(logText, /"level":40[^\n]*"server":"locked"[^\n]*MCP server unavailable; its tools are hidden until it recovers/);
+    await locked.start();
+    await stack.keyway.mcp.ready();
+    text = (await get('/metrics')).text;
+    assert.match(text, /keyway_mcp_server_transitions_total\{server="locked",to="up"\} 2/);
+    assert.match(text, /keyway_mcp_server_up\{server="locked"\} 1/);
+    assert.equal(logText.match(/"server":"locked"[^\n]*MCP server available/g)?.length, 2);
+    assert.ok(!logText.includes(SECRET), 'no credential in the log');
   });
 });
