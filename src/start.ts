@@ -25,6 +25,8 @@ import { CsrfGuard } from './server/csrf.js';
 import { HostAllowlist, tailnetNames, type NodeStatus } from './server/host-allowlist.js';
 import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
+import { McpGateway } from './mcp/gateway.js';
+import { McpTelemetry } from './mcp/telemetry.js';
 import { SqliteTelemetryStore } from './telemetry/store.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
@@ -83,6 +85,8 @@ export interface Keyway {
   telemetry: Telemetry | undefined;
   quotas: Quotas;
   gateway: Gateway;
+  /** The MCP gateway (/v1/mcp, registrations, connectors). */
+  mcp: McpGateway;
   /** When each provider/model was first offered (`created` in /v1/models). */
   modelDates: ModelDates;
   log: Logger;
@@ -163,7 +167,9 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     );
   }
   const credentials = new UpstreamCredentials();
-  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation });
+  const mcp = new McpGateway({ config: runtime, log, bodyLimit: settings.bodyLimit });
+  if (telemetry) mcp.observer = new McpTelemetry(telemetry, mcp);
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation, mcp });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -178,6 +184,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   } catch (err) {
     stopNames();
     runtime.close();
+    await mcp.close();
     await telemetry?.close();
     await quotas.ledger.close();
     await dataStore.close();
@@ -187,6 +194,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
+  // From now on an MCP server URL at keyway's own address is refused (url-safety.ts).
+  if (!unixPath) runtime.setSelf({ port, hosts: [settings.host, ...hosts.list()] });
   let closing: Promise<void> | undefined;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const url = unixPath ? settings.host : `http://${host}:${port}`;
@@ -199,6 +208,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     telemetry,
     quotas,
     gateway,
+    mcp,
     modelDates,
     log,
     close(graceMs = 10_000) {
@@ -206,6 +216,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
       closing ??= (async () => {
         stopNames();
         runtime.close();
+        // First: its sessions' open streams would otherwise hold the server's close up.
+        await mcp.close();
         await gateway.close(graceMs);
         // Requests are done: write every queued record and balance before the store closes.
         await telemetry?.close();

@@ -215,13 +215,18 @@ describe('configuration validation', () => {
         const cap = { src: ['*'], app: { 'tailscale.com/cap/aperture': [{ role: 'admin' }, { [entry.key]: value ?? ['*'] }] } };
         doc = { providers: { p: provider }, quotas: sample['document quotas'], hooks: sample['document hooks'], grants: [cap] };
         where = `grants[0].app["tailscale.com/cap/aperture"][1]${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(entry.key) ? `.${entry.key}` : `[${JSON.stringify(entry.key)}]`}`;
+      } else if (entry.scope === 'connector') {
+        const server = { protocol: 'mcp', url: 'https://mcp.example.com/', ...nest(entry.key.split('.'), entry.value ?? true) };
+        doc = { providers: { p: provider }, grants: [admin], flags: { connectors: { value: true } }, connectors: { servers: { c: server } } };
+        where = `connectors.servers.c.${entry.key}`;
       } else {
         doc = { providers: { p: provider }, temp_grants: [{ src: ['*'], grants: [{ role: 'admin' }, { [entry.key]: { hook: 'h' } }] }] };
         where = `temp_grants[0].grants[1].${entry.key}`;
       }
       const result = validateConfigText(JSON.stringify(doc), { env: {} });
       assert.deepEqual(blocking(result.problems), [], `${entry.scope} ${entry.key}: ${JSON.stringify(result.problems)}`);
-      has(result.problems, 'warning', where, `"${entry.key}" has no effect: keyway does not implement ${entry.feature} yet`);
+      const key = entry.value === undefined ? entry.key : `${entry.key}: ${entry.value}`;
+      has(result.problems, 'warning', where, `"${key}" has no effect: keyway does not implement ${entry.feature} yet`);
     }
   });
 

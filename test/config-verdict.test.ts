@@ -119,14 +119,14 @@ describe('one verdict: a document with an error is refused everywhere', () => {
 
   test('a document with warnings only is accepted everywhere, and nothing in it is dropped', async () => {
     // An unknown key (kept for forward compatibility), a provider with no models, a key keyway does not implement.
-    const text = doc(stack.upstream.url, {}, { hostname: 'ai', flags: { connectors: { value: true } } }).replace('"providers": {', '"providers": {\n    "later": { "baseurl": "https://example.invalid", "apikey": "sk-test-later", "models": [] },');
+    const text = doc(stack.upstream.url, {}, { hostname: 'ai', flags: { chat_ui: { value: true } } }).replace('"providers": {', '"providers": {\n    "later": { "baseurl": "https://example.invalid", "apikey": "sk-test-later", "models": [] },');
     const file = join(dir, 'warnings.hujson');
     await writeFile(file, text);
     const checked = await cli(['check', file]);
     assert.equal(checked.code, 0, checked.stdout);
     assert.match(checked.stdout, /warnings\.hujson:\d+:\d+: warning: hostname: unknown config key "hostname"/);
     assert.match(checked.stdout, /warnings\.hujson:\d+:\d+: warning: providers\.later\.models: provider later has no models; it serves nothing/);
-    assert.match(checked.stdout, /warnings\.hujson:\d+:\d+: warning: flags: "flags" has no effect: keyway does not implement feature flags yet/);
+    assert.match(checked.stdout, /warnings\.hujson:\d+:\d+: warning: flags\.chat_ui: "flags\.chat_ui" has no effect: keyway does not know the feature flag "chat_ui"/);
     assert.equal((await cli(['check', '--strict', file])).code, 1, '--strict: warnings fail too');
 
     const validated = (await (await fetch(`${stack.url}/aperture/config:validate`, { method: 'POST', body: JSON.stringify({ config: text }) })).json()) as { Valid: boolean; Warnings: string[] };

@@ -7,6 +7,7 @@ import { bodySizeScenario } from './body-size.js';
 import { catalogScenario } from './catalog.js';
 import { configScaleScenario } from './config-scale.js';
 import { latencyScenario } from './latency.js';
+import { mcpScenario } from './mcp.js';
 import { profileScenario } from './profile.js';
 import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   configScaleScenario,
   telemetryScenario,
   quotasScenario,
+  mcpScenario,
   soakScenario,
   profileScenario,
   catalogScenario,

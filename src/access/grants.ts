@@ -8,6 +8,7 @@ import { APERTURE_CAP, parseCapabilities } from '../config/validate-sections.js'
 import type { Identity } from '../identity/identity.js';
 import { compileCors, type CorsRule } from './cors.js';
 import { compileModelGlob, type ModelMatcher } from './glob.js';
+import { compileMcpAccess, compileMcpGlob, NO_MCP_ACCESS, type McpAccess } from './mcp-grants.js';
 
 /** Access is everything a caller is granted. */
 export interface Access {
@@ -28,6 +29,8 @@ export interface Access {
   readMetrics: boolean;
   /** Web origins allowed to call keyway from a browser as this caller (`set_cors`). */
   cors: readonly CorsRule[];
+  /** MCP tools, resources, templates and connector paths (mcp-grants.ts). */
+  mcp: McpAccess;
   /** Every matching capability, for features that read quotas and hooks. */
   capabilities: readonly Capability[];
 }
@@ -41,6 +44,7 @@ export const NO_ACCESS: Access = Object.freeze({
   enableChatUi: false,
   readMetrics: false,
   cors: [],
+  mcp: NO_MCP_ACCESS,
   capabilities: [],
 });
 
@@ -55,6 +59,12 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
   const compiled: CompiledGrant[] = grants.map((g) => ({ matches: compileSrc(g.src), caps: g.caps }));
   const globs = new Map<string, ModelMatcher>();
   for (const g of grants) for (const cap of g.caps) if (cap.models) globs.set(cap.models, compileModelGlob(cap.models));
+  const mcpGlobs = new Map<string, ModelMatcher>();
+  const mcpGlobFor = (pattern: string): ModelMatcher => {
+    let m = mcpGlobs.get(pattern);
+    if (!m) mcpGlobs.set(pattern, (m = compileMcpGlob(pattern)));
+    return m;
+  };
 
   // Weak: capabilities from a caller's tailnet CapMap are new objects for every identity.
   const corsRules = new WeakMap<Capability, CorsRule>();
@@ -84,7 +94,9 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
     let chatDisabled = false;
     let readMetrics = false;
     const cors: CorsRule[] = [];
+    const mcpPatterns: string[] = [];
     for (const cap of caps) {
+      if (cap.mcp) for (const p of cap.mcp) if (!mcpPatterns.includes(p)) mcpPatterns.push(p);
       if (cap.role === 'admin' || (cap.role === 'user' && role === undefined)) role = cap.role;
       if (cap.models && !patterns.includes(cap.models)) patterns.push(cap.models);
       if (cap.add_headers) addHeaders.push(...cap.add_headers);
@@ -127,6 +139,7 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
       enableChatUi,
       readMetrics,
       cors,
+      mcp: compileMcpAccess(mcpPatterns, mcpGlobFor),
       capabilities: caps,
     };
   };

@@ -15,12 +15,14 @@ import { APERTURE_CAP } from './validate-sections.js';
 export interface NotImplementedKey {
   /**
    * Where the key lives: the document root, each provider, each capability object of a
-   * grant (`grants[i].app["tailscale.com/cap/aperture"][j]`), or each capability of a
-   * legacy `temp_grants` entry.
+   * grant (`grants[i].app["tailscale.com/cap/aperture"][j]`), each capability of a
+   * legacy `temp_grants` entry, or each of `connectors.servers`.
    */
-  scope: 'document' | 'provider' | 'capability' | 'temp_grant';
+  scope: 'document' | 'provider' | 'capability' | 'temp_grant' | 'connector';
   /** The key's path inside its scope, dot-separated. */
   key: string;
+  /** Only this value of the key is not implemented (others are); undefined: any value. */
+  value?: string;
   /** What the key would do, for the message. */
   feature: string;
 }
@@ -29,15 +31,12 @@ export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
   { scope: 'document', key: 'hooks', feature: 'hooks (webhooks and guardrails)' },
   { scope: 'document', key: 'exporters.s3', feature: 'the S3 export of telemetry' },
   { scope: 'document', key: 'database.retention.require_export', feature: 'holding captures back until they are exported' },
-  { scope: 'document', key: 'mcp', feature: 'the MCP proxy' },
-  { scope: 'document', key: 'connectors', feature: 'connectors' },
-  { scope: 'document', key: 'flags', feature: 'feature flags' },
   { scope: 'capability', key: 'send_hooks', feature: 'hooks (webhooks and guardrails)' },
-  { scope: 'capability', key: 'mcp_tools', feature: 'the MCP proxy' },
-  { scope: 'capability', key: 'mcp_resources', feature: 'the MCP proxy' },
-  { scope: 'capability', key: 'mcp_templates', feature: 'the MCP proxy' },
-  { scope: 'capability', key: 'connectors', feature: 'connectors' },
   { scope: 'temp_grant', key: 'hook', feature: 'hooks (webhooks and guardrails)' },
+  // Per-user OAuth needs each user's consent flow (POST /api/connectors/<id>/connect and a
+  // callback): such a connector is validated and listed, but not connected.
+  { scope: 'connector', key: 'auth.type', value: 'oauth2_authorization_code', feature: 'per-user OAuth (oauth2_authorization_code) for connectors' },
+  { scope: 'connector', key: 'auth.type', value: 'oauth2_dcr', feature: 'per-user OAuth (oauth2_dcr) for connectors' },
 ];
 
 /**
@@ -50,7 +49,9 @@ export function reportNotImplemented(c: Checker, doc: Obj, table: readonly NotIm
     let v: unknown = scopeValue;
     for (const seg of keyPath) v = isObject(v) ? v[seg] : undefined;
     if (v === undefined || v === null || v === false) return;
-    c.warn([...scopePath, ...keyPath], `"${entry.key}" has no effect: keyway does not implement ${entry.feature} yet`);
+    if (entry.value !== undefined && v !== entry.value) return;
+    const key = entry.value === undefined ? entry.key : `${entry.key}: ${entry.value}`;
+    c.warn([...scopePath, ...keyPath], `"${key}" has no effect: keyway does not implement ${entry.feature} yet`);
   };
   const scoped = (scope: NotImplementedKey['scope']) => table.filter((e) => e.scope === scope);
 
@@ -66,6 +67,10 @@ export function reportNotImplemented(c: Checker, doc: Obj, table: readonly NotIm
         for (const entry of scoped('capability')) report(['grants', i, 'app', APERTURE_CAP, j], cap, entry);
       });
     });
+  }
+  const connectors = isObject(doc.connectors) && isObject(doc.connectors.servers) ? doc.connectors.servers : {};
+  for (const [id, server] of Object.entries(connectors)) {
+    for (const entry of scoped('connector')) report(['connectors', 'servers', id], server, entry);
   }
   if (Array.isArray(doc.temp_grants)) {
     doc.temp_grants.forEach((g, i) => {

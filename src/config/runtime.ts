@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PoolRegistry } from '../upstream/pools.js';
+import type { SelfAddress } from '../upstream/url-safety.js';
 import type { Env } from './macros.js';
 import { blocking } from './problems.js';
 import { restoreSecrets } from './secrets.js';
@@ -50,6 +51,8 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
   /** Serialises saves and reloads, so check-hash-then-write is atomic. */
   private queue: Promise<unknown> = Promise.resolve();
   private stopWatching: (() => void) | undefined;
+  /** keyway's own listen address once known: MCP servers there are refused (url-safety.ts). */
+  private self: SelfAddress | undefined;
 
   private constructor(
     readonly store: ConfigFileStore,
@@ -109,9 +112,19 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     });
   }
 
+  /** selfAddress is keyway's own listen address, once known. */
+  get selfAddress(): SelfAddress | undefined {
+    return this.self;
+  }
+
+  /** setSelf tells later validations where keyway listens (known once it does). */
+  setSelf(self: SelfAddress): void {
+    this.self = self;
+  }
+
   /** validate checks a text as a save would, without applying it. */
   validate(text: string): Problem[] {
-    return validateConfigText(restoreSecrets(text, this.snapshot.text).text, { env: this.env }).problems;
+    return validateConfigText(restoreSecrets(text, this.snapshot.text).text, { env: this.env, self: this.self }).problems;
   }
 
   /**
@@ -123,7 +136,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     return this.serialise(async (): Promise<SaveResult> => {
       if (expectedHash !== this.snapshot.hash) return { ok: false, reason: 'conflict', hash: this.snapshot.hash };
       const restored = restoreSecrets(text, this.snapshot.text);
-      const result = validateConfigText(restored.text, { env: this.env });
+      const result = validateConfigText(restored.text, { env: this.env, self: this.self });
       const problems = [
         ...result.problems,
         ...restored.unresolved.map((path): Problem => ({ severity: 'error', path, message: `${path} is masked but no secret is stored there; enter the value` })),
@@ -154,7 +167,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
         return false;
       }
       if (source === 'file' && this.refused?.textHash === hash) return false;
-      const result = validateConfigText(text, { env: this.env });
+      const result = validateConfigText(text, { env: this.env, self: this.self });
       if (!result.config) {
         this.refused = { source, at: new Date().toISOString(), problems: result.problems, textHash: hash, text };
         this.emit('rejected', result.problems, source);

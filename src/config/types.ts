@@ -71,7 +71,13 @@ export interface Capability {
   read_metrics?: boolean;
   /** Cross-origin browser access (`set_cors` with its paths and `Access-Control-*` values). */
   cors?: CorsSpec;
-  /** Every other field (mcp_*, connectors, CORS, …), kept for later features. */
+  /**
+   * MCP and connector access (`mcp_tools`, `mcp_resources`, `mcp_templates`, `connectors`),
+   * each normalised to a `serverID/category/item` glob or a `label:<label>/category/item`
+   * one (access/mcp-grants.ts).
+   */
+  mcp?: string[];
+  /** Every other field, kept for later features. */
   extra: Record<string, unknown>;
 }
 
@@ -126,10 +132,48 @@ export interface GatewayConfig {
   /** The `quotas` section; grants attach its buckets through `quotas: [{"bucket": name}]`. */
   quotas: QuotaSpec[];
   autoCostBasis: boolean;
+  /** MCP servers and connectors (`mcp`, `connectors`, `flags.connectors`): validate-mcp.ts. */
+  mcp: McpConfig;
   /** `chat_models`: what the chat UI offers; undefined offers every model (chat-models.ts). */
   chatModels: ChatModelRule[] | undefined;
   /** The whole document after macro substitution, for sections later features read. */
   document: Record<string, unknown>;
+}
+
+/** How keyway authenticates to an MCP server or HTTP connector (`connectors.servers.<id>.auth`). */
+export type McpAuthSpec =
+  | { type: 'none' }
+  | { type: 'bearer_token'; token: string }
+  | { type: 'api_key'; header: string; apiKey: string }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'oauth2_client_credentials'; tokenUrl: string; clientId: string; clientSecret: string; scopes: string[]; audience: string | undefined }
+  /** Per-user OAuth: validated, not implemented (not-implemented.ts); such a connector is not connected. */
+  | { type: 'oauth2_authorization_code' | 'oauth2_dcr' };
+
+export const MCP_AUTH_TYPES = ['bearer_token', 'api_key', 'basic', 'oauth2_client_credentials', 'oauth2_authorization_code', 'oauth2_dcr'] as const;
+
+/** One upstream MCP server or HTTP connector, from `mcp.servers` or `connectors.servers`. */
+export interface McpServerSpec {
+  /** `[a-zA-Z][a-zA-Z0-9]*`: the prefix of its tools (`id_tool`) and resources (`id-uri`). */
+  id: string;
+  /** Where it was declared (`registration`: POST /v1/mcp/register, never in a document). */
+  source: 'mcp' | 'connector' | 'registration';
+  /** `mcp`: its tools and resources join /v1/mcp; `http`: reverse-proxied at /v1/connectors/<id>/. */
+  protocol: 'mcp' | 'http';
+  url: string;
+  auth: McpAuthSpec;
+  /** For `label:<label>` grants. */
+  labels: string[];
+  description: string;
+}
+
+export interface McpConfig {
+  /** `mcp.accept_registrations`: POST /v1/mcp/register is open. */
+  acceptRegistrations: boolean;
+  /** `flags.connectors`: the `connectors` section is in force. */
+  connectorsEnabled: boolean;
+  /** `mcp.servers`, then (with the flag) `connectors.servers`, each ID once. */
+  servers: McpServerSpec[];
 }
 
 export type Severity = 'error' | 'warning' | 'info';

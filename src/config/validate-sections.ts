@@ -8,6 +8,7 @@
 import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
 import type { Capability, CorsSpec, GrantSpec, Role } from './types.js';
+import { parseMcpGrants } from './validate-mcp.js';
 import { validateBucketRefs } from './validate-quotas.js';
 
 export const APERTURE_CAP = 'tailscale.com/cap/aperture';
@@ -23,7 +24,7 @@ const HOOK_SEND = new Set([
 ]);
 
 /** validateGrants checks `grants` and `temp_grants` and returns both in one normalised list. */
-export function validateGrants(c: Checker, doc: Obj, providerIds: string[]): GrantSpec[] {
+export function validateGrants(c: Checker, doc: Obj, providerIds: string[], mcpServerIds: ReadonlySet<string> = new Set()): GrantSpec[] {
   const hooks = isObject(doc.hooks) ? new Set(Object.keys(doc.hooks)) : new Set<string>();
   const quotas = isObject(doc.quotas) ? new Set(Object.keys(doc.quotas)) : new Set<string>();
   const out: GrantSpec[] = [];
@@ -52,7 +53,7 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[]): Gra
         continue;
       }
       list.forEach((cap, j) => {
-        const parsed = validateCapability(c, cap, [...path, 'app', capName, j], { hooks, quotas, providerIds });
+        const parsed = validateCapability(c, cap, [...path, 'app', capName, j], { hooks, quotas, providerIds, mcpServerIds });
         if (parsed) caps.push(parsed);
       });
     }
@@ -77,6 +78,8 @@ interface Known {
   hooks: Set<string>;
   quotas: Set<string>;
   providerIds: string[];
+  /** Declared MCP server and connector IDs; undefined skips the unknown-server warning. */
+  mcpServerIds: ReadonlySet<string> | undefined;
 }
 
 function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known: Known): Capability | undefined {
@@ -87,8 +90,10 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   c.unknownKeys(raw, CAPABILITY_KEYS, path);
   const cap: Capability = { extra: {} };
   for (const [key, v] of Object.entries(raw)) {
-    if (!['role', 'models', 'quotas', 'send_hooks', 'add_headers', 'enable_chat_ui', 'read_metrics', ...CORS_KEYS].includes(key)) cap.extra[key] = v;
+    if (!['role', 'models', 'quotas', 'send_hooks', 'add_headers', 'enable_chat_ui', 'read_metrics', ...CORS_KEYS, ...MCP_KEYS].includes(key)) cap.extra[key] = v;
   }
+  const mcp = parseMcpGrants(c, raw, path, known.mcpServerIds);
+  if (mcp) cap.mcp = mcp;
   if (raw.role !== undefined) {
     const role = c.string(raw, 'role', path);
     if (role === 'admin' || role === 'user') cap.role = role as Role;
@@ -137,6 +142,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
   return cap;
 }
 
+const MCP_KEYS = ['mcp_tools', 'mcp_resources', 'mcp_templates', 'connectors'];
 const CORS_KEYS = ['set_cors', 'cors_paths', 'Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers'];
 
 /** Paths a CORS grant opens when it names none: the provider APIs, not keyway's own. */
@@ -192,7 +198,7 @@ function isOrigin(s: string): boolean {
  */
 export function parseCapabilities(list: readonly unknown[]): Capability[] {
   const c = new Checker();
-  const known: Known = { hooks: new Set(), quotas: new Set(), providerIds: [] };
+  const known: Known = { hooks: new Set(), quotas: new Set(), providerIds: [], mcpServerIds: undefined };
   const out: Capability[] = [];
   list.forEach((raw, i) => {
     const cap = validateCapability(c, raw, [i], known);
@@ -312,9 +318,6 @@ export function validateOtherSections(c: Checker, doc: Obj): void {
     }
   }
 
-  c.object(doc, 'flags', []);
-  c.object(doc, 'mcp', []);
-  c.object(doc, 'connectors', []);
 }
 
 export type { Obj };

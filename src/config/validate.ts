@@ -24,9 +24,11 @@ import {
   type Problem,
   type ProviderSpec,
 } from './types.js';
+import { validateMcp } from './validate-mcp.js';
 import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 import { isKeyfileKey, parseKeyfile, type ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
+import type { SelfAddress } from '../upstream/url-safety.js';
 
 const TOP_LEVEL_KEYS = new Set([
   'providers', 'grants', 'temp_grants', 'quotas', 'hooks', 'exporters', 'auto_cost_basis',
@@ -51,6 +53,8 @@ const RESERVED_ADD_HEADERS = new Set([
 export interface ValidateOptions {
   /** Environment for `${VAR}` macros; undefined leaves macros unexpanded (browser). */
   env?: Env;
+  /** keyway's own listen address, when known: an MCP server there is refused (url-safety.ts). */
+  self?: SelfAddress;
 }
 
 export interface ValidationResult {
@@ -108,7 +112,8 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
     c.warn(['providers'], 'no providers or mcp servers defined; users will not be able to access any models');
   }
 
-  const grants = validateGrants(c, value, providers.map((p) => p.id));
+  const mcp = validateMcp(c, value, { self: options.self });
+  const grants = validateGrants(c, value, providers.map((p) => p.id), new Set(mcp.servers.map((s) => s.id)));
   const quotas = validateQuotas(c, value);
   validateOtherSections(c, value);
   const chatModels = validateChatModels(c, value, providers);
@@ -117,7 +122,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, quotas, autoCostBasis, chatModels, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, mcp, autoCostBasis, chatModels, document: value },
     problems: c.problems,
   };
 }

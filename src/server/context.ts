@@ -10,6 +10,7 @@ import type { HostAllowlist } from './host-allowlist.js';
 import type { ModelDates } from './model-dates.js';
 import type { PoolRegistry } from '../upstream/pools.js';
 import type { UpstreamCredentials } from '../upstream/credentials/index.js';
+import type { McpGateway } from '../mcp/gateway.js';
 
 export interface GatewayContext {
   config: ConfigRuntime;
@@ -36,6 +37,8 @@ export interface GatewayContext {
   quotas: Quotas;
   /** Translate between API formats when a model's provider lacks the client's (`--translation`). */
   translation: boolean;
+  /** /v1/mcp, MCP registrations and HTTP connectors (src/mcp). */
+  mcp: McpGateway;
 }
 
 export interface ClientLimits {

@@ -27,6 +27,7 @@ import { handleTelemetryApi } from './telemetry-api.js';
 import { sendError, sendJson, sendJsonBody, toGatewayError } from './respond.js';
 import { serveUi } from './static.js';
 import { hostOf } from './host-allowlist.js';
+import { isMcpPath, MCP_ERRORS } from '../mcp/json-rpc.js';
 
 export interface Gateway {
   server: Server;
@@ -117,6 +118,7 @@ async function handleOwnRoutes(
   const snapshot = ctx.config.current;
   const access = snapshot.accessFor(identity);
 
+  if (isMcpPath(pathname) || pathname.startsWith('/v1/connectors/')) return ctx.mcp.handle(req, res, pathname, query, identity);
   if ((method === 'GET' || method === 'HEAD') && (await serveUi(req, res, pathname))) return;
   if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
     // Clients (Claude Code) send HEAD / to warm the connection up; answer cheaply.
@@ -152,6 +154,7 @@ async function handleOwnRoutes(
     }
     // Claude Code in Bedrock mode asks this first; errors here are in Bedrock's shape (formatForPath).
     if (pathname === BEDROCK_PROFILES && method === 'GET') return sendJson(res, 200, listInferenceProfiles(snapshot, access, new URLSearchParams(query)));
+    if (pathname === '/api/connectors' && method === 'GET') return sendJson(res, 200, ctx.mcp.connectorList(access), { 'cache-control': 'no-store' });
     if (pathname === '/api/health' && method === 'GET') return sendJson(res, 200, { status: 'ok', config_hash: snapshot.hash });
     const handled = await handleAdmin({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access });
     if (handled) return;
@@ -226,14 +229,14 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   const error = toGatewayError(err);
   if (error.code === 'INTERNAL') ctx.log.error({ err: error.cause, path: req.url?.split('?')[0] }, 'request failed');
   const pathname = (req.url ?? '/').split('?')[0]!;
-  const format: ApiFormat | undefined = isOwnPath(pathname) ? undefined : formatForPath(pathname, req.headers);
+  const format: Pick<ApiFormat, 'renderError'> | undefined = isMcpPath(pathname) ? MCP_ERRORS : isOwnPath(pathname) ? undefined : formatForPath(pathname, req.headers);
   sendError(res, error, format);
 }
 
 const BEDROCK_PROFILES = '/bedrock/inference-profiles';
 
 function isOwnPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';
+  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/v1/connectors/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';
 }
 
 function closeServer(server: Server, graceMs: number): Promise<void> {

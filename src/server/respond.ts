@@ -13,7 +13,7 @@ export function toGatewayError(err: unknown): GatewayError {
 }
 
 /** sendError writes `err` in `format`'s envelope, or keyway's own when format is undefined. */
-export function sendError(res: ServerResponse, err: GatewayError, format: ApiFormat | undefined): void {
+export function sendError(res: ServerResponse, err: GatewayError, format: Pick<ApiFormat, 'renderError' | 'errorHeaders'> | undefined): void {
   if (res.headersSent) {
     res.destroy();
     return;

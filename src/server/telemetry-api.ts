@@ -24,7 +24,7 @@ export interface TelemetryRequest {
 export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> {
   const { pathname } = r;
   if (pathname === '/metrics') return metrics(r);
-  if (pathname === '/api/usage' || pathname === '/api/usage.csv' || pathname === '/api/requests' || pathname === '/api/sessions' || pathname.startsWith('/api/requests/')) {
+  if (pathname === '/api/usage' || pathname === '/api/usage.csv' || pathname === '/api/requests' || pathname === '/api/sessions' || pathname === '/api/tool-use' || pathname.startsWith('/api/requests/')) {
     const telemetry = r.telemetry;
     if (!telemetry) throw new GatewayError('TELEMETRY_OFF');
     const filter = filterFrom(r);
@@ -37,6 +37,10 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
     } else if (pathname === '/api/requests') {
       const limit = clampInt(r.query.get('limit'), 'limit', 50, 1, 500);
       sendJson(r.res, 200, await telemetry.store.requests(filter, limit, r.query.get('before') ?? undefined));
+    } else if (pathname === '/api/tool-use') {
+      const bucket = r.query.get('bucket') ?? (filter.to! - filter.from! > 2 * DAY ? 'day' : 'hour');
+      if (bucket !== 'hour' && bucket !== 'day') throw new GatewayError('BAD_REQUEST', 'bucket must be "hour" or "day"');
+      sendJson(r.res, 200, { filter: describe(filter), bucket, ...(await telemetry.store.toolUse(filter, bucket === 'day' ? DAY : DAY / 24)) });
     } else if (pathname === '/api/sessions') {
       sendJson(r.res, 200, { sessions: await telemetry.store.sessions(filter, clampInt(r.query.get('limit'), 'limit', 50, 1, 500)) });
     } else {
@@ -89,6 +93,9 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
     provider: q.get('provider') ?? undefined,
     status: httpStatus(q.get('status')),
     session: q.get('session') ?? undefined,
+    format: q.get('format') || undefined,
+    server: q.get('server') || undefined,
+    tool: q.get('tool') || undefined,
   };
 }
 

@@ -45,7 +45,10 @@ export interface RequestRecord {
   pricing: PricingInput | null;
   /** The quota buckets the request was checked against, and what each was charged. */
   quotas: QuotaEntry[];
-  /** Body bytes sent upstream and relayed back; recorded for `/direct` calls (format `direct`). */
+  /**
+   * Body bytes sent and answered, where recorded: `/direct` calls (format `direct`) and MCP
+   * tool calls (format `mcp`: the arguments and the result as JSON); absent for inference.
+   */
   requestBytes?: number | null;
   responseBytes?: number | null;
 }

@@ -7,12 +7,12 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { privateFile, tightenIfExists, type FileNote } from '../private-files.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
-import type { GroupBy, QueryFilter, RequestDetail, SessionRow, UsageRow } from './db/telemetry-db.js';
+import type { GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
 import { toWire } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
-export type { ChatMessage, Conversation, ConversationPatch, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, UsageRow };
+export type { ChatMessage, Conversation, ConversationPatch, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
 
 /** Chat conversations, always scoped to their owner's login. */
 export interface ConversationStore {
@@ -81,6 +81,8 @@ export interface TelemetryStore {
   usageTable(filter: QueryFilter): Promise<Array<UsageRow & { day: string; login: string; model: string }>>;
   request(id: string): Promise<RequestDetail | null>;
   sessions(filter: QueryFilter, limit: number): Promise<SessionRow[]>;
+  /** toolUse aggregates MCP tool calls (format `mcp`) for the Tool Use screen. */
+  toolUse(filter: QueryFilter, bucketMs: number): Promise<ToolUse>;
   purge(capturesBefore?: number, toolsBefore?: number): Promise<{ captures: number; tools: number }>;
   quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
   close(): Promise<void>;
@@ -153,6 +155,9 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
   }
   sessions(filter: QueryFilter, limit: number) {
     return this.call<SessionRow[]>({ op: 'sessions', filter, limit });
+  }
+  toolUse(filter: QueryFilter, bucketMs: number) {
+    return this.call<ToolUse>({ op: 'toolUse', filter, bucketMs });
   }
   purge(capturesBefore?: number, toolsBefore?: number) {
     return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore });

@@ -177,3 +177,21 @@ export function filterResponseHeaders(headers: Record<string, string | string[] 
   }
   return out;
 }
+
+/**
+ * forwardableHeaders is the client's request headers as they may travel to a connector
+ * (an HTTP API keyway calls with its own credential): the same deny list as for
+ * providers, and every credential header removed, since the connector's credential is
+ * keyway's to add and the client's must never reach a third party.
+ */
+export function forwardableHeaders(rawHeaders: readonly string[]): HeaderList {
+  const connectionNamed = connectionTokens(rawHeaders);
+  const out: HeaderList = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (REQUEST_DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('tailscale-') || CREDENTIAL_HEADERS.has(name)) continue;
+    if (connectionNamed !== undefined && connectionNamed.has(name)) continue;
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  return out;
+}

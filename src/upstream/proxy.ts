@@ -19,10 +19,13 @@ export interface ForwardOptions {
   path: string;
   headers: HeaderList;
   body: Buffer | null;
-  format: ApiFormat;
+  /** How keyway's own errors look to this client (a format, or keyway's own envelope). */
+  format: ErrorEnvelope;
   /** Sees a copy of the answer (after each write to the client), e.g. for usage accounting. */
   observer?: RelayObserver;
 }
+
+export type ErrorEnvelope = Pick<ApiFormat, 'renderError' | 'renderStreamError' | 'abortAfterStreamError'>;
 
 /** RelayObserver watches an answer go by; it must never throw or hold the relay up. */
 export interface RelayObserver {
@@ -59,7 +62,7 @@ class Relay implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly format: ApiFormat,
+    private readonly format: ErrorEnvelope,
     private readonly observer: RelayObserver | undefined,
     private readonly done: (outcome: ForwardOutcome) => void,
   ) {

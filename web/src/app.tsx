@@ -19,6 +19,8 @@ const ProvidersView = lazy(() => import('./views/providers-view'));
 const GrantsView = lazy(() => import('./views/grants-view'));
 const ChatView = lazy(() => import('./views/chat-view'));
 const QuotasView = lazy(() => import('./views/quotas-view'));
+const McpView = lazy(() => import('./views/mcp-view'));
+const ToolUseView = lazy(() => import('./views/tool-use-view'));
 
 interface Route {
   pattern: string;
@@ -33,6 +35,8 @@ const ROUTES: Route[] = [
   { pattern: '/ui/logs', view: LogsView },
   { pattern: '/ui/logs/:requestId', view: LogsView },
   { pattern: '/ui/quotas', view: QuotasView },
+  { pattern: '/ui/mcp', view: McpView },
+  { pattern: '/ui/tools', view: ToolUseView },
   { pattern: '/ui/config', view: ConfigView, admin: true },
   { pattern: '/ui/providers', view: ProvidersView, admin: true },
   { pattern: '/ui/grants', view: GrantsView, admin: true },
@@ -43,6 +47,8 @@ const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
   { href: '/ui/models', label: 'Models' },
   { href: '/ui/logs', label: 'Logs' },
   { href: '/ui/quotas', label: 'Quotas' },
+  { href: '/ui/mcp', label: 'MCP' },
+  { href: '/ui/tools', label: 'Tool Use' },
   { href: '/ui/config', label: 'Configuration', admin: true },
   { href: '/ui/providers', label: 'Providers', admin: true },
   { href: '/ui/grants', label: 'Grants', admin: true },

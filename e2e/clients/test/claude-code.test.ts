@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { startMockMcpServer, type MockMcpServer } from '../../../src/mock-upstream/mcp-server.js';
 import {
   CLI,
   KEYS,
@@ -46,6 +47,8 @@ interface ClaudeExtra {
   /** Variables to leave out of the environment (set through settings.json instead). */
   unset?: string[];
   timeoutMs?: number;
+  /** Runs in the same sandbox and environment before `claude -p` (e.g. `claude mcp add`). */
+  prepare?: (env: Record<string, string>, cwd: string) => Promise<void>;
 }
 
 /** claude runs `claude -p PROMPT [--model MODEL]` with the given credential variables. */
@@ -69,6 +72,7 @@ async function claude(prompt: string, model: string | undefined, auth: Record<st
       ...extra.env,
     };
     for (const name of extra.unset ?? []) delete env[name];
+    await extra.prepare?.(env, box.work);
     const args = ['-p', prompt, ...(model === undefined ? [] : ['--model', model]), '--debug-file', debugFile, ...(extra.args ?? [])];
     const r = await run(CLI.claude, args, { env, cwd: box.work, timeoutMs: extra.timeoutMs ?? 60_000 });
     const debugLog = await readFile(debugFile, 'utf8').catch(() => '');
@@ -337,5 +341,61 @@ describe('Claude Code through keyway', () => {
     assert.equal(posts.length, 2, why);
     assert.equal((posts[0]!.json as { stream?: unknown }).stream, true);
     assert.notEqual((posts[1]!.json as { stream?: unknown }).stream, true);
+  });
+});
+
+describe('Claude Code with keyway as its MCP server (claude mcp add --transport http)', () => {
+  let weather: MockMcpServer;
+  let original: string;
+  before(async () => {
+    weather = await startMockMcpServer({
+      tools: [
+        {
+          name: 'weather',
+          description: 'The weather at a place',
+          inputSchema: { type: 'object', properties: { location: { type: 'string', description: 'a city' } }, required: ['location'] },
+          run: (args) => ({ content: [{ type: 'text', text: `MCP_TOOL_RAN_77 sunny in ${String(args.location)}` }] }),
+        },
+      ],
+    });
+    const runtime = stack.keyway.runtime;
+    original = runtime.current.text;
+    const doc = JSON.parse(original) as { grants: Array<{ app: Record<string, unknown[]> }>; mcp?: unknown };
+    doc.mcp = { servers: { local: { url: weather.url } } };
+    doc.grants[0]!.app['tailscale.com/cap/aperture']!.push({ mcp_tools: '**' });
+    const saved = await runtime.save(JSON.stringify(doc, null, 2), runtime.current.hash);
+    assert.equal(saved.ok, true, JSON.stringify(saved));
+    await stack.keyway.mcp.ready();
+  });
+  after(async () => {
+    await stack.keyway.runtime.save(original, stack.keyway.runtime.current.hash);
+    await weather?.close();
+  });
+
+  test('the mock model asks for the MCP tool; Claude Code lists and calls it through keyway, and the result goes back', async () => {
+    const tool = 'mcp__keyway__local_weather';
+    const r = await claude(`What is the weather? MOCK:tool=${tool}`, 'claude-opus-4-8', { ANTHROPIC_API_KEY: KEYS.anthropicClient }, {
+      args: ['--allowedTools', tool],
+      timeoutMs: 90_000,
+      prepare: async (env, cwd) => {
+        const added = await run(CLI.claude, ['mcp', 'add', '--transport', 'http', '--scope', 'user', 'keyway', `${stack.url}/v1/mcp`], { env, cwd, timeoutMs: 30_000 });
+        assert.equal(added.code, 0, `claude mcp add: ${added.stdout}\n${added.stderr}`);
+      },
+    });
+    const why = describeRun(r, stack);
+    assert.equal(r.code, 0, why);
+    assert.ok(r.stdout.includes('TOOL_RESULT_SEEN: MCP_TOOL_RAN_77 sunny in Paris'), why);
+    // The model saw keyway's tool among Claude Code's tools, named as Claude Code names MCP tools.
+    const first = upstreamPosts(stack)[0]!.json as { tools?: Array<{ name: string; description?: string }> };
+    assert.ok(first.tools?.some((t) => t.name === tool), why);
+    // The call reached the upstream with keyway's prefix stripped.
+    assert.deepEqual(weather.calls, [{ name: 'weather', arguments: { location: 'Paris' } }]);
+    // Claude Code spoke MCP to keyway (through the tap), and nothing went online.
+    const mcp = stack.tap.exchanges.filter((e) => e.path.startsWith('/v1/mcp'));
+    assert.ok(mcp.some((e) => e.method === 'POST' && e.body.includes('"tools/call"')), why);
+    assert.ok(mcp.every((e) => e.status < 500), why);
+    assert.deepEqual(stack.sink.attempts, [], why);
+    // No client credential went to the MCP server.
+    assert.ok(weather.requests.every((q) => q.headers['x-api-key'] === undefined && q.headers.authorization === undefined));
   });
 });

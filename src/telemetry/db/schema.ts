@@ -123,4 +123,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE captures ADD COLUMN upstream_request_body TEXT;
   ALTER TABLE captures ADD COLUMN upstream_response_body TEXT;
   `,
+  // 6: MCP tool calls are requests too (format "mcp", docs/telemetry.md; their sizes use
+  // migration 4's columns): an index for the Tool Use screen's queries by format.
+  `
+  CREATE INDEX requests_format_started ON requests (format, started_at);
+  `,
 ];

@@ -21,6 +21,34 @@ export interface QueryFilter {
   provider?: string;
   status?: number;
   session?: string;
+  /**
+   * The API format (`anthropic_messages`, …, or `mcp` for MCP tool calls). Usage, sessions
+   * and the CSV count inference only unless this asks for `mcp`; the request log lists both.
+   */
+  format?: string;
+  /** MCP tool calls: the server (`provider` column) and tool (`upstream_model`). */
+  server?: string;
+  tool?: string;
+}
+
+/** The format MCP tool calls are recorded under (src/mcp/telemetry.ts). */
+export const MCP_FORMAT = 'mcp';
+
+export interface ToolUseRow {
+  key: string | null;
+  calls: number;
+  errors: number;
+  refused: number;
+  durationMs: number;
+}
+
+export interface ToolUse {
+  totals: ToolUseRow;
+  byTool: ToolUseRow[];
+  byUser: ToolUseRow[];
+  byOutcome: ToolUseRow[];
+  /** Calls per time bucket (`bucketMs` wide, keyed by the bucket's start), by outcome. */
+  series: Array<{ at: number; outcome: string; calls: number }>;
 }
 
 export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential'] as const;
@@ -84,6 +112,12 @@ const GROUP_EXPR: Record<GroupBy, string> = {
 
 /** Columns of the `requests` table (schema.ts), in order. */
 const REQUEST_COLUMNS = 36;
+
+// Outcomes of MCP calls (stop_reason of format mcp rows): see src/mcp/gateway.ts.
+const TOOL_SUMS = `count(*) AS calls,
+  sum(CASE WHEN stop_reason NOT IN ('ok', 'refused', 'unknown') THEN 1 ELSE 0 END) AS errors,
+  sum(CASE WHEN stop_reason IN ('refused', 'unknown') THEN 1 ELSE 0 END) AS refused,
+  coalesce(avg(duration_ms), 0) AS durationMs`;
 
 const SUMS = `count(*) AS requests,
   sum(CASE WHEN status >= 400 OR error_class IS NOT NULL THEN 1 ELSE 0 END) AS errors,
@@ -155,9 +189,14 @@ export class TelemetryDb {
     this.insertMany(items);
   }
 
-  private where(f: QueryFilter): { sql: string; params: unknown[] } {
+  /** where builds the filter; `usageOnly` leaves MCP tool calls out unless the filter asks for them. */
+  private where(f: QueryFilter, usageOnly = false): { sql: string; params: unknown[] } {
     const clauses: string[] = [];
     const params: unknown[] = [];
+    if (f.format !== undefined) (clauses.push('format = ?'), params.push(f.format));
+    else if (usageOnly) (clauses.push('format != ?'), params.push(MCP_FORMAT));
+    if (f.server !== undefined) (clauses.push('provider = ?'), params.push(f.server));
+    if (f.tool !== undefined) (clauses.push('upstream_model = ?'), params.push(f.tool));
     if (f.from !== undefined) (clauses.push('started_at >= ?'), params.push(f.from));
     if (f.to !== undefined) (clauses.push('started_at < ?'), params.push(f.to));
     if (f.login !== undefined) (clauses.push('login = ?'), params.push(f.login));
@@ -169,7 +208,7 @@ export class TelemetryDb {
   }
 
   usage(f: QueryFilter, groupBy: GroupBy | undefined): { totals: UsageRow; groups: UsageRow[] } {
-    const w = this.where(f);
+    const w = this.where(f, true);
     const totals = this.db.prepare(`SELECT NULL AS key, ${SUMS} FROM requests ${w.sql}`).get(...w.params) as UsageRow;
     const groups = groupBy
       ? (this.db.prepare(`SELECT ${GROUP_EXPR[groupBy]} AS key, ${SUMS} FROM requests ${w.sql} GROUP BY key ORDER BY ${groupBy === 'day' ? 'key' : 'costUsd DESC, requests DESC'}`).all(...w.params) as UsageRow[])
@@ -196,7 +235,7 @@ export class TelemetryDb {
 
   /** usageTable is the CSV export: one row per day, user and model. */
   usageTable(f: QueryFilter): Array<UsageRow & { day: string; login: string; model: string }> {
-    const w = this.where(f);
+    const w = this.where(f, true);
     return this.db
       .prepare(`SELECT ${GROUP_EXPR.day} AS day, login, ${GROUP_EXPR.model} AS model, NULL AS key, ${SUMS} FROM requests ${w.sql} GROUP BY day, login, model ORDER BY day, login, model`)
       .all(...w.params) as Array<UsageRow & { day: string; login: string; model: string }>;
@@ -228,7 +267,7 @@ export class TelemetryDb {
   }
 
   sessions(f: QueryFilter, limit: number): SessionRow[] {
-    const w = this.where(f);
+    const w = this.where(f, true);
     const rows = this.db
       .prepare(`SELECT session_id AS sessionId, min(login) AS login, min(started_at) AS startedAt, max(started_at + duration_ms) AS endedAt,
         count(*) AS requests, group_concat(DISTINCT ${MODEL_NAME}) AS models,
@@ -236,6 +275,25 @@ export class TelemetryDb {
         FROM requests ${w.sql} GROUP BY session_id ORDER BY endedAt DESC LIMIT ?`)
       .all(...w.params, limit) as Array<Omit<SessionRow, 'models'> & { models: string | null }>;
     return rows.map((r) => ({ ...r, endedAt: Math.round(r.endedAt), models: r.models ? r.models.split(',') : [] }));
+  }
+
+  /** toolUse aggregates MCP tool calls: totals, by tool, user and outcome, and per time bucket. */
+  toolUse(f: QueryFilter, bucketMs: number): ToolUse {
+    const w = this.where({ ...f, format: MCP_FORMAT });
+    const q = (key: string, order = 'calls DESC') =>
+      this.db.prepare(`SELECT ${key} AS key, ${TOOL_SUMS} FROM requests ${w.sql} GROUP BY key ORDER BY ${order} LIMIT 200`).all(...w.params) as ToolUseRow[];
+    const totals = this.db.prepare(`SELECT NULL AS key, ${TOOL_SUMS} FROM requests ${w.sql}`).get(...w.params) as ToolUseRow;
+    const size = Math.max(60_000, Math.floor(bucketMs));
+    const series = this.db
+      .prepare(`SELECT (started_at / ${size}) * ${size} AS at, coalesce(stop_reason, 'ok') AS outcome, count(*) AS calls FROM requests ${w.sql} GROUP BY at, outcome ORDER BY at`)
+      .all(...w.params) as ToolUse['series'];
+    return {
+      totals: { ...totals, errors: totals.errors ?? 0, refused: totals.refused ?? 0 },
+      byTool: q('requested_model'),
+      byUser: q('login'),
+      byOutcome: q("coalesce(stop_reason, 'ok')"),
+      series,
+    };
   }
 
   /** purge deletes captures (and, when asked, tool-call details) older than the cutoffs. */

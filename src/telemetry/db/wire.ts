@@ -134,7 +134,7 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     pricing,
     quotas: w[25].map(([bucket, quota, nanos, outcome]) => ({ bucket, quota, nanos, outcome })),
   };
-  // Only direct calls carry sizes; other records stay without the fields, as they were sent.
+  // Only direct calls and MCP tool calls carry sizes; other records stay without the fields, as they were sent.
   if (w[26] !== null) record.requestBytes = w[26];
   if (w[27] !== null) record.responseBytes = w[27];
   const capture: Capture | null = c && {

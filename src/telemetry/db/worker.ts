@@ -17,6 +17,7 @@ export type WorkerRequest =
   | { op: 'usageTable'; filter: QueryFilter }
   | { op: 'request'; id: string }
   | { op: 'sessions'; filter: QueryFilter; limit: number }
+  | { op: 'toolUse'; filter: QueryFilter; bucketMs: number }
   | { op: 'purge'; capturesBefore?: number; toolsBefore?: number }
   | { op: 'quota.history'; filter: QuotaHistoryFilter }
   | { op: 'quota.load' }
@@ -56,6 +57,8 @@ function handle(req: WorkerRequest): unknown {
       return db.request(req.id) ?? null;
     case 'sessions':
       return db.sessions(req.filter, req.limit);
+    case 'toolUse':
+      return db.toolUse(req.filter, req.bucketMs);
     case 'purge':
       return db.purge(req.capturesBefore, req.toolsBefore);
     case 'quota.history':

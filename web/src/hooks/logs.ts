@@ -77,6 +77,8 @@ export interface RequestDetail {
 
 export interface LogFilter extends UsageFilter {
   session?: string;
+  /** An API format, e.g. `mcp` for MCP tool calls only. */
+  format?: string;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface LogFilter extends UsageFilter {
  * `next` cursor. Changing the filter starts over.
  */
 export function useRequests(filter: LogFilter, pageSize = 50) {
-  const key = query({ from: filter.from, to: filter.to, user: filter.user, model: filter.model, status: filter.status, session: filter.session, limit: pageSize });
+  const key = query({ from: filter.from, to: filter.to, user: filter.user, model: filter.model, status: filter.status, session: filter.session, format: filter.format, limit: pageSize });
   const [state, setState] = useState<{ key: string; rows: RequestRecord[]; next: string | null; error?: ApiError; loading: boolean }>({ key, rows: [], next: null, loading: true });
 
   const load = useCallback(
