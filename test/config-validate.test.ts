@@ -182,7 +182,6 @@ describe('configuration validation', () => {
     const sample: Record<string, unknown> = {
       'document quotas': { daily: { capacity: '$5.00', rate: '$5.00/day' } },
       'document hooks': { h: { url: 'https://hook.example' } },
-      'document database.retention.require_export': true,
       'capability quotas': [{ bucket: 'daily' }],
       'capability send_hooks': [{ name: 'h', events: ['entire_request'], send: ['tools'] }],
     };

@@ -27,8 +27,6 @@ export interface NotImplementedKey {
 
 export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
   { scope: 'document', key: 'hooks', feature: 'hooks (webhooks and guardrails)' },
-  { scope: 'document', key: 'exporters.s3', feature: 'the S3 export of telemetry' },
-  { scope: 'document', key: 'database.retention.require_export', feature: 'holding captures back until they are exported' },
   { scope: 'document', key: 'mcp', feature: 'the MCP proxy' },
   { scope: 'document', key: 'connectors', feature: 'connectors' },
   { scope: 'document', key: 'flags', feature: 'feature flags' },

@@ -112,4 +112,24 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (started_at, request_id)
   ) WITHOUT ROWID;
   `,
+  // 9 (numbered for the merge: migrations 4-8 come from other branches): where the S3
+  // export stands (telemetry/export/). `requests.rowid` is the order records were written
+  // in (ids sort by start, and a long stream is written after shorter ones that started
+  // later), so `after_rowid` is the last record exported. An object being uploaded is
+  // claimed first (`pending_*`): after a failure or a crash the same records go out again
+  // under the same key, so each record lands in exactly one object. Requests are never
+  // deleted, and the table is never VACUUMed (which could renumber rowids).
+  `
+  CREATE TABLE export_cursor (
+    exporter TEXT PRIMARY KEY,
+    after_rowid INTEGER NOT NULL,
+    last_key_seconds INTEGER NOT NULL,
+    last_export_at INTEGER,
+    exported_records INTEGER NOT NULL,
+    exported_objects INTEGER NOT NULL,
+    pending_key_seconds INTEGER,
+    pending_to_rowid INTEGER,
+    pending_count INTEGER
+  );
+  `,
 ];
