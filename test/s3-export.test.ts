@@ -52,9 +52,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
-async function allRecords(s3: TestS3): Promise<Array<Record<string, any>>> {
+async function recordsOf(s3: TestS3, keys: string[]): Promise<Array<Record<string, any>>> {
   const out: Array<Record<string, any>> = [];
-  for (const key of await s3.keys()) out.push(...(await s3.records(key)));
+  for (const key of keys) out.push(...(await s3.records(key)));
   return out;
 }
 
@@ -67,7 +67,8 @@ async function exportStatus(stack: Stack): Promise<any> {
 const chat = (stack: Stack, content: string, extra: Record<string, unknown> = {}) =>
   postJson(`${stack.url}/v1/messages`, { model: 'claude-opus-4-8', max_tokens: 64, messages: [{ role: 'user', content }], ...extra }, { 'anthropic-version': '2023-06-01', 'x-session-id': 'sess_export_test' });
 
-describe('S3 export', () => {
+// Each test writes under its own prefix, so they run side by side against one server.
+describe('S3 export', { concurrency: true }, () => {
   let s3: TestS3;
   before(async () => {
     s3 = await startS3({ bucket: 'audit-bucket', region: 'eu-west-3', keys: { [KEY_ID]: SECRET, [ENV_KEY_ID]: ENV_SECRET } });
@@ -80,28 +81,32 @@ describe('S3 export', () => {
     try {
       const before = Math.floor(Date.now() / 1000);
       const tools = [{ name: 'bash', description: 'run a command', input_schema: { type: 'object', properties: { command: { type: 'string' } } } }];
-      const first = await chat(stack, 'hello export', { tools });
+      // `MOCK:tool` makes the mock upstream answer with a call of the tool.
+      const first = await chat(stack, 'hello export MOCK:tool', { tools });
       assert.equal(first.status, 200);
       const second = await postJson(`${stack.url}/v1/chat/completions`, { model: 'gpt-5', messages: [{ role: 'user', content: 'second' }] });
       assert.equal(second.status, 200);
       const keys = await waitFor('the records to be exported', async () => {
-        const k = await s3.keys();
-        return (await allRecords(s3)).length >= 2 && k;
+        const k = (await s3.keys()).filter((key) => key.startsWith(`${PREFIX}/`));
+        return (await recordsOf(s3, k)).length >= 2 && k;
       });
       for (const key of keys) {
         const m = OBJECT_KEY.exec(key);
         assert.ok(m, `object key ${key}`);
         assert.ok(Number(m[1]) >= before && Number(m[1]) <= Date.now() / 1000 + 1, 'the key is the unix time of the export');
       }
-      const puts = s3.requests.filter((r) => r.method === 'PUT');
-      assert.ok(puts.length >= 1);
       for (const r of s3.requests) {
-        assert.equal(r.verdict, 'ok', `${r.method} ${r.path}: ${r.verdict}`);
-        assert.ok(r.path.startsWith('/audit-bucket/keyway/exports/ts-aperture-export-'), `path-style, under the prefix only: ${r.path}`);
+        assert.ok(r.path.startsWith('/audit-bucket/'), `path-style: ${r.path}`);
         assert.equal(r.host, new URL(s3.endpoint).host, 'the bucket is not in the host name');
       }
+      const mine = s3.requests.filter((r) => r.path.startsWith(`/audit-bucket/${PREFIX}/`));
+      assert.ok(mine.length >= 1);
+      for (const r of mine) {
+        assert.equal(r.verdict, 'ok', `${r.method} ${r.path}: ${r.verdict}`);
+        assert.match(r.path, /^\/audit-bucket\/keyway\/exports\/ts-aperture-export-\d+\.cbor\.zstd\?x-id=PutObject$/, 'only export objects under the prefix');
+      }
 
-      const [a, b] = await allRecords(s3);
+      const [a, b] = await recordsOf(s3, keys);
       assert.ok(a && b);
       assert.ok(Number.isInteger(a.id) && b.id > a.id, 'ids are integers in the order the records were written');
       assert.equal(a.ver, 2);
@@ -119,11 +124,10 @@ describe('S3 export', () => {
       assert.equal(a.path, '/v1/messages');
       assert.equal(a.status_code, 200);
       assert.equal(a.capture_id, a.request_id);
-      assert.deepEqual(a.capture.request.body, { model: 'claude-opus-4-8', max_tokens: 64, messages: [{ role: 'user', content: 'hello export' }], tools }, 'the request body, as JSON');
+      assert.deepEqual(a.capture.request.body, { model: 'claude-opus-4-8', max_tokens: 64, messages: [{ role: 'user', content: 'hello export MOCK:tool' }], tools }, 'the request body, as JSON');
       assert.equal(a.capture.request.headers['x-api-key'], undefined, 'the client sent no key');
       assert.equal(a.capture.response.body.type, 'message');
-      assert.equal(a.capture.tool_use[0].name, 'bash');
-      assert.equal(typeof a.capture.tool_use[0].input, 'object');
+      assert.deepEqual(a.capture.tool_use, [{ name: 'bash', input: { command: 'echo TOOL_RAN_42' } }]);
 
       const status = await exportStatus(stack);
       assert.equal(status.state, 'idle');
@@ -145,6 +149,28 @@ describe('S3 export', () => {
     } finally {
       await stack.close();
     }
+  });
+
+  test('the server checks SigV4: a wrong secret or a signature for another region is refused, and the export says so', async () => {
+    for (const [s3Extra, why] of [
+      [{ prefix: 'bad-secret', access_secret: 'test-s3-wrong-secret' }, /SignatureDoesNotMatch/],
+      [{ prefix: 'bad-region', region: 'us-east-1' }, /SignatureDoesNotMatch/],
+    ] as const) {
+      const stack = await startStack((u) => exportDoc(u, s3, s3Extra));
+      try {
+        await chat(stack, 'refused upload');
+        const status = await waitFor('a refused upload', async () => {
+          const st = await exportStatus(stack);
+          return st.consecutive_failures >= 1 && st;
+        });
+        assert.match(status.last_error.message, why);
+        assert.ok(!status.last_error.message.includes('test-s3-wrong-secret'));
+        assert.deepEqual((await s3.keys()).filter((k) => k.startsWith(`${s3Extra.prefix}/`)), []);
+      } finally {
+        await stack.close();
+      }
+    }
+    assert.ok(s3.requests.some((r) => r.verdict === 'SignatureDoesNotMatch'));
   });
 
   test('at most `limit` records an object, in the order they were written, each exactly once; credentials from the AWS environment', async () => {
@@ -180,7 +206,7 @@ describe('S3 export', () => {
   test('an outage moves nothing and never slows inference: errors in the log (no secret), /metrics and /api/export; after a restart and recovery everything goes out once', async () => {
     const prefix = 'outage';
     const logs = capturedLog();
-    s3.mode = 'outage';
+    s3.setMode(prefix, 'outage');
     const first = await startStack((u) => exportDoc(u, s3, { prefix }), { log: logs.log });
     let stack = first;
     const mine = async () => (await s3.keys()).filter((k) => k.startsWith(`${prefix}/`));
@@ -210,7 +236,7 @@ describe('S3 export', () => {
 
       // A restart during the outage: the cursor is in the database.
       stack = await restart(first, logs.log);
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await waitFor('the backlog to go out', async () => (await exportStatus(stack)).pending_records === 0);
       for (let i = 0; i < 2; i++) ids.push((await chat(stack, `after recovery ${i}`)).headers.get('x-keyway-request-id')!);
       await waitFor('the new records to go out', async () => (await exportStatus(stack)).exported_records === 5);
@@ -220,20 +246,20 @@ describe('S3 export', () => {
       assert.equal((await exportStatus(stack)).state, 'idle');
       assert.ok(!logs.text().includes(SECRET), 'the S3 secret is in the log');
     } finally {
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await closeBoth(first, stack);
     }
   });
 
   test('an upload stored but answered with an error goes out again under the same key: one object, not two', async () => {
     const prefix = 'retry-same-key';
-    s3.mode = 'store-then-fail';
+    s3.setMode(prefix, 'store-then-fail');
     const stack = await startStack((u) => exportDoc(u, s3, { prefix }));
     try {
       await chat(stack, 'stored twice?');
       await waitFor('a failed attempt', async () => (await exportStatus(stack)).consecutive_failures >= 1);
       await new Promise((r) => setTimeout(r, 1500));
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await waitFor('the export to succeed', async () => (await exportStatus(stack)).pending_records === 0);
       const keys = (await s3.keys()).filter((k) => k.startsWith(`${prefix}/`));
       assert.equal(keys.length, 1, `one object: ${keys.join(', ')}`);
@@ -241,14 +267,14 @@ describe('S3 export', () => {
       assert.equal(puts.size, 1, 'every attempt used the same key');
       assert.equal((await s3.records(keys[0]!)).length, 1);
     } finally {
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await stack.close();
     }
   });
 
   test('require_export with duration "0": captures are kept until exported, across a restart and its purge, then purged', async () => {
     const prefix = 'held';
-    s3.mode = 'outage';
+    s3.setMode(prefix, 'outage');
     const retention = { database: { retention: { duration: '0', require_export: true } } };
     const first = await startStack((u) => exportDoc(u, s3, { prefix }, retention));
     let stack = first;
@@ -263,7 +289,7 @@ describe('S3 export', () => {
       stack = await restart(first);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await capture(id)).requestBody, JSON.stringify({ model: 'claude-opus-4-8', max_tokens: 64, messages: [{ role: 'user', content: 'keep me until exported' }] }));
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await waitFor('the capture to be purged once exported', async () => (await capture(id)) === null);
       const keys = (await s3.keys()).filter((k) => k.startsWith(`${prefix}/`));
       const [record] = await s3.records(keys[0]!);
@@ -272,7 +298,7 @@ describe('S3 export', () => {
       const detail = (await (await fetch(`${stack.url}/api/requests/${id}`)).json()) as any;
       assert.equal(detail.request.status, 200, 'the metrics stay');
     } finally {
-      s3.mode = 'pass';
+      s3.setMode(prefix, 'pass');
       await closeBoth(first, stack);
     }
   });

@@ -18,6 +18,10 @@ import { decodeMultiple } from 'cbor-x';
 import S3rver from 's3rver';
 import { decompress } from 'zstd-napi';
 
+// The SDK warns once per process that its releases from 2027 need Node 22; keyway pins a
+// version that runs on Node 20, and the warning would only clutter the test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export type GateMode = 'pass' | 'outage' | 'store-then-fail';
 
 export interface GateRequest {
@@ -33,7 +37,8 @@ export interface TestS3 {
   endpoint: string;
   bucket: string;
   region: string;
-  mode: GateMode;
+  /** setMode makes the gate answer uploads under `prefix` as `mode` (each test has its own prefix). */
+  setMode(prefix: string, mode: GateMode): void;
   requests: GateRequest[];
   /** Keys in the bucket, sorted. */
   keys(): Promise<string[]>;
@@ -48,7 +53,11 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: opts.bucket }] });
   const { port: s3Port } = (await s3rver.run()) as { port: number };
   const requests: GateRequest[] = [];
-  const state = { mode: 'pass' as GateMode };
+  const modes = new Map<string, GateMode>();
+  const modeOf = (path: string): GateMode => {
+    for (const [prefix, mode] of modes) if (path.startsWith(`/${opts.bucket}/${prefix}/`)) return mode;
+    return 'pass';
+  };
 
   const gate: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -60,9 +69,10 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
       const refused = checkSignature(req, body, opts.region, opts.keys);
       if (refused) return answer(res, entry, 403, 'SignatureDoesNotMatch', refused);
       if (!(req.url ?? '').startsWith(`/${opts.bucket}/`)) return answer(res, entry, 400, 'InvalidRequest', 'expected path-style addressing');
-      if (state.mode === 'outage') return answer(res, entry, 503, 'ServiceUnavailable', 'outage simulated by the test');
+      const mode = modeOf(req.url ?? '');
+      if (mode === 'outage') return answer(res, entry, 503, 'ServiceUnavailable', 'outage simulated by the test');
       forward(req, body, s3Port, (status, headers, answerBody) => {
-        if (state.mode === 'store-then-fail') return answer(res, entry, 500, 'InternalError', 'stored, but answered with an error by the test');
+        if (mode === 'store-then-fail') return answer(res, entry, 500, 'InternalError', 'stored, but answered with an error by the test');
         res.writeHead(status, headers);
         res.end(answerBody);
       });
@@ -78,11 +88,8 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
     endpoint,
     bucket: opts.bucket,
     region: opts.region,
-    get mode() {
-      return state.mode;
-    },
-    set mode(m: GateMode) {
-      state.mode = m;
+    setMode(prefix, mode) {
+      modes.set(prefix, mode);
     },
     requests,
     async keys() {
@@ -118,7 +125,8 @@ function answer(res: ServerResponse, entry: GateRequest, status: number, code: s
 }
 
 function forward(req: IncomingMessage, body: Buffer, port: number, done: (status: number, headers: Record<string, string | string[]>, body: Buffer) => void): void {
-  const headers = { ...req.headers, host: `127.0.0.1:${port}` };
+  // The gate has checked the signature; s3rver knows only its own key pair, so it gets the request unsigned.
+  const { authorization: _signed, ...headers } = { ...req.headers, host: `127.0.0.1:${port}` };
   const out = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (res) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
