@@ -34,6 +34,8 @@ export interface ExporterOptions {
   createUploader?: (spec: S3ExportSpec, env: Env) => Promise<ObjectUploader>;
 }
 
+const OFF_STATE: ExportState = { afterSeq: 0, exportedRecords: 0, exportedObjects: 0, lastKeySeconds: 0, lastExportAt: null, pending: null, unexported: 0, oldestUnexportedAt: null };
+
 export type ExportRunState = 'off' | 'idle' | 'exporting' | 'failing';
 
 /** GET /api/export: where the export stands (times are ISO 8601, null when never). */
@@ -205,7 +207,9 @@ export class S3Exporter {
   /** status describes the export for the admin API and the dashboard. */
   async status(): Promise<ExportStatus> {
     const spec = this.spec;
-    const stored: ExportState = await this.options.store.exportState();
+    // With the export off nothing is asked of the store: counting "unexported" records
+    // would count every record ever written.
+    const stored: ExportState = spec ? await this.options.store.exportState() : OFF_STATE;
     const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
     const pending = spec ? stored.unexported : 0;
     const oldest = spec ? stored.oldestUnexportedAt : null;
