@@ -4,10 +4,11 @@
  * gate). Every object is read back from the server and decoded (zstd, CBOR sequence).
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../src/log.js';
+import { objectKey, retryDelayMs } from '../src/telemetry/export/exporter.js';
 import { configText, postJson, startStack, type Stack } from './helpers.js';
 import { startS3, type TestS3 } from './s3-server.js';
 
@@ -245,6 +246,32 @@ describe('S3 export', { concurrency: true }, () => {
       assert.deepEqual(exported, ids, 'recorded during the outage, exported after it, each once');
       assert.equal((await exportStatus(stack)).state, 'idle');
       assert.ok(!logs.text().includes(SECRET), 'the S3 secret is in the log');
+    } finally {
+      s3.setMode(prefix, 'pass');
+      await closeBoth(first, stack);
+    }
+  });
+
+  test('a failing export backs off: 1 s, 2 s, 4 s … up to `every` or five minutes', async () => {
+    assert.deepEqual([1, 2, 3, 4, 9, 10, 50].map((n) => retryDelayMs(n, 3_600_000)), [1000, 2000, 4000, 8000, 256_000, 300_000, 300_000]);
+    assert.deepEqual([1, 2, 3].map((n) => retryDelayMs(n, 1500)), [1000, 1500, 1500], 'never longer than every');
+    assert.equal(objectKey('', 1_800_000_000), 'ts-aperture-export-1800000000.cbor.zstd');
+    const prefix = 'backoff';
+    s3.setMode(prefix, 'outage');
+    // A record written before the export is configured: an hourly export with nothing
+    // exported yet tries at once, then after 1 s, then 2 s.
+    const first = await startStack((u) => configText(providers(u)));
+    await chat(first, 'wait for me');
+    await writeFile(first.configPath, exportDoc(first.upstream.url, s3, { prefix, every: '1h' }));
+    const stack = await restart(first);
+    try {
+      const s = await waitFor('two failures', async () => {
+        const st = await exportStatus(stack);
+        return st.consecutive_failures >= 2 && st;
+      });
+      const wait = Date.parse(s.next_attempt_at) - Date.parse(s.last_error.at);
+      assert.ok(wait >= 1800 && wait <= 2200, `the second retry waits about 2 s, not ${wait} ms`);
+      assert.equal(s.every_seconds, 3600);
     } finally {
       s3.setMode(prefix, 'pass');
       await closeBoth(first, stack);

@@ -92,7 +92,7 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
       modes.set(prefix, mode);
     },
     requests,
-    async keys() {
+    keys: () => retried(async () => {
       const out: string[] = [];
       let token: string | undefined;
       do {
@@ -101,12 +101,12 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
         token = page.NextContinuationToken;
       } while (token);
       return out.sort();
-    },
-    async records(key: string) {
+    }),
+    records: (key: string) => retried(async () => {
       const got = await reader.send(new GetObjectCommand({ Bucket: opts.bucket, Key: key }));
       const bytes = await got.Body!.transformToByteArray();
       return decodeMultiple(decompress(bytes)) as Array<Record<string, any>>;
-    },
+    }),
     async close() {
       reader.destroy();
       gate.closeAllConnections();
@@ -115,6 +115,21 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * retried runs a read against s3rver again when it answers 500: s3rver keeps objects as
+ * plain files, and a listing or read that meets a file another upload is writing fails.
+ */
+async function retried<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 5 || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 500) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 function answer(res: ServerResponse, entry: GateRequest, status: number, code: string, message: string): void {

@@ -171,9 +171,9 @@ export class S3Exporter {
     } catch (err) {
       if (this.closed) return;
       this.failures++;
-      const message = describe(err, uploader?.secrets ?? []);
+      const message = describe(err, [spec.accessSecret, ...(uploader?.secrets ?? [])]);
       this.lastError = { at: Date.now(), message };
-      const retryMs = Math.min(spec.everyMs, MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 20));
+      const retryMs = retryDelayMs(this.failures, spec.everyMs);
       this.metrics.failed();
       this.options.log.error(
         { err: message, status: httpStatus(err), bucket: spec.bucket, endpoint: spec.endpoint || undefined, failures: this.failures, retry_in_s: retryMs / 1000 },
@@ -243,6 +243,11 @@ export class S3Exporter {
     await this.running?.catch(() => {});
     this.closeUploader();
   }
+}
+
+/** retryDelayMs: the wait after the `failures`-th failure in a row (1 s, 2 s, 4 s, … up to `every` or five minutes). */
+export function retryDelayMs(failures: number, everyMs: number): number {
+  return Math.min(everyMs, MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(Math.max(failures, 1) - 1, 20));
 }
 
 /** nextSecond waits until the unix second changes, so the next object gets its own key. */
