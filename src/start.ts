@@ -126,7 +126,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const dataStore = await SqliteTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
   for (const n of [...fileNotes, ...dataStore.fileNotes]) if (n) log[n.level]({ path: n.path }, n.message);
   const telemetry = settings.telemetry
-    ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit }, () => runtime.current)
+    ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit, env }, () => runtime.current)
     : undefined;
   // Before any listing is served: every model of the running configuration has its date.
   const modelDates = await ModelDates.open(join(settings.dataDir, 'model-dates.json'), log);
@@ -138,6 +138,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   runtime.on('applied', (snapshot, source) => {
     modelDates.note(snapshot);
     quotas.apply(snapshot);
+    telemetry?.applied(snapshot);
     telemetry?.metrics.configReloads.inc({ source, result: 'applied' });
     log.info({ source, hash: snapshot.hash.slice(0, 12), providers: snapshot.providers.size }, 'configuration applied');
     logProblems(log, snapshot.problems, configPath);

@@ -136,7 +136,8 @@ describe('configuration validation', () => {
     has(problems, 'warning', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
     has(problems, 'error', 'quotas["q:bad"]', /"bad" after the colon is not a template/);
     has(problems, 'error', 'quotas["q:bad"].capacity', /capacity must be a dollar amount/);
-    has(problems, 'warning', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
+    // The export is in force: a prefix it would write outside of is an error, no longer the reference's warning.
+    has(problems, 'error', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
   });
 
   test('legacy temp_grants are accepted as grants', () => {
@@ -189,12 +190,51 @@ describe('configuration validation', () => {
     assert.deepEqual(ok.problems.filter((p) => p.path.startsWith('database')), [], 'duration and purge are implemented: no warning');
   });
 
+  test('exporters.s3 is in force: each field it cannot use is an error naming it', () => {
+    const s3 = (fields: Record<string, unknown>, extra = '') => `{"providers": {}, ${grants}, "exporters": {"s3": ${JSON.stringify({ bucket_name: 'audit', ...fields })}}${extra}}`;
+    const ok = validateConfigText(s3({ endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', prefix: 'a/b', access_key_id: 'AKIATEST', access_secret: 'test-secret', every: '15m', limit: 500 }), { env: {} });
+    assert.deepEqual(ok.problems.filter((p) => p.path.startsWith('exporters')), [], 'a full exporter is implemented: no warning');
+    assert.deepEqual(ok.config!.s3Export, { endpoint: 'http://127.0.0.1:9000', bucket: 'audit', region: 'eu-west-3', prefix: 'a/b', accessKeyId: 'AKIATEST', accessSecret: 'test-secret', everyMs: 900_000, limit: 500 });
+    const defaults = validateConfigText(s3({}), { env: {} }).config!.s3Export!;
+    assert.deepEqual([defaults.region, defaults.everyMs, defaults.limit, defaults.endpoint, defaults.prefix], ['us-east-1', 3_600_000, 1000, '', ''], "the reference's defaults");
+    assert.equal(validateConfigText(s3({ every: 90 }), { env: {} }).config!.s3Export!.everyMs, 90_000, 'a number is seconds, as in the reference');
+    assert.equal(validateConfigText(`{"providers": {}, ${grants}, "exporters": {"s3": {"prefix": "x"}}}`, { env: {} }).config!.s3Export, undefined, 'no bucket, no export');
+    has(problemsOf(`{"providers": {}, ${grants}, "exporters": {"s3": {"prefix": "x"}}}`), 'info', 'exporters.s3.bucket_name', /no bucket_name, so nothing is exported/);
+
+    has(problemsOf(s3({ endpoint: 'ftp://x' })), 'error', 'exporters.s3.endpoint', /must be an http:\/\/ or https:\/\/ URL/);
+    has(problemsOf(s3({ endpoint: 'https://user:pw@s3.example' })), 'error', 'exporters.s3.endpoint', /without credentials/);
+    has(problemsOf(s3({ bucket_name: 'a/b' })), 'error', 'exporters.s3.bucket_name', /is not a bucket name/);
+    has(problemsOf(s3({ bucket_name: 7 })), 'error', 'exporters.s3.bucket_name', /must be a string, not number/);
+    has(problemsOf(s3({ region: 'eu west' })), 'error', 'exporters.s3.region', /is not a region name/);
+    has(problemsOf(s3({ prefix: 'logs/' })), 'error', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
+    has(problemsOf(s3({ prefix: '/logs' })), 'error', 'exporters.s3.prefix', 'exporters.s3.prefix must not start with a slash');
+    has(problemsOf(s3({ access_key_id: 'AKIATEST' })), 'error', 'exporters.s3.access_secret', 'exporters.s3.access_secret is required when access_key_id is set');
+    has(problemsOf(s3({ access_secret: 'test-secret' })), 'error', 'exporters.s3.access_key_id', 'exporters.s3.access_key_id is required when access_secret is set');
+    has(problemsOf(s3({ every: 'hourly' })), 'error', 'exporters.s3.every', /must be a duration like "1h"/);
+    has(problemsOf(s3({ every: '500ms' })), 'error', 'exporters.s3.every', /at least one second/);
+    has(problemsOf(s3({ every: true })), 'error', 'exporters.s3.every', /must be a duration/);
+    has(problemsOf(s3({ limit: 0 })), 'error', 'exporters.s3.limit', 'exporters.s3.limit must be at least 1, not 0');
+    has(problemsOf(s3({ limit: 2.5 })), 'error', 'exporters.s3.limit', /must be a whole number/);
+    has(problemsOf(s3({ bucket: 'audit' })), 'warning', 'exporters.s3.bucket', 'unknown config key "bucket"');
+    // The reference caps limit silently; keyway caps it too and says so.
+    const capped = validateConfigText(s3({ limit: 50_000 }), { env: {} });
+    has(capped.problems, 'info', 'exporters.s3.limit', /at most 10000 records/);
+    assert.equal(capped.config!.s3Export!.limit, 10_000);
+  });
+
+  test('require_export without an export keeps captures for ever: a warning', () => {
+    const retention = `"database": {"retention": {"duration": "0", "require_export": true}}`;
+    has(problemsOf(`{"providers": {}, ${grants}, ${retention}}`), 'warning', 'database.retention.require_export', /exporters.s3 has no bucket_name: captures are never purged/);
+    const withExport = problemsOf(`{"providers": {}, ${grants}, ${retention}, "exporters": {"s3": {"bucket_name": "audit"}}}`);
+    assert.deepEqual(withExport.filter((p) => p.path.startsWith('database') || p.path.startsWith('exporters')), []);
+    has(problemsOf(`{"providers": {}, ${grants}, "database": {"retention": {"require_export": "yes"}}}`), 'error', 'database.retention.require_export', /must be true or false/);
+  });
+
   test('every key of the NOT_IMPLEMENTED table is a warning naming it, and never blocks', () => {
     // A valid value for each key (anything not listed here: {} in the document, ["*"] in a grant).
     const sample: Record<string, unknown> = {
       'document quotas': { daily: { capacity: '$5.00', rate: '$5.00/day' } },
       'document hooks': { h: { url: 'https://hook.example' } },
-      'document database.retention.require_export': true,
       'capability quotas': [{ bucket: 'daily' }],
       'capability send_hooks': [{ name: 'h', events: ['entire_request'], send: ['tools'] }],
     };

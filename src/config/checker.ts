@@ -133,3 +133,13 @@ export function parseHeaderEntry(entry: string): [string, string] | undefined {
   if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) return undefined;
   return [name, value];
 }
+
+/** isHttpUrl: an http(s) URL with a host and no credentials, query or fragment (a base URL). */
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '' && u.search === '' && u.hash === '';
+  } catch {
+    return false;
+  }
+}

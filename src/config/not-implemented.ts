@@ -29,8 +29,6 @@ export interface NotImplementedKey {
 
 export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
   { scope: 'document', key: 'hooks', feature: 'hooks (webhooks and guardrails)' },
-  { scope: 'document', key: 'exporters.s3', feature: 'the S3 export of telemetry' },
-  { scope: 'document', key: 'database.retention.require_export', feature: 'holding captures back until they are exported' },
   { scope: 'capability', key: 'send_hooks', feature: 'hooks (webhooks and guardrails)' },
   { scope: 'temp_grant', key: 'hook', feature: 'hooks (webhooks and guardrails)' },
   // Per-user OAuth needs each user's consent flow (POST /api/connectors/<id>/connect and a

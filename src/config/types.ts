@@ -136,6 +136,8 @@ export interface GatewayConfig {
   mcp: McpConfig;
   /** `chat_models`: what the chat UI offers; undefined offers every model (chat-models.ts). */
   chatModels: ChatModelRule[] | undefined;
+  /** `exporters.s3`, when it names a bucket (validate-exporters.ts). */
+  s3Export: S3ExportSpec | undefined;
   /** The whole document after macro substitution, for sections later features read. */
   document: Record<string, unknown>;
 }
@@ -174,6 +176,23 @@ export interface McpConfig {
   connectorsEnabled: boolean;
   /** `mcp.servers`, then (with the flag) `connectors.servers`, each ID once. */
   servers: McpServerSpec[];
+}
+
+/** `exporters.s3` as the exporter runs it (telemetry/export/). */
+export interface S3ExportSpec {
+  /** A custom endpoint (MinIO, GCS, B2, …; path-style addressing), or '' for AWS. */
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** Objects are `<prefix>/ts-aperture-export-<unix seconds>.cbor.zstd` ('' for none). */
+  prefix: string;
+  /** Static credentials, or '' to take them from the standard AWS environment. */
+  accessKeyId: string;
+  accessSecret: string;
+  /** Time after an export before the next one. */
+  everyMs: number;
+  /** Most records per object (capped at 10,000). */
+  limit: number;
 }
 
 export type Severity = 'error' | 'warning' | 'info';

@@ -1,6 +1,6 @@
 /**
  * Validation of the sections around providers: grants (and the legacy temp_grants),
- * hooks, exporters and database (quotas: validate-quotas.ts). Sections keyway does not act on yet are checked
+ * hooks and database (quotas: validate-quotas.ts, exporters: validate-exporters.ts). Sections keyway does not act on yet are checked
  * as far as the reference allows and kept; not-implemented.ts warns that they have no
  * effect. As everywhere, what would be dropped (an entry of the wrong shape, a role keyway
  * does not know, a malformed header) is an error; the reference's warnings stay warnings.
@@ -266,7 +266,7 @@ function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): Grant
   return { src, caps, otherApps: {} };
 }
 
-/** validateOtherSections checks hooks, exporters, database and flags (quotas: validate-quotas.ts). */
+/** validateOtherSections checks hooks, database and flags (quotas: validate-quotas.ts; exporters: validate-exporters.ts). */
 export function validateOtherSections(c: Checker, doc: Obj): void {
   const hooks = c.object(doc, 'hooks', []);
   for (const [name, h] of Object.entries(hooks ?? {})) {
@@ -286,16 +286,6 @@ export function validateOtherSections(c: Checker, doc: Obj): void {
     c.string(h, 'timeout', path);
     c.boolean(h, 'disabled', path, false);
     c.integer(h, 'preference', path, 0);
-  }
-
-  const exporters = c.object(doc, 'exporters', []);
-  if (exporters) {
-    c.unknownKeys(exporters, new Set(['s3']), ['exporters']);
-    const s3 = c.object(exporters, 's3', ['exporters']);
-    if (s3) {
-      const prefix = c.string(s3, 'prefix', ['exporters', 's3']);
-      if (prefix.endsWith('/')) c.warn(['exporters', 's3', 'prefix'], 'exporters.s3.prefix must not end with a slash');
-    }
   }
 
   const database = c.object(doc, 'database', []);

@@ -6,7 +6,7 @@
  */
 import { validateChatModels } from './chat-models.js';
 import { isAwsKey, parseAwsKey } from './aws-key.js';
-import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
+import { Checker, isHttpUrl, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import { formatPath, parseHujson, type PathSegment } from './hujson.js';
 import { LineIndex, nearestNode } from './locate.js';
 import { substituteMacros, type Env } from './macros.js';
@@ -25,6 +25,7 @@ import {
   type ProviderSpec,
 } from './types.js';
 import { validateMcp } from './validate-mcp.js';
+import { reportRequireExport, validateS3Export } from './validate-exporters.js';
 import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 import { isKeyfileKey, parseKeyfile, type ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
@@ -116,13 +117,15 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
   const grants = validateGrants(c, value, providers.map((p) => p.id), new Set(mcp.servers.map((s) => s.id)));
   const quotas = validateQuotas(c, value);
   validateOtherSections(c, value);
+  const s3Export = validateS3Export(c, value);
+  reportRequireExport(c, value, s3Export);
   const chatModels = validateChatModels(c, value, providers);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
   reportNotImplemented(c, value);
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, quotas, mcp, autoCostBasis, chatModels, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, mcp, autoCostBasis, chatModels, s3Export, document: value },
     problems: c.problems,
   };
 }
@@ -318,11 +321,3 @@ function validateModelCostMap(c: Checker, raw: Obj, path: PathSegment[]): ModelC
   return out;
 }
 
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '' && u.search === '' && u.hash === '';
-  } catch {
-    return false;
-  }
-}

@@ -16,6 +16,7 @@ import { guardConnections } from './connection-guard.js';
 import { handleAdmin } from './admin-api.js';
 import { listInferenceProfiles } from './bedrock-profiles.js';
 import { acceptCleartextHttp2 } from './h2c.js';
+import { handleExportApi } from './export-api.js';
 import { listingBody, retrieveGeminiModel, retrieveModel } from './catalog-endpoints.js';
 import type { GatewayContext } from './context.js';
 import { handleChatApi } from './chat-api.js';
@@ -140,6 +141,7 @@ async function handleOwnRoutes(
     if (pathname === '/api/models/test' && method === 'POST') return testModel(ctx, req, res, identity, access);
     if (await handleChatApi({ ctx, req, res, pathname, identity, access })) return;
     if (await handleQuotasApi({ ctx, req, res, pathname, query: new URLSearchParams(query), identity, access })) return;
+    if (await handleExportApi({ telemetry: ctx.telemetry, snapshot, res, method, pathname, access })) return;
     // Serialized once per snapshot and set of granted models, then served as is.
     if (pathname === '/v1/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('models', snapshot, access, ctx.modelDates, ctx.translation));
     if (pathname === '/v1beta/models' && method === 'GET') return sendJsonBody(res, 200, listingBody('gemini', snapshot, access, ctx.modelDates, ctx.translation));

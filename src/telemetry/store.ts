@@ -7,12 +7,24 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { privateFile, tightenIfExists, type FileNote } from '../private-files.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
+import type { ExportBatch, ExportState } from './db/export-db.js';
 import type { GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
 import { toWire } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
-export type { ChatMessage, Conversation, ConversationPatch, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
+export type { ChatMessage, Conversation, ConversationPatch, ExportBatch, ExportState, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
+
+/**
+ * Where the S3 export reads records and keeps its cursor (telemetry/export/). `next`
+ * builds and claims the next object (null when nothing waits); `commit` moves the cursor
+ * past it once it is uploaded.
+ */
+export interface ExportStore {
+  exportNext(limit: number, now: number): Promise<ExportBatch | null>;
+  exportCommit(keySeconds: number, toSeq: number, now: number): Promise<ExportState>;
+  exportState(): Promise<ExportState>;
+}
 
 /** Chat conversations, always scoped to their owner's login. */
 export interface ConversationStore {
@@ -83,12 +95,13 @@ export interface TelemetryStore {
   sessions(filter: QueryFilter, limit: number): Promise<SessionRow[]>;
   /** toolUse aggregates MCP tool calls (format `mcp`) for the Tool Use screen. */
   toolUse(filter: QueryFilter, bucketMs: number): Promise<ToolUse>;
-  purge(capturesBefore?: number, toolsBefore?: number): Promise<{ captures: number; tools: number }>;
+  /** purge deletes captures (and tool calls) older than the cutoffs; `onlyExported` keeps what the S3 export has not sent. */
+  purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean): Promise<{ captures: number; tools: number }>;
   quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
   close(): Promise<void>;
 }
 
-export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore {
+export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
@@ -159,8 +172,17 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
   toolUse(filter: QueryFilter, bucketMs: number) {
     return this.call<ToolUse>({ op: 'toolUse', filter, bucketMs });
   }
-  purge(capturesBefore?: number, toolsBefore?: number) {
-    return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore });
+  purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean) {
+    return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore, onlyExported });
+  }
+  exportNext(limit: number, now: number) {
+    return this.call<ExportBatch | null>({ op: 'export.next', limit, now });
+  }
+  exportCommit(keySeconds: number, toSeq: number, now: number) {
+    return this.call<ExportState>({ op: 'export.commit', keySeconds, toSeq, now });
+  }
+  exportState() {
+    return this.call<ExportState>({ op: 'export.state' });
   }
   quotaHistory(filter: QuotaHistoryFilter) {
     return this.call<QuotaHistoryRow[]>({ op: 'quota.history', filter });

@@ -10,6 +10,7 @@ import { Link, match, useLocation } from './router';
 import Page from './ui/page';
 import { Failed, Loading } from './ui/state';
 import { ToastProvider } from './ui/toast';
+import { ExportBanner } from './views/export-status';
 
 const OverviewView = lazy(() => import('./views/overview-view'));
 const ModelsView = lazy(() => import('./views/models-view'));
@@ -120,6 +121,7 @@ function Shell({ who }: { who: Whoami }) {
         </div>
       </nav>
       <main id="main" className="content" tabIndex={-1}>
+        {isAdmin(who) && <ExportBanner />}
         {who.role === null ? <NoRole who={who} /> : <Screen who={who} path={path} />}
       </main>
     </div>

@@ -128,4 +128,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX requests_format_started ON requests (format, started_at);
   `,
+  // 7: where the S3 export stands (telemetry/export/). `requests.rowid` is the order records were written
+  // in (ids sort by start, and a long stream is written after shorter ones that started
+  // later), so `after_rowid` is the last record exported. An object being uploaded is
+  // claimed first (`pending_*`): after a failure or a crash the same records go out again
+  // under the same key, so each record lands in exactly one object. Requests are never
+  // deleted, and the table is never VACUUMed (which could renumber rowids).
+  `
+  CREATE TABLE export_cursor (
+    exporter TEXT PRIMARY KEY,
+    after_rowid INTEGER NOT NULL,
+    last_key_seconds INTEGER NOT NULL,
+    last_export_at INTEGER,
+    exported_records INTEGER NOT NULL,
+    exported_objects INTEGER NOT NULL,
+    pending_key_seconds INTEGER,
+    pending_to_rowid INTEGER,
+    pending_count INTEGER
+  );
+  `,
 ];

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
 import { ConversationsDb } from './conversations-db.js';
+import { ExportDb } from './export-db.js';
 import { QuotasDb } from './quotas-db.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -138,6 +139,8 @@ export class TelemetryDb {
   readonly conversations: ConversationsDb;
   /** Quota balances, and the buckets each request touched. */
   readonly quotas: QuotasDb;
+  /** Where the S3 export stands; the records it reads. */
+  readonly exports: ExportDb;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -150,6 +153,7 @@ export class TelemetryDb {
     this.migrate();
     this.conversations = new ConversationsDb(this.db);
     this.quotas = new QuotasDb(this.db);
+    this.exports = new ExportDb(this.db);
     // Positional parameters, in column order: binding by name costs a lookup per column.
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (${Array(REQUEST_COLUMNS).fill('?').join(', ')})`);
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
@@ -296,10 +300,21 @@ export class TelemetryDb {
     };
   }
 
-  /** purge deletes captures (and, when asked, tool-call details) older than the cutoffs. */
-  purge(capturesBefore: number | undefined, toolsBefore: number | undefined): { captures: number; tools: number } {
-    const captures = capturesBefore === undefined ? 0 : this.db.prepare('DELETE FROM captures WHERE created_at < ?').run(capturesBefore).changes;
-    const tools = toolsBefore === undefined ? 0 : this.db.prepare('DELETE FROM tool_calls WHERE started_at < ?').run(toolsBefore).changes;
+  /**
+   * purge deletes captures (and, when asked, tool-call details) older than the cutoffs.
+   * With `onlyExported` (`require_export`) it keeps whatever the S3 export has not sent
+   * yet, whatever its age: each row's request is looked up by its primary key, so the cost
+   * follows the rows old enough to go, not the size of the table.
+   */
+  purge(capturesBefore: number | undefined, toolsBefore: number | undefined, onlyExported = false): { captures: number; tools: number } {
+    const exported = onlyExported ? this.exports.exportedThrough() : undefined;
+    const run = (sql: string, cutoff: number | undefined, idColumn: string) => {
+      if (cutoff === undefined) return 0;
+      if (exported === undefined) return this.db.prepare(sql).run(cutoff).changes;
+      return this.db.prepare(`${sql} AND EXISTS (SELECT 1 FROM requests r WHERE r.id = ${idColumn} AND r.rowid <= ?)`).run(cutoff, exported).changes;
+    };
+    const captures = run('DELETE FROM captures WHERE created_at < ?', capturesBefore, 'captures.request_id');
+    const tools = run('DELETE FROM tool_calls WHERE started_at < ?', toolsBefore, 'tool_calls.request_id');
     return { captures, tools };
   }
 

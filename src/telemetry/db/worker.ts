@@ -18,7 +18,10 @@ export type WorkerRequest =
   | { op: 'request'; id: string }
   | { op: 'sessions'; filter: QueryFilter; limit: number }
   | { op: 'toolUse'; filter: QueryFilter; bucketMs: number }
-  | { op: 'purge'; capturesBefore?: number; toolsBefore?: number }
+  | { op: 'purge'; capturesBefore?: number; toolsBefore?: number; onlyExported?: boolean }
+  | { op: 'export.next'; limit: number; now: number }
+  | { op: 'export.commit'; keySeconds: number; toSeq: number; now: number }
+  | { op: 'export.state' }
   | { op: 'quota.history'; filter: QuotaHistoryFilter }
   | { op: 'quota.load' }
   | { op: 'quota.save'; changes: QuotaBalanceChange[]; forget: string[] }
@@ -60,7 +63,13 @@ function handle(req: WorkerRequest): unknown {
     case 'toolUse':
       return db.toolUse(req.filter, req.bucketMs);
     case 'purge':
-      return db.purge(req.capturesBefore, req.toolsBefore);
+      return db.purge(req.capturesBefore, req.toolsBefore, req.onlyExported);
+    case 'export.next':
+      return db.exports.next(req.limit, req.now);
+    case 'export.commit':
+      return db.exports.commit(req.keySeconds, req.toSeq, req.now);
+    case 'export.state':
+      return db.exports.state();
     case 'quota.history':
       return db.quotas.history(req.filter);
     case 'quota.load':
@@ -89,12 +98,22 @@ function handle(req: WorkerRequest): unknown {
 }
 
 port.on('message', (msg: WorkerMessage) => {
-  let reply: WorkerReply;
+  let result: unknown;
   try {
-    reply = { id: msg.id, ok: true, result: handle(msg.request) };
+    result = handle(msg.request);
   } catch (err) {
-    reply = { id: msg.id, ok: false, error: (err as Error).message };
+    port.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);
+    return;
   }
-  port.postMessage(reply);
+  // Building an export object yields between chunks of records (export-db.ts), so inserts
+  // keep flowing meanwhile; every other answer is ready at once.
+  if (result instanceof Promise) {
+    result.then(
+      (value: unknown) => port.postMessage({ id: msg.id, ok: true, result: value } satisfies WorkerReply),
+      (err: Error) => port.postMessage({ id: msg.id, ok: false, error: err.message } satisfies WorkerReply),
+    );
+    return;
+  }
+  port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
   if (msg.request.op === 'close') port.close();
 });

@@ -1,7 +1,7 @@
 /**
  * Overview: the viewer's own tokens and cost by model over time, quick stats and recent
  * sessions. Admins also get every user's totals with a drill-down (/ui/dashboard/:login,
- * the same screen for that user) and the CSV download.
+ * the same screen for that user), the CSV download and the S3 export's status.
  */
 import { useMemo, useState } from 'react';
 import { isAdmin, useWhoami } from '../hooks/whoami';
@@ -11,6 +11,7 @@ import BarChart from '../ui/bar-chart';
 import Card from '../ui/card';
 import Page from '../ui/page';
 import { Empty, Failed, Loading } from '../ui/state';
+import { ExportCard } from './export-status';
 import { duration, integer, isoDay, tokens, usd, when } from '../utils/format';
 
 const DAY = 86_400_000;
@@ -52,6 +53,7 @@ export default function OverviewView({ params }: { params: Record<string, string
       </div>
       <RecentSessions filter={filter} own={own} />
       {own && isAdmin(who) && <AllUsers filter={{ from: filter.from, to: filter.to }} />}
+      {own && isAdmin(who) && <ExportCard />}
     </Page>
   );
 }
