@@ -37,14 +37,15 @@ describe('usage filters', () => {
   const ids: Record<string, string> = {};
 
   before(async () => {
-    stack = await startStack((u) => configText(providers(u)));
+    // Translation off: the last request below must be refused for its format.
+    stack = await startStack((u) => configText(providers(u)), { settings: { translation: false } });
     const messages = (model: string, content: string, chunks: number) =>
       postJson(`${stack.url}/v1/messages`, { model, max_tokens: 64, messages: [{ role: 'user', content }] }, { 'anthropic-version': '2023-06-01', 'x-mock-scenario': `chunks=${chunks}`, 'x-session-id': 'sess-usage' });
     const sent: Array<[string, Promise<{ status: number; headers: Headers; text: string }>]> = [
       ['bare', messages('claude-opus-4-8', 'asked by its bare name', 5)],
       ['prefixed', messages('anthropic/claude-opus-4-8', 'asked with the provider in front', 9)],
       ['backup', messages('backup/claude-opus-4-8', 'asked of the backup provider', 3)],
-      // No provider serves claude-opus-4-8 in the OpenAI chat format: refused, no tokens.
+      // No provider serves claude-opus-4-8 in the OpenAI chat format (and nothing translates): refused, no tokens.
       ['unserved', postJson(`${stack.url}/v1/chat/completions`, { model: 'claude-opus-4-8', messages: [{ role: 'user', content: 'wrong door' }] }, { 'x-session-id': 'sess-usage' })],
     ];
     for (const [name, pending] of sent) {

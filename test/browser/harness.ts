@@ -17,7 +17,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { Identity, IdentitySource } from '../../src/identity/identity.js';
 import { createLogger } from '../../src/log.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from '../../src/mock-upstream/index.js';
-import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../src/start.js';
+import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from '../../src/start.js';
 
 export const CAP = 'tailscale.com/cap/aperture';
 
@@ -91,14 +91,14 @@ export interface BrowserStack {
  * startBrowserStack starts a mock upstream, a keyway (config `config(upstreamUrl)` in a fresh
  * data folder, identity from the x-test-as header) and Chromium.
  */
-export async function startBrowserStack(config: (upstreamUrl: string) => string, mock: MockUpstreamOptions = {}): Promise<BrowserStack> {
+export async function startBrowserStack(config: (upstreamUrl: string) => string, mock: MockUpstreamOptions = {}, settings: Partial<ServerSettings> = {}): Promise<BrowserStack> {
   const upstream = await startMockUpstream(mock);
   const dataDir = await mkdtemp(join(tmpdir(), 'keyway-browser-'));
   const configPath = join(dataDir, 'config.hujson');
   await writeFile(configPath, config(upstream.url));
   const start = () =>
     startKeyway(
-      { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false },
+      { ...DEFAULT_SETTINGS, port: 0, dataDir, configPath, watch: false, ...settings },
       { identity: asHeader, env: {}, log: createLogger(process.env.KEYWAY_TEST_LOG ?? 'silent') },
     );
   let keyway = await start();
