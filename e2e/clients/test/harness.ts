@@ -161,6 +161,7 @@ export function gatewayConfig(upstream: string, vertexKeyfile?: string): string 
       models: ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'us.anthropic.claude-haiku-4-5-20251001-v1:0'],
       apikey: KEYS.bedrockProvider,
       compatibility: { bedrock_model_invoke: true, bedrock_converse: true },
+    },
     // Served in one API only: every other client reaches them through translation.
     'openai-chat-only': {
       baseurl: `${upstream}/openai-chat-only`,
