@@ -97,6 +97,18 @@ async function fidelityRows(ctx: BenchContext, title: string, keyway: Service, c
 }
 
 /** The native lane's body: a chat request that also asks for the usage chunk, as keyway does when it translates. */
+/**
+ * ccrBody is the translated lane's body with the mock's instructions in the prompt as well
+ * (`MOCK:<directive>`): ccr does not forward the client's headers, so the stream lanes'
+ * `x-mock-scenario` header never reaches the upstream through it. Through keyway the header
+ * arrives and wins over the prompt, so all three lanes get the same stream.
+ */
+function ccrBody(stream: boolean, directive: string | undefined): string {
+  const body = JSON.parse(anthropicBody(1024, stream, BENCH_MODEL)) as { messages: Array<{ content: string }> };
+  if (directive) body.messages[body.messages.length - 1]!.content += ` MOCK:${directive}`;
+  return JSON.stringify(body);
+}
+
 function nativeBody(stream: boolean): string {
   const body = JSON.parse(chatBody(1024, stream)) as Record<string, unknown>;
   if (stream) body.stream_options = { include_usage: true };
@@ -113,11 +125,18 @@ interface Measured {
   ccrProblems: string[];
 }
 
-/** measure runs the repeats over `json` and `streams`, every lane in the same client runs. */
-async function measure(ctx: BenchContext, json: Target[], streams: Target[]): Promise<Measured> {
+/** WARM_SCENARIO and STREAM_SCENARIO are the mock's instructions for the warm-up streams and the measured ones. */
+const WARM_SCENARIO = 'chunks=2';
+const STREAM_SCENARIO = `chunks=${CHUNKS},interval=5`;
+
+/**
+ * measure runs the repeats over `json` and `streams`, every lane in the same client runs;
+ * `warmStreams` are the stream lanes of the warm-up (they differ for ccr, see ccrBody).
+ */
+async function measure(ctx: BenchContext, json: Target[], warmStreams: Target[], streams: Target[]): Promise<Measured> {
   // A long-running keyway has run both paths thousands of times: measure warm code, not
   // V8's first tiers (the stream code runs only a few dozen times in one measured repeat).
-  await sse(ctx, { targets: streams, scenario: 'chunks=2', streams: ctx.opts.quick ? 100 : 600, concurrency: 8, rampMs: 0, stallMs: 5000, deadlineMs: 120_000, expectEvents: 0 });
+  await sse(ctx, { targets: warmStreams, scenario: WARM_SCENARIO, streams: ctx.opts.quick ? 100 : 600, concurrency: 8, rampMs: 0, stallMs: 5000, deadlineMs: 120_000, expectEvents: 0 });
   const m: Measured = { p50: {}, ttfb: {}, gap: {}, problems: [], ccrProblems: [] };
   const lane = (name: string) => (name === 'direct' ? 'native' : name === 'ccr' ? 'claude-code-router' : 'translated');
   const fmt = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(3));
@@ -126,7 +145,7 @@ async function measure(ctx: BenchContext, json: Target[], streams: Target[]): Pr
     for (const t of json) push(m.p50, t.name, lat[t.name]!.ms.p50);
     const res = await sse(ctx, {
       targets: streams,
-      scenario: `chunks=${CHUNKS},interval=5`,
+      scenario: STREAM_SCENARIO,
       streams: ctx.opts.quick ? 12 : 80,
       concurrency: 8,
       rampMs: 1000,
@@ -182,27 +201,26 @@ export const translationScenario: Scenario = {
         await writeFile(path, text);
         return path;
       };
-      const lanes = async (stream: boolean): Promise<Target[]> => {
-        const anthropic = await file(`translated-${stream}`, anthropicBody(1024, stream, BENCH_MODEL));
-        return [
-          { name: 'direct', url: keyway!.url, path: '/v1/chat/completions', bodyFile: await file(`native-${stream}`, nativeBody(stream)), endMarker: '[DONE]' },
-          { name: 'keyway', url: keyway!.url, path: '/v1/messages', bodyFile: anthropic, endMarker: 'message_stop' },
-          // The same Anthropic body: ccr routes it to its Router.default, the bench model on the same mock.
-          ...(ccr ? [{ name: 'ccr' as const, url: ccr.url, path: '/v1/messages', bodyFile: anthropic, endMarker: 'message_stop' }] : []),
-        ];
-      };
+      /** The lanes, with the mock's `directive` in ccr's body (none for JSON calls). */
+      const lanes = async (stream: boolean, directive?: string): Promise<Target[]> => [
+        { name: 'direct', url: keyway!.url, path: '/v1/chat/completions', bodyFile: await file(`native-${stream}`, nativeBody(stream)), endMarker: '[DONE]' },
+        { name: 'keyway', url: keyway!.url, path: '/v1/messages', bodyFile: await file(`translated-${stream}`, anthropicBody(1024, stream, BENCH_MODEL)), endMarker: 'message_stop' },
+        // The same Anthropic request: ccr routes it to its Router.default, the bench model on the same mock.
+        ...(ccr ? [{ name: 'ccr' as const, url: ccr.url, path: '/v1/messages', bodyFile: await file(`ccr-${stream}-${directive ?? 'none'}`, ccrBody(stream, directive)), endMarker: 'message_stop' }] : []),
+      ];
       const json = await lanes(false);
-      const streams = await lanes(true);
+      const warmStreams = await lanes(true, WARM_SCENARIO);
+      const streams = await lanes(true, STREAM_SCENARIO);
       let m: Measured;
       try {
-        m = await measure(ctx, json, streams);
+        m = await measure(ctx, json, warmStreams, streams);
       } catch (err) {
         // A peer that breaks mid-run must not cost keyway's rows: measure again without it.
         if (!ccr) throw err;
         ccrSkipped = `claude-code-router failed during the run: ${String(err).split('\n')[0]}`;
         ctx.log(`    ${ccrSkipped}; measuring again without it`);
         const own = (ts: Target[]) => ts.filter((t) => t.name !== 'ccr');
-        m = await measure(ctx, own(json), own(streams));
+        m = await measure(ctx, own(json), own(warmStreams), own(streams));
       }
 
       const note = m.problems.join('; ');
