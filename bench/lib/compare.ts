@@ -16,6 +16,8 @@ export interface Comparison {
   keyway?: number;
   nginx?: number;
   bare?: number;
+  /** claude-code-router, the translation scenario's peer (no column of its own: see translation.ts). */
+  ccr?: number;
   added?: number;
   ratio?: number;
   vsNginx?: number;
@@ -30,6 +32,7 @@ export function compare(p: PerRepeat): Comparison {
   if (p.keyway?.length) out.keyway = median(p.keyway);
   if (p.nginx?.length) out.nginx = median(p.nginx);
   if (p.bare?.length) out.bare = median(p.bare);
+  if (p.ccr?.length) out.ccr = median(p.ccr);
   if (p.direct?.length && p.keyway?.length) {
     const added = p.keyway.map((v, i) => v - p.direct![i]!);
     out.added = median(added);
@@ -55,7 +58,8 @@ export function compareRow(head: RowHead, p: PerRepeat, judge: (c: Comparison) =
   const c = compare(p);
   const verdict = judge(c);
   const status: Status = verdict === true ? 'meets' : verdict === false ? 'misses' : verdict;
-  const { addedSpread, ...values } = c;
+  // The peer has no column; its figures stay in `detail`.
+  const { addedSpread, ccr: _ccr, ...values } = c;
   return {
     ...head,
     ...values,

@@ -41,9 +41,10 @@ export interface Service {
 
 /**
  * TargetName says which way a request travels: straight to the mock, through keyway,
- * through nginx, or through the bare Node proxy of reference/bare-proxy.ts.
+ * through nginx, through the bare Node proxy of reference/bare-proxy.ts, or through
+ * claude-code-router (the translation scenario's peer, lib/ccr.ts).
  */
-export type TargetName = 'direct' | 'keyway' | 'nginx' | 'bare';
+export type TargetName = 'direct' | 'keyway' | 'nginx' | 'bare' | 'ccr';
 
 /** A Target is one way to reach the mock upstream. */
 export interface Target {
