@@ -121,7 +121,7 @@ describe('configuration validation', () => {
 
   test('other sections: hooks, quotas, exporters', () => {
     const problems = problemsOf(`{"providers": {}, ${grants}, "hooks": {"h": {"url": "ftp://x"}}, "quotas": {"q:bad": {"capacity": "5", "rate": "$1/year"}}, "exporters": {"s3": {"prefix": "logs/"}}}`);
-    has(problems, 'warning', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
+    has(problems, 'error', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
     has(problems, 'error', 'quotas["q:bad"]', /"bad" after the colon is not a template/);
     has(problems, 'error', 'quotas["q:bad"].capacity', /capacity must be a dollar amount/);
     has(problems, 'warning', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
@@ -204,7 +204,7 @@ describe('configuration validation', () => {
         doc = { providers: { p: provider }, quotas: sample['document quotas'], hooks: sample['document hooks'], grants: [cap] };
         where = `grants[0].app["tailscale.com/cap/aperture"][1]${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(entry.key) ? `.${entry.key}` : `[${JSON.stringify(entry.key)}]`}`;
       } else {
-        doc = { providers: { p: provider }, temp_grants: [{ src: ['*'], grants: [{ role: 'admin' }, { [entry.key]: { hook: 'h' } }] }] };
+        doc = { providers: { p: provider }, hooks: sample['document hooks'], temp_grants: [{ src: ['*'], grants: [{ role: 'admin' }, { [entry.key]: { hook: 'h', match: { events: ['entire_request'] } } }] }] };
         where = `temp_grants[0].grants[1].${entry.key}`;
       }
       const result = validateConfigText(JSON.stringify(doc), { env: {} });

@@ -23,6 +23,7 @@ import {
   type Problem,
   type ProviderSpec,
 } from './types.js';
+import { validateHooks } from './validate-hooks.js';
 import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 
@@ -108,6 +109,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const grants = validateGrants(c, value, providers.map((p) => p.id));
   const quotas = validateQuotas(c, value);
+  const hooks = validateHooks(c, value);
   validateOtherSections(c, value);
   const chatModels = validateChatModels(c, value, providers);
   const autoCostBasis = c.boolean(value, 'auto_cost_basis', [], true);
@@ -115,7 +117,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, quotas, autoCostBasis, chatModels, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, hooks, autoCostBasis, chatModels, document: value },
     problems: c.problems,
   };
 }
