@@ -65,6 +65,9 @@ serve flags (environment variable in brackets):
   --tailscale-socket P tailscaled LocalAPI socket [KEYWAY_TAILSCALE_SOCKET] (default /var/run/tailscale/tailscaled.sock)
   --telemetry on|off   record usage, cost and captures in DATA_DIR/keyway.db [KEYWAY_TELEMETRY] (default on)
   --capture-limit N    characters of each body kept in a capture [KEYWAY_CAPTURE_LIMIT] (default 1048576)
+  --hook-connections N open connections to one hook's origin [KEYWAY_HOOK_CONNECTIONS] (default 32)
+  --hook-queue N       asynchronous hook events waiting before new ones are dropped [KEYWAY_HOOK_QUEUE] (default 10000)
+  --hook-retries N     further attempts at an asynchronous event whose call failed [KEYWAY_HOOK_RETRIES] (default 0)
 `;
 
 const CHECK_USAGE = `usage: keyway check [--strict] FILE
@@ -240,6 +243,9 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'header-timeout': { type: 'string' },
       'body-timeout': { type: 'string' },
       'max-connections-per-peer': { type: 'string' },
+      'hook-connections': { type: 'string' },
+      'hook-queue': { type: 'string' },
+      'hook-retries': { type: 'string' },
     },
     strict: true,
   });
@@ -273,7 +279,21 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       bodyTimeoutMs: duration('--body-timeout', values['body-timeout'] ?? env.KEYWAY_BODY_TIMEOUT, d.clientLimits.bodyTimeoutMs, true),
       maxConnectionsPerPeer: optionalInt('--max-connections-per-peer', values['max-connections-per-peer'] ?? env.KEYWAY_MAX_CONNECTIONS_PER_PEER),
     },
+    hooks: {
+      client: { ...d.hooks.client, connectionsPerOrigin: atLeastOne('--hook-connections', values['hook-connections'] ?? env.KEYWAY_HOOK_CONNECTIONS, d.hooks.client.connectionsPerOrigin) },
+      events: {
+        ...d.hooks.events,
+        maxQueued: positiveInt('--hook-queue', values['hook-queue'] ?? env.KEYWAY_HOOK_QUEUE, d.hooks.events.maxQueued),
+        retries: positiveInt('--hook-retries', values['hook-retries'] ?? env.KEYWAY_HOOK_RETRIES, d.hooks.events.retries),
+      },
+    },
   };
+}
+
+function atLeastOne(name: string, raw: string | undefined, fallback: number): number {
+  const n = positiveInt(name, raw, fallback);
+  if (n < 1) throw new UsageError(`${name} must be at least 1`);
+  return n;
 }
 
 /** duration reads a flag like `30s` or `1m` (a bare number is seconds); `0` turns the bound off where `zeroOff`. */

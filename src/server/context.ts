@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { Quotas } from '../governance/quotas.js';
+import type { Hooks } from '../hooks/hooks.js';
 import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -31,6 +32,8 @@ export interface GatewayContext {
   modelDates: ModelDates;
   /** Quota buckets: checked before forwarding, charged after the answer. */
   quotas: Quotas;
+  /** Hooks: the pre_request chain before forwarding, the events after the answer. */
+  hooks: Hooks;
 }
 
 export interface ClientLimits {

@@ -1,7 +1,7 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → quota check → forward → relay
- * → record and charge.
+ * authorize (role) → read body → model → route (grants) → quota check → pre_request hooks
+ * → forward → relay → record, charge and queue the hook events.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -84,14 +84,30 @@ async function proxyInference(
     trace?.setQuotaRefusal(admission.entries);
     throw admission.error;
   }
+  // Guardrails see the request once it would be forwarded: after identity, grants and
+  // quotas. A block or a fail_closed failure is the whole answer; a modify replaces the body.
+  const hooks = ctx.hooks.start({
+    snapshot, access, identity, provider, upstreamModel, format: route.format, headers: req.headers, url: req.url ?? '',
+    body: json, bodyText: text, bodyModel: route.urlModel === undefined ? model : undefined, trace,
+  });
+  let bodyText = text;
+  if (hooks) {
+    const chain = await hooks.preRequest();
+    if (chain.entries.length > 0) trace?.setHooks(chain.entries);
+    if (!chain.ok) throw chain.error;
+    if (chain.body) bodyText = chain.body.text;
+    // The chain can take seconds: a client that left meanwhile gets nothing forwarded.
+    if (res.destroyed || req.socket.destroyed) throw new GatewayError('CLIENT_CLOSED');
+  }
   // A refusal after this point leaves the ticket unsettled: nothing is charged.
-  const metering = startMetering(trace, admission.ticket, route.format, provider, upstreamModel);
+  const metering = startMetering(trace, admission.ticket, route.format, provider, upstreamModel, hooks?.afterAnswer());
 
-  // The body is forwarded as received unless the model needs its provider prefix removed.
-  let body = raw;
+  // The body is forwarded as received unless a hook modified it or the model needs its
+  // provider prefix removed.
+  let body = bodyText === text ? raw : Buffer.from(bodyText, 'utf8');
   let upstreamPath = route.upstreamPath;
   if (route.withModel) upstreamPath = route.withModel(upstreamModel);
-  else if (upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
+  else if (upstreamModel !== model) body = Buffer.from(replaceTopLevelString(bodyText, 'model', upstreamModel), 'utf8');
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);
   const { headers, credentialSource, clientCredential } = buildUpstreamHeaders(req.rawHeaders, provider, access.addHeaders, target.clientQueryCredential);

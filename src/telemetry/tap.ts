@@ -20,6 +20,11 @@ export interface TapResult {
   /** The answer for a capture: reassembled for streams, the body text otherwise. */
   body: string;
   bodyTruncated: boolean;
+  /**
+   * With `keepRaw`: every SSE event's data, each parsed when it is JSON, or the one parsed
+   * JSON answer (hooks' `raw_responses`). undefined otherwise, or when nothing was read.
+   */
+  raw?: unknown;
 }
 
 export class ResponseTap implements RelayObserver {
@@ -37,12 +42,17 @@ export class ResponseTap implements RelayObserver {
   private kept = 0;
   private bytes = 0;
   private unreadable = false;
+  /** With keepRaw: the data of each SSE event so far, and their total length. */
+  private events: string[] | undefined;
+  private eventBytes = 0;
 
   constructor(
     private readonly format: ApiFormat,
     private readonly startedAt: number,
     /** Most characters of the answer kept for a capture; 0 keeps none. */
     private readonly captureLimit: number,
+    /** Keep every event's data for `raw_responses` (a hook asks for it), up to PARSE_LIMIT. */
+    private readonly keepRaw = false,
   ) {}
 
   onResponseStart(_status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -51,7 +61,19 @@ export class ResponseTap implements RelayObserver {
     this.reader = this.format.createResponseReader();
     const type = String(headers['content-type'] ?? '');
     if (type.startsWith('text/event-stream')) {
-      this.sse = new SseParser((event, data) => this.reader!.sseEvent(event, data));
+      const reader = this.reader;
+      if (this.keepRaw) {
+        const events: string[] = (this.events = []);
+        this.sse = new SseParser((event, data) => {
+          if (this.eventBytes + data.length <= PARSE_LIMIT) {
+            events.push(data);
+            this.eventBytes += data.length;
+          }
+          reader.sseEvent(event, data);
+        });
+      } else {
+        this.sse = new SseParser((event, data) => reader.sseEvent(event, data));
+      }
     }
     const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
     if (encoding !== '' && encoding !== 'identity') {
@@ -111,16 +133,23 @@ export class ResponseTap implements RelayObserver {
     }
     let summary: ResponseSummary | undefined;
     let body: string | undefined;
+    let raw: unknown;
     if (!this.sse) body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
     if (this.reader && !this.unreadable) {
       try {
         if (this.sse) this.sse.end();
-        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) this.reader.json(JSON.parse(body!));
+        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) {
+          const parsed: unknown = JSON.parse(body!);
+          if (this.keepRaw) raw = parsed;
+          this.reader.json(parsed);
+        }
       } catch {
         // not JSON (an HTML error page, say): no usage
       }
       summary = this.reader.finish();
     }
+    if (this.events) raw = this.events.map(parseData);
+    this.events = undefined;
     let bodyTruncated = this.bytes > this.kept;
     if (this.sse && this.captureLimit > 0 && summary?.reassembled !== undefined) {
       const json = JSON.stringify(summary.reassembled);
@@ -135,6 +164,15 @@ export class ResponseTap implements RelayObserver {
       body = body.slice(0, this.captureLimit);
       bodyTruncated = true;
     }
-    return { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated };
+    return raw === undefined ? { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated } : { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated, raw };
+  }
+}
+
+/** parseData reads one event's data as JSON, or keeps the text (OpenAI's `[DONE]`). */
+function parseData(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
   }
 }

@@ -19,7 +19,8 @@ import type { ForwardOutcome } from '../upstream/proxy.js';
 import { cut, redactHeaders, redactQuery } from './capture.js';
 import { pricingFor } from './pricing.js';
 import type { QuotaTicket } from '../governance/quotas.js';
-import type { Capture, CredentialSource, QuotaEntry, RequestRecord } from './record.js';
+import type { AfterAnswer } from '../hooks/hooks.js';
+import type { Capture, CredentialSource, HookEntry, QuotaEntry, RequestRecord } from './record.js';
 import { conversationFingerprint, sessionFromBody, sessionFromHeaders } from './session.js';
 import { ResponseTap, type TapResult } from './tap.js';
 import type { Telemetry } from './telemetry.js';
@@ -39,6 +40,8 @@ export class RequestTrace {
   private credentialFingerprint: string | null = null;
   private quotaTicket: QuotaTicket | undefined;
   private quotaEntries: QuotaEntry[] | undefined;
+  private hookEntries: HookEntry[] | undefined;
+  private afterAnswer: AfterAnswer | undefined;
   tap: ResponseTap | undefined;
 
   constructor(
@@ -60,12 +63,27 @@ export class RequestTrace {
     this.sessionId = sessionFromHeaders(this.req.headers) ?? sessionFromBody(body);
   }
 
-  /** The route: provider and upstream model. Creates the tap that reads the answer. */
-  setRoute(provider: CompiledProvider, upstreamModel: string): ResponseTap {
+  /** The route: provider and upstream model. Creates the tap that reads the answer (keeping every event with `keepRaw`). */
+  setRoute(provider: CompiledProvider, upstreamModel: string, keepRaw = false): ResponseTap {
     this.provider = provider;
     this.upstreamModel = upstreamModel;
-    this.tap = new ResponseTap(this.format, this.startedPerf, this.captureLimit);
+    this.tap = new ResponseTap(this.format, this.startedPerf, this.captureLimit, keepRaw);
     return this.tap;
+  }
+
+  /** The request's session, as its record will have it. */
+  get session(): string {
+    return this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id);
+  }
+
+  /** setHooks records the pre_request hooks the request went through. */
+  setHooks(entries: HookEntry[]): void {
+    this.hookEntries = entries;
+  }
+
+  /** setAfterAnswer hands over the asynchronous hook events, queued when the answer has been read. */
+  setAfterAnswer(after: AfterAnswer | undefined): void {
+    this.afterAnswer = after;
   }
 
   /** Where the upstream credential came from; a client credential is fingerprinted and forgotten. */
@@ -91,19 +109,36 @@ export class RequestTrace {
     const durationMs = performance.now() - this.startedPerf;
     return tap.finish().then(
       (result) => {
+        this.answered(result, outcome.status);
         this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result);
         return result;
       },
       () => {
+        this.answered(undefined, outcome.status);
         this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined);
         return undefined;
       },
     );
   }
 
+  /**
+   * answered queues the asynchronous hook events. The ticket is settled first, so a hook
+   * sent `quotas` sees the balances with this request charged.
+   */
+  private answered(result: TapResult | undefined, status: number): void {
+    if (!this.afterAnswer) return;
+    try {
+      this.quotaTicket?.settle(result?.summary?.usage, status);
+      const entries = this.afterAnswer.answered(result);
+      if (entries.length > 0) this.hookEntries = [...(this.hookEntries ?? []), ...entries];
+    } catch (err) {
+      this.telemetry.log.error({ err: (err as Error).message, id: this.id }, 'could not queue hook events');
+    }
+  }
+
   /** fail records a request keyway answered itself before (or instead of) forwarding. */
   fail(error: GatewayError): void {
-    this.submit(error.status, error, false, performance.now() - this.startedPerf, undefined);
+    this.submit(error.status, error, error.code === 'CLIENT_CLOSED', performance.now() - this.startedPerf, undefined);
   }
 
   private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: TapResult | undefined): void {
@@ -134,12 +169,13 @@ export class RequestTrace {
         usage: summary?.usage ?? null,
         toolCalls: summary?.toolCalls ?? [],
         stopReason: summary?.stopReason ?? null,
-        sessionId: this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id),
+        sessionId: this.session,
         credentialSource: this.credentialSource,
         credentialFingerprint: this.credentialFingerprint,
         pricing: provider && this.upstreamModel ? pricingFor(provider.spec, this.format.flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
         quotas,
       };
+      if (this.hookEntries) record.hooks = this.hookEntries;
       let capture: Capture | null = null;
       if (this.captureLimit > 0 && this.body !== undefined) {
         const reqBody = cut(this.bodyText, this.captureLimit);
