@@ -26,7 +26,6 @@ export interface NotImplementedKey {
 }
 
 export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
-  { scope: 'document', key: 'hooks', feature: 'hooks (webhooks and guardrails)' },
   { scope: 'document', key: 'exporters.s3', feature: 'the S3 export of telemetry' },
   { scope: 'document', key: 'database.retention.require_export', feature: 'holding captures back until they are exported' },
   { scope: 'document', key: 'mcp', feature: 'the MCP proxy' },
@@ -37,12 +36,10 @@ export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
   { scope: 'provider', key: 'compatibility.bedrock_model_invoke', feature: 'the Bedrock invoke API' },
   { scope: 'provider', key: 'compatibility.bedrock_converse', feature: 'the Bedrock Converse API' },
   { scope: 'provider', key: 'compatibility.experimental_gemini_cli_vertex_compat', feature: "Gemini CLI's short Vertex paths" },
-  { scope: 'capability', key: 'send_hooks', feature: 'hooks (webhooks and guardrails)' },
   { scope: 'capability', key: 'mcp_tools', feature: 'the MCP proxy' },
   { scope: 'capability', key: 'mcp_resources', feature: 'the MCP proxy' },
   { scope: 'capability', key: 'mcp_templates', feature: 'the MCP proxy' },
   { scope: 'capability', key: 'connectors', feature: 'connectors' },
-  { scope: 'temp_grant', key: 'hook', feature: 'hooks (webhooks and guardrails)' },
 ];
 
 /**

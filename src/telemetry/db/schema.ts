@@ -112,4 +112,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (started_at, request_id)
   ) WITHOUT ROWID;
   `,
+  // 9 (the 4th on the hooks branch; numbered at merge after the other branches' 4-8): for
+  // each request that called a hook, which hooks, their verdicts and durations. One row per
+  // request, clustered by time, as request_quotas.
+  `
+  CREATE TABLE request_hooks (
+    started_at INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    -- JSON: [[hook, event, verdict, ms, detail], …]
+    entries TEXT NOT NULL,
+    PRIMARY KEY (started_at, request_id)
+  ) WITHOUT ROWID;
+  `,
 ];

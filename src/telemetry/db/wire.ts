@@ -5,7 +5,7 @@
  * sides (≈ 1.8 µs against 4.2 µs a record, with its nested usage and pricing), and that
  * is paid for every request.
  */
-import type { Capture, CredentialSource, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
+import type { Capture, CredentialSource, HookEntry, HookVerdict, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
 import type { ToolCall, Usage } from '../usage.js';
 
 export type WireRecord = [
@@ -35,7 +35,14 @@ export type WireRecord = [
   credentialFingerprint: string | null,
   pricing: [basis: string, model: string, adjustment: number] | null,
   quotas: Array<[bucket: string, quota: string, nanos: number, outcome: QuotaOutcome]>,
-];
+] & {
+  // Optional fields sit at fixed indexes of their own, past the positional ones, so a
+  // record without them clones without them (and branches adding fields do not collide).
+  /** The hooks the request called; absent when none. */
+  40?: WireHookEntry[];
+};
+
+export type WireHookEntry = [hook: string, event: string, verdict: HookVerdict, ms: number | null, detail: string | null];
 
 export type WireCapture = [
   requestHeaders: Record<string, string>,
@@ -51,7 +58,7 @@ export type WireItem = [WireRecord, WireCapture | null];
 export function toWire(r: RequestRecord, c: Capture | null): WireItem {
   const u = r.usage;
   const p = r.pricing;
-  return [
+  const item: WireItem = [
     [
       r.id,
       r.startedAt,
@@ -82,6 +89,8 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
     ],
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated],
   ];
+  if (r.hooks && r.hooks.length > 0) item[0][40] = r.hooks.map((h) => [h.hook, h.event, h.verdict, h.ms, h.detail ?? null]);
+  return item;
 }
 
 export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Capture | null } {
@@ -125,6 +134,8 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
     pricing,
     quotas: w[25].map(([bucket, quota, nanos, outcome]) => ({ bucket, quota, nanos, outcome })),
   };
+  const hooks = w[40];
+  if (hooks) record.hooks = hooks.map(([hook, event, verdict, ms, detail]): HookEntry => (detail === null ? { hook, event, verdict, ms } : { hook, event, verdict, ms, detail }));
   const capture: Capture | null = c && {
     requestId: w[0],
     requestHeaders: c[0],
