@@ -143,6 +143,7 @@ function configFor(upstream: string, hookUrl: string, extraHooks: Record<string,
     xapikey: hook('/xapikey', { apikey: CANARY.hookKey, authorization: 'x-api-key' }),
     xgoog: hook('/xgoog', { apikey: CANARY.hookKey, authorization: 'x-goog-api-key' }),
     nokey: hook('/nokey'),
+    waiting: hook('/waiting'),
     off: hook('/off', { disabled: true }),
     payload: hook('/payload'),
     merged: hook('/merged'),
@@ -167,6 +168,7 @@ function configFor(upstream: string, hookUrl: string, extraHooks: Record<string,
     { provider: 'disabled', hooks: [{ name: 'off' }, { name: 'allow' }] },
     { provider: 'payload', hooks: [{ name: 'payload', send: ['request_body', 'response_body', 'raw_responses', 'user_message', 'tools', 'grants', 'estimated_cost', 'quotas'] }] },
     { provider: 'merged', hooks: [{ name: 'merged', send: ['request_body'] }] },
+    { provider: 'waiting', hooks: [{ name: 'waiting' }] },
   ];
   const providers = Object.fromEntries(wirings.map((w) => [w.provider, { baseurl: upstream, apikey: CANARY.provider, models: MODELS, compatibility: ALL_FORMATS }]));
   const wired = wirings.filter((w) => w.hooks.length > 0).map((w) => ({ models: `${w.provider}/**`, send_hooks: w.hooks.map((h) => ({ name: h.name, events: h.events ?? ['pre_request'], send: h.send ?? [] })) }));
@@ -377,6 +379,21 @@ describe('pre_request hooks', () => {
       assert.equal(crec.hooks[0].verdict, 'failed_closed');
     });
   }
+
+  test('a client that leaves while the chain runs: nothing is forwarded, the record says so', async () => {
+    hooks.scripts.set('/waiting', { delayMs: 400 });
+    const abort = new AbortController();
+    const sent = fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'waiting/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }), signal: abort.signal });
+    await hooks.waitFor('/waiting', 1);
+    abort.abort();
+    await assert.rejects(sent);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(stack.upstream.requests.length, 0);
+    await stack.keyway.telemetry!.recorder.flush();
+    const listed = (await (await fetch(`${stack.url}/api/requests?limit=1`, { headers: { 'x-test-as': 'admin' } })).json()) as { requests: any[] };
+    assert.equal(listed.requests[0].errorCode, 'CLIENT_CLOSED');
+    assert.equal(listed.requests[0].errorClass, 'client_abort');
+  });
 
   test('an answer without a known action is a failure', async () => {
     const r = await call(stack, FORMATS[1]!, 'noaction-closed', false);
