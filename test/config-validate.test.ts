@@ -239,7 +239,7 @@ describe('configuration validation', () => {
   test('every configuration example in README.md and docs/ is accepted', async () => {
     // Fragments (`"providers": {…}`, one provider `"id": {…}`) are completed into a document.
     const root = new URL('../../', import.meta.url);
-    const files = ['README.md', 'docs/configuration.md', 'docs/clients.md', 'docs/telemetry.md', 'docs/operations.md', 'docs/dashboard.md', 'docs/identity.md'];
+    const files = ['README.md', 'docs/configuration.md', 'docs/clients.md', 'docs/telemetry.md', 'docs/operations.md', 'docs/dashboard.md', 'docs/identity.md', 'docs/hooks.md'];
     let checked = 0;
     for (const name of files) {
       const md = await readFile(new URL(name, root), 'utf8');
@@ -248,7 +248,7 @@ describe('configuration validation', () => {
         // Only gateway configuration: not client settings, not the tailnet policy file (dst/ip).
         if (!/"(baseurl|tailscale\.com\/cap\/aperture|retention|chat_models)"/.test(text) || /"dst"/.test(text)) continue;
         const candidates = text.startsWith('{') ? [text] : [`{${text}}`, `{"providers": {${text}}}`];
-        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x' } }));
+        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', DLP_KEY: 'hk-test-x', CRIBL_TOKEN: 'hk-test-y', GUARD_KEY: 'hk-test-z' } }));
         const best = results.find((r) => r.config) ?? results[0]!;
         assert.deepEqual(blocking(best.problems), [], `${name}:\n${text}`);
         checked++;
