@@ -11,6 +11,7 @@ import { profileScenario } from './profile.js';
 import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
 import { quotasScenario } from './quotas.js';
+import { hooksScenario } from './hooks.js';
 import { telemetryScenario } from './telemetry.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
 
@@ -24,6 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   configScaleScenario,
   telemetryScenario,
   quotasScenario,
+  hooksScenario,
   soakScenario,
   profileScenario,
   catalogScenario,

@@ -2,9 +2,9 @@
  * Hooks is what the request path asks about hooks: `forRequest` (which hooks, once the
  * route is known), `preRequest` (run the guardrail chain before forwarding) and
  * `afterAnswer` (queue the asynchronous events once the answer has been relayed). The
- * plan is pure and per snapshot (hook-plan.ts); calls go through a client of their own
- * (hook-client.ts) and, for events, a bounded queue (event-queue.ts). A request without
- * hooks costs one cached lookup.
+ * plan is pure and per snapshot (hook-plan.ts); pre_request calls go through a client of
+ * their own (hook-client.ts), events through a bounded queue on a thread of their own
+ * (event-sender.ts, event-worker.ts). A request without hooks costs one cached lookup.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
@@ -20,7 +20,8 @@ import type { HookEntry } from '../telemetry/record.js';
 import { sessionOf } from '../telemetry/session.js';
 import type { TapResult } from '../telemetry/tap.js';
 import { newRequestId, type RequestTrace } from '../telemetry/trace.js';
-import { EventQueue, DEFAULT_EVENT_QUEUE_SETTINGS, type EventJob, type EventQueueSettings } from './event-queue.js';
+import { DEFAULT_EVENT_QUEUE_SETTINGS, type EventJob, type EventQueueSettings } from './event-queue.js';
+import { EventSender } from './event-sender.js';
 import { runChain, type ChainOutcome, type ChainRequest } from './guardrail.js';
 import { DEFAULT_HOOK_CLIENT_SETTINGS, HookClient, type HookClientSettings, type HookFailure } from './hook-client.js';
 import { HookPlan, NO_HOOKS, SEND_BITS, type HookCall, type RequestHooks } from './hook-plan.js';
@@ -75,10 +76,11 @@ export interface HookStart extends HookRequestArgs {
 
 export class Hooks {
   readonly client: HookClient;
-  readonly events: EventQueue;
+  readonly events: EventSender;
   /** The tailnet's name, when keyway has learned it from tailscaled (`tailnet_name`). */
   tailnetName = '';
   private readonly plans = new WeakMap<Snapshot, HookPlan>();
+  private dropLoggedAt = 0;
 
   constructor(
     settings: HookSettings,
@@ -88,17 +90,35 @@ export class Hooks {
     private readonly observer?: HookObserver,
   ) {
     this.client = new HookClient(settings.client);
-    this.events = new EventQueue(this.client, settings.events, {
-      delivered: (job, ms) => this.observer?.hookCalled(job.hook.id, job.event, 'delivered', ms / 1000),
-      failed: (job, result, ms, retrying) => {
-        this.observer?.hookCalled(job.hook.id, job.event, 'failed', ms / 1000);
-        this.observer?.hookFailed(job.hook.id, job.event, result.reason);
-        this.log.warn({ hook: job.hook.id, event: job.event, reason: result.reason, detail: result.detail, attempt: job.attempts + 1, retrying }, 'hook call failed');
+    this.events = new EventSender(settings, {
+      outcomes: (outcomes) => {
+        // One warn line per hook, event and reason in a batch: a dead hook fails every call.
+        let failures: Map<string, { hook: string; event: HookEvent; reason: string; detail: string | null; calls: number; retrying: number }> | undefined;
+        for (const [hook, event, result, reason, detail, ms, , final] of outcomes) {
+          if (result === 'dropped') {
+            this.observer?.hookDropped(hook, event);
+            continue;
+          }
+          this.observer?.hookCalled(hook, event, result, ms / 1000);
+          if (result !== 'failed') continue;
+          this.observer?.hookFailed(hook, event, reason as HookFailure);
+          const key = `${hook}\0${event}\0${reason}`;
+          const f = (failures ??= new Map()).get(key) ?? { hook, event, reason: reason ?? '', detail, calls: 0, retrying: 0 };
+          f.calls++;
+          if (!final) f.retrying++;
+          failures.set(key, f);
+        }
+        for (const f of failures?.values() ?? []) this.log.warn(f, 'hook call failed');
       },
-      dropped: (job) => {
-        this.observer?.hookDropped(job.hook.id, job.event);
-        this.log.warn({ hook: job.hook.id, event: job.event }, 'hook event dropped: the hook queue is full');
+      dropped: (hook, event) => {
+        this.observer?.hookDropped(hook, event);
+        // A full queue drops every event for a while: one line a second is enough.
+        const now = Date.now();
+        if (now - this.dropLoggedAt < 1_000) return;
+        this.dropLoggedAt = now;
+        this.log.warn({ hook, event }, 'hook event dropped: the hook queue is full (keyway_hook_events_dropped_total counts every one)');
       },
+      crashed: (err, lost) => this.log.error({ err: err.message, lost }, 'the hook events thread failed; its calls are lost'),
     });
   }
 
@@ -218,7 +238,7 @@ export class Hooks {
 
   /** close waits up to `graceMs` for queued events, then drops the hook connections. */
   async close(graceMs = 5_000): Promise<void> {
-    await this.events.drain(graceMs);
+    await this.events.close(graceMs);
     await this.client.destroy();
   }
 }

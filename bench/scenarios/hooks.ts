@@ -1,0 +1,119 @@
+/**
+ * Hooks on vs off: three gateways on the same mock, identical but for the hooks the
+ * caller's grant wires: none; one pre_request guardrail that answers after 1 ms (a timer
+ * in its own process, bench/reference/delay-hook.ts); one entire_request event hook that
+ * answers at once and is sent the request, the reassembled answer and the tool calls (an
+ * audit feed). In each comparison the gateway without hooks stands in the "direct"
+ * column, so "added" is what the hook costs end to end, measured side by side in one run:
+ * for the guardrail, the 1 ms answer plus keyway's call around it; for the event, what it
+ * takes from the request path (the client has its answer before the event is sent).
+ * Rows for the hook alone and for CPU per request at full load explain the figures.
+ */
+import { join } from 'node:path';
+import { compareRow, push, type PerRepeat } from '../lib/compare.js';
+import { latency } from '../lib/measure.js';
+import { BUILD_DIR } from '../lib/paths.js';
+import { freePort, startService } from '../lib/procs.js';
+import { median } from '../lib/stats.js';
+import type { Row, Scenario, Service } from '../lib/types.js';
+import { cpuPerRequest, type CpuPerRequest } from './telemetry.js';
+
+const PRE_TARGET_MS = 1.5;
+const ASYNC_TARGET_US = 20;
+const GUARDRAIL_DELAY_MS = 1;
+
+export const hooksScenario: Scenario = {
+  name: 'hooks',
+  title: 'hooks off vs a 1 ms guardrail vs an event hook',
+  async run(ctx) {
+    const started: Service[] = [];
+    const hookServer = async (delayMs: number) => {
+      const port = await freePort();
+      const s = await startService(`hook-${delayMs}ms`, process.execPath, [join(BUILD_DIR, 'bench', 'reference', 'delay-hook.js'), String(port), String(delayMs)], port);
+      started.push(s);
+      return s;
+    };
+    try {
+      const guard = await hookServer(GUARDRAIL_DELAY_MS);
+      const audit = await hookServer(0);
+      const shape = { models: 1, grants: 1, priced: true };
+      const off = await ctx.startKeyway({ shape });
+      started.push(off);
+      const pre = await ctx.startKeyway({ shape: { ...shape, hooks: [{ id: 'guard', url: `${guard.url}/check`, events: ['pre_request'], send: ['user_message'] }] } });
+      started.push(pre);
+      const events = await ctx.startKeyway({ shape: { ...shape, hooks: [{ id: 'audit', url: `${audit.url}/events`, events: ['entire_request'], send: ['request_body', 'response_body', 'tools', 'estimated_cost'] }] } });
+      started.push(events);
+
+      const repeats = Math.max(ctx.opts.repeat, ctx.opts.quick ? 1 : 5);
+      const requests = ctx.opts.quick ? 500 : 2000;
+      const side = async (gateway: Service, unit: 'ms' | 'µs') => {
+        const p50: PerRepeat = {};
+        const p99: PerRepeat = {};
+        const scale = unit === 'µs' ? 1000 : 1;
+        for (let r = 0; r < repeats; r++) {
+          const targets = [
+            { name: 'direct' as const, url: off.url },
+            { name: 'keyway' as const, url: gateway.url },
+          ];
+          const res = await latency(ctx, { targets, bodyBytes: 1024, warmup: r > 0 ? 200 : ctx.opts.quick ? 300 : 1500, requests });
+          for (const t of targets) {
+            push(p50, t.name, res[t.name]!.ms.p50 * scale);
+            push(p99, t.name, res[t.name]!.ms.p99 * scale);
+          }
+        }
+        return { p50, p99 };
+      };
+      const guardrail = await side(pre, 'ms');
+      const event = await side(events, 'µs');
+      // The guardrail alone, as a client at concurrency 1 sees it: the floor of what it adds.
+      const alone: number[] = [];
+      for (let r = 0; r < Math.min(repeats, 3); r++) {
+        const res = await latency(ctx, { targets: [{ name: 'direct', url: guard.url }], bodyBytes: 1024, warmup: 200, requests: ctx.opts.quick ? 300 : 1000 });
+        alone.push(res.direct!.ms.p50);
+      }
+
+      // CPU per request at full load, alternating runs, medians (as the quotas scenario).
+      await cpuPerRequest(ctx, off);
+      const runs: Array<Record<'off' | 'pre' | 'events', CpuPerRequest>> = [];
+      for (let r = 0; r < Math.min(repeats, 3); r++) runs.push({ off: await cpuPerRequest(ctx, off), pre: await cpuPerRequest(ctx, pre), events: await cpuPerRequest(ctx, events) });
+      const mid = (side: 'off' | 'pre' | 'events', pick: (c: CpuPerRequest) => number) => median(runs.map((x) => pick(x[side])));
+      const cpuRow = (label: string, side: 'pre' | 'events'): Row => {
+        const base = mid('off', (c) => c.mainUs);
+        const with_ = mid(side, (c) => c.mainUs);
+        return {
+          scenario: this.title,
+          measure: `CPU per request, main thread (off → ${label})`,
+          unit: 'µs',
+          direct: base,
+          keyway: with_,
+          added: with_ - base,
+          ratio: with_ / base,
+          target: '–',
+          status: 'info',
+          note: `"direct" is keyway without hooks; at max load, median of ${runs.length} alternating runs (${Math.round(mid('off', (c) => c.rps))} and ${Math.round(mid(side, (c) => c.rps))} req/s)`,
+        };
+      };
+
+      const note = '"direct" here is keyway without hooks';
+      return [
+        compareRow({ scenario: this.title, measure: `latency p50 (off → pre_request hook answering in ${GUARDRAIL_DELAY_MS} ms)`, unit: 'ms', target: `added ≤ ${PRE_TARGET_MS} ms` }, guardrail.p50, (c) => c.added! <= PRE_TARGET_MS, note),
+        compareRow({ scenario: this.title, measure: 'latency p99 (off → pre_request hook)', unit: 'ms', target: '–' }, guardrail.p99, () => 'info', note),
+        {
+          scenario: this.title,
+          measure: 'the guardrail hook alone, p50',
+          unit: 'ms',
+          keyway: median(alone),
+          target: '–',
+          status: 'info',
+          note: `a client calling the hook directly at concurrency 1: its ${GUARDRAIL_DELAY_MS} ms timer plus HTTP on loopback`,
+        },
+        compareRow({ scenario: this.title, measure: 'latency p50 (off → entire_request event hook)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` }, event.p50, (c) => c.added! <= ASYNC_TARGET_US, `${note}; values in µs`),
+        compareRow({ scenario: this.title, measure: 'latency p99 (off → entire_request event hook)', unit: 'µs', target: '–' }, event.p99, () => 'info', `${note}; values in µs`),
+        cpuRow('pre_request hook', 'pre'),
+        cpuRow('entire_request event hook', 'events'),
+      ];
+    } finally {
+      await Promise.allSettled(started.reverse().map((s) => s.stop()));
+    }
+  },
+};

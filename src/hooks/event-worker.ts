@@ -1,0 +1,71 @@
+/**
+ * The hook events thread: sends entire_request and tool_call_entire_request calls, so that
+ * their HTTP work (tens of microseconds of CPU a call) never runs on the thread that serves
+ * requests. It holds the EventQueue and a HookClient of its own, and reports what happened
+ * to each call in batches (see event-sender.ts for the other side).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { HookEvent } from '../config/types.js';
+import { EventQueue, type EventJob, type EventQueueSettings } from './event-queue.js';
+import { HookClient, type HookClientSettings } from './hook-client.js';
+
+export interface EventWorkerData {
+  client: HookClientSettings;
+  events: EventQueueSettings;
+}
+
+/** From the request thread: calls to send, or a request to drain (reply `drained`). */
+export type ToEventWorker = { op: 'send'; jobs: EventJob[] } | { op: 'drain'; timeoutMs: number };
+
+/**
+ * One call's outcome: hook, event, `delivered` | `failed` | `dropped`, the failure's
+ * reason and detail, milliseconds, payload bytes, and whether the call is done with
+ * (false: it will be retried).
+ */
+export type EventOutcome = [hook: string, event: HookEvent, result: 'delivered' | 'failed' | 'dropped', reason: string | null, detail: string | null, ms: number, bytes: number, final: boolean];
+
+export type FromEventWorker = { op: 'outcomes'; outcomes: EventOutcome[] } | { op: 'drained' };
+
+/** How often outcomes are reported: often enough for /metrics, rarely enough to cost nothing. */
+const REPORT_MS = 100;
+
+const port = parentPort;
+if (!port) throw new Error('the hook events worker must run in a worker thread');
+const settings = workerData as EventWorkerData;
+const client = new HookClient(settings.client);
+let outcomes: EventOutcome[] = [];
+let timer: NodeJS.Timeout | undefined;
+
+// Outcomes go back at once when the queue has nothing left to do (light traffic: the
+// request thread's counts stay exact), else every REPORT_MS in one message.
+const report = (o: EventOutcome) => {
+  outcomes.push(o);
+  if (queue.depth === 0) flush();
+  else timer ??= setTimeout(flush, REPORT_MS);
+};
+function flush(): void {
+  clearTimeout(timer);
+  timer = undefined;
+  if (outcomes.length === 0) return;
+  const batch = outcomes;
+  outcomes = [];
+  port!.postMessage({ op: 'outcomes', outcomes: batch } satisfies FromEventWorker);
+}
+
+const queue = new EventQueue(client, settings.events, {
+  delivered: (job, ms) => report([job.hook.id, job.event, 'delivered', null, null, ms, job.payload.length, true]),
+  failed: (job, result, ms, retrying) => report([job.hook.id, job.event, 'failed', result.reason, result.detail, ms, job.payload.length, !retrying]),
+  dropped: (job) => report([job.hook.id, job.event, 'dropped', null, null, 0, job.payload.length, true]),
+});
+
+port.on('message', (msg: ToEventWorker) => {
+  if (msg.op === 'send') {
+    for (const job of msg.jobs) queue.push(job);
+    return;
+  }
+  void queue.drain(msg.timeoutMs).then(async () => {
+    flush();
+    await client.destroy();
+    port.postMessage({ op: 'drained' } satisfies FromEventWorker);
+  });
+});
