@@ -119,10 +119,7 @@ describe('asynchronous hook events', () => {
   let stack: Stack;
   before(async () => {
     hooks = await startHookServer();
-    // One connection to a hook origin, two events in flight and four waiting: small enough
-    // to see drops and to show that a hook that never answers holds only its own pool.
-    const settings = { hooks: { client: { ...DEFAULT_HOOK_SETTINGS.client, connectionsPerOrigin: 1 }, events: { ...DEFAULT_HOOK_SETTINGS.events, concurrency: 2, maxQueued: 4 } } };
-    stack = await startStack((u) => configFor(u, hooks.url), { identity: byHeader, mock: { acceptAnyKey: true }, settings });
+    stack = await startStack((u) => configFor(u, hooks.url), { identity: byHeader, mock: { acceptAnyKey: true } });
   });
   after(async () => {
     await stack.close();
@@ -218,10 +215,33 @@ describe('asynchronous hook events', () => {
     assert.match(text, /keyway_hook_calls_total\{hook="broken",event="entire_request",result="failed"\} [1-9]/);
   });
 
-  test('a hook that never answers: its queue fills and drops (counted), providers keep their connections', async () => {
+  test('a tailnet grant naming a hook this gateway lacks: fail open, counted', async () => {
+    const r = await call(stack, FORMATS[0]!, 'plain', false, 'hi', 'carol');
+    assert.equal(r.status, 200, r.text);
+    const rec = await record(stack, r.headers.get('x-keyway-request-id'));
+    assert.deepEqual(rec.hooks.map((h: any) => [h.hook, h.event, h.verdict]), [['ghost', 'pre_request', 'failed_open'], ['ghost', 'entire_request', 'failed_open']]);
+  });
+});
+
+describe('asynchronous hook events against a hook that never answers', () => {
+  let hooks: HookServer;
+  let stack: Stack;
+  before(async () => {
+    hooks = await startHookServer();
     hooks.scripts.set('/sleepy', { hang: true });
-    // One connection to the hook: the first event holds it; then 2 in flight (waiting for the
-    // connection inside undici), 4 queued, the rest dropped.
+    // One connection to a hook origin, two events in flight and four waiting: small enough
+    // to see drops and to show that a hook that never answers holds only its own pool.
+    const settings = { hooks: { client: { ...DEFAULT_HOOK_SETTINGS.client, connectionsPerOrigin: 1 }, events: { ...DEFAULT_HOOK_SETTINGS.events, concurrency: 2, maxQueued: 4 } } };
+    stack = await startStack((u) => configFor(u, hooks.url), { identity: byHeader, mock: { acceptAnyKey: true }, settings });
+  });
+  after(async () => {
+    await stack.close();
+    await hooks.close();
+  });
+
+  test('a hook that never answers: its queue fills and drops (counted), providers keep their connections', async () => {
+    // Two events in flight (one on the hook's only connection, one waiting for it inside
+    // undici), four waiting in the queue, the rest dropped.
     const results = [];
     for (let i = 0; i < 12; i++) results.push(await call(stack, FORMATS[1]!, 'slow', false, `n${i}`));
     assert.ok(results.every((r) => r.status === 200), 'every request was answered');
@@ -238,12 +258,6 @@ describe('asynchronous hook events', () => {
     assert.equal(other.status, 200);
   });
 
-  test('a tailnet grant naming a hook this gateway lacks: fail open, counted', async () => {
-    const r = await call(stack, FORMATS[0]!, 'plain', false, 'hi', 'carol');
-    assert.equal(r.status, 200, r.text);
-    const rec = await record(stack, r.headers.get('x-keyway-request-id'));
-    assert.deepEqual(rec.hooks.map((h: any) => [h.hook, h.event, h.verdict]), [['ghost', 'pre_request', 'failed_open'], ['ghost', 'entire_request', 'failed_open']]);
-  });
 });
 
 describe('asynchronous hook events with telemetry off', () => {

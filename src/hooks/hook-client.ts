@@ -4,7 +4,7 @@
  * own (`--hook-connections`). A call has one deadline, the hook's `timeout`, for
  * everything from connecting to the last byte of the answer; redirects are not followed.
  */
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { upstreamErrorFromTransport } from '../errors.js';
 import type { CompiledHook } from './hook-plan.js';
 
@@ -27,8 +27,81 @@ export type HookCallResult =
   | { ok: true; status: number; answer: unknown }
   | { ok: false; reason: HookFailure; detail: string };
 
-/** The reason an aborted call was aborted: its own deadline. */
-const TIMED_OUT = Symbol('hook timeout');
+type Controller = Dispatcher.DispatchController;
+
+/** CallHandler reads one hook answer, within the hook's deadline, and settles the call once. */
+class CallHandler implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined;
+  private status = 0;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  private done = false;
+
+  constructor(
+    private readonly hook: CompiledHook,
+    private readonly read: boolean,
+    private readonly maxBytes: number,
+    private readonly resolve: (r: HookCallResult) => void,
+  ) {
+    if (hook.timeoutMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.controller?.abort(new Error('hook timeout'));
+        this.settle({ ok: false, reason: 'timeout', detail: `no answer within ${hook.timeoutMs} ms` });
+      }, hook.timeoutMs);
+    }
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('hook call settled'));
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number): void {
+    if (statusCode >= 200) this.status = statusCode;
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.status < 200 || this.status > 299 || !this.read) return; // read to the end, kept nowhere
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.settle({ ok: false, reason: 'too_large', detail: `answer is larger than ${this.maxBytes} bytes` });
+      controller.abort(new Error('hook answer too large'));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.status < 200 || this.status > 299) return this.settle({ ok: false, reason: 'status', detail: `answered HTTP ${this.status}` });
+    if (!this.read) return this.settle({ ok: true, status: this.status, answer: undefined });
+    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    try {
+      this.settle({ ok: true, status: this.status, answer: JSON.parse(text) });
+    } catch {
+      this.settle({ ok: false, reason: 'bad_json', detail: 'answer is not JSON' });
+    }
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.timedOut || this.done) return;
+    const mapped = upstreamErrorFromTransport(err);
+    const cause = err?.message ?? String(err);
+    if (mapped.code === 'UPSTREAM_TIMEOUT') this.settle({ ok: false, reason: 'timeout', detail: cause });
+    else if (mapped.code === 'UPSTREAM_UNREACHABLE') this.settle({ ok: false, reason: 'unreachable', detail: cause });
+    else this.settle({ ok: false, reason: 'connection', detail: cause });
+  }
+
+  private settle(result: HookCallResult): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.chunks = [];
+    this.resolve(result);
+  }
+}
 
 export class HookClient {
   private readonly agent: Agent;
@@ -48,54 +121,14 @@ export class HookClient {
   /**
    * call POSTs `payload` to the hook. With `read`, the answer must be 2xx JSON and is
    * returned parsed; without, it is read to the end and dropped (asynchronous events).
-   * It never rejects.
+   * It never rejects. undici's dispatch API with a small handler: the request API's
+   * stream and promise plumbing cost more than the rest of a call.
    */
-  async call(hook: CompiledHook, payload: string, read: boolean): Promise<HookCallResult> {
-    const abort = hook.timeoutMs > 0 ? new AbortController() : undefined;
-    const timer = abort ? setTimeout(() => abort.abort(TIMED_OUT), hook.timeoutMs) : undefined;
-    try {
-      const res = await this.agent.request({
-        origin: hook.origin,
-        path: hook.path,
-        method: 'POST',
-        headers: hook.headers as string[],
-        body: payload,
-        signal: abort?.signal,
-      });
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        await res.body.dump().catch(() => {});
-        return { ok: false, reason: 'status', detail: `answered HTTP ${res.statusCode}` };
-      }
-      if (!read) {
-        await res.body.dump({ limit: this.settings.maxAnswerBytes }).catch(() => {});
-        return { ok: true, status: res.statusCode, answer: undefined };
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.settings.maxAnswerBytes) {
-          res.body.destroy();
-          return { ok: false, reason: 'too_large', detail: `answer is larger than ${this.settings.maxAnswerBytes} bytes` };
-        }
-        chunks.push(chunk);
-      }
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      try {
-        return { ok: true, status: res.statusCode, answer: JSON.parse(text) };
-      } catch {
-        return { ok: false, reason: 'bad_json', detail: 'answer is not JSON' };
-      }
-    } catch (err) {
-      if (abort?.signal.aborted) return { ok: false, reason: 'timeout', detail: `no answer within ${hook.timeoutMs} ms` };
-      const mapped = upstreamErrorFromTransport(err);
-      const cause = (err as Error | undefined)?.message ?? String(err);
-      if (mapped.code === 'UPSTREAM_TIMEOUT') return { ok: false, reason: 'timeout', detail: cause };
-      if (mapped.code === 'UPSTREAM_UNREACHABLE') return { ok: false, reason: 'unreachable', detail: cause };
-      return { ok: false, reason: 'connection', detail: cause };
-    } finally {
-      clearTimeout(timer);
-    }
+  call(hook: CompiledHook, payload: string, read: boolean): Promise<HookCallResult> {
+    return new Promise((resolve) => {
+      const handler = new CallHandler(hook, read, this.settings.maxAnswerBytes, resolve);
+      this.agent.dispatch({ origin: hook.origin, path: hook.path, method: 'POST', headers: hook.headers as string[], body: payload }, handler);
+    });
   }
 
   async close(): Promise<void> {

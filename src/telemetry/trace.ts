@@ -71,9 +71,9 @@ export class RequestTrace {
     return this.tap;
   }
 
-  /** The request's session, as its record will have it. */
+  /** The request's session, as its record will have it (a fingerprint is worked out once). */
   get session(): string {
-    return this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id);
+    return (this.sessionId ??= this.body ? conversationFingerprint(this.identity.login, this.body) : this.id);
   }
 
   /** setHooks records the pre_request hooks the request went through. */
