@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
 import type { EventJob, EventQueueSettings } from './event-queue.js';
-import type { EventOutcome, EventWorkerData, FromEventWorker, ToEventWorker } from './event-worker.js';
+import type { EventWorkerData, FromEventWorker, OutcomeGroup, ToEventWorker } from './event-worker.js';
 import type { HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 
@@ -25,7 +25,7 @@ const FLUSH_JOBS = 512;
 /** What the sender reports, for logs and /metrics. */
 export interface EventReport {
   /** A batch of outcomes from the events thread. */
-  outcomes(outcomes: readonly EventOutcome[]): void;
+  outcomes(groups: readonly OutcomeGroup[]): void;
   dropped(hook: string, event: HookEvent): void;
   /** The events thread failed; the calls it held are lost. */
   crashed(err: Error, lost: number): void;
@@ -100,12 +100,11 @@ export class EventSender {
         this.drained?.();
         return;
       }
-      for (const o of msg.outcomes) {
-        if (!o[7]) continue;
-        this.outstanding--;
-        this.bytes -= o[6];
+      for (const g of msg.groups) {
+        this.outstanding -= g.final;
+        this.bytes -= g.bytes;
       }
-      this.report.outcomes(msg.outcomes);
+      this.report.outcomes(msg.groups);
     });
     worker.on('error', (err) => {
       this.report.crashed(err, this.outstanding);

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
-import { EventQueue, type EventQueueSettings } from './event-queue.js';
+import { EventQueue, type EventJob, type EventQueueSettings } from './event-queue.js';
 import { HookClient, type HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 
@@ -24,13 +24,25 @@ export interface EventWorkerData {
 export type ToEventWorker = { op: 'send'; hooks: Array<[number, CompiledHook]>; jobs: Array<number | string> } | { op: 'drain'; timeoutMs: number };
 
 /**
- * One call's outcome: hook, event, `delivered` | `failed` | `dropped`, the failure's
- * reason and detail, milliseconds, payload bytes, and whether the call is done with
- * (false: it will be retried).
+ * The outcomes of a batch, grouped by hook, event, result and reason: how many calls, how
+ * long each took, how many are done with (the rest will be retried), their payload bytes,
+ * and the first failure's detail. Grouped, because a message's cost to the request
+ * thread grows with every value in it.
  */
-export type EventOutcome = [hook: string, event: HookEvent, result: 'delivered' | 'failed' | 'dropped', reason: string | null, detail: string | null, ms: number, bytes: number, final: boolean];
+export interface OutcomeGroup {
+  hook: string;
+  event: HookEvent;
+  result: 'delivered' | 'failed' | 'dropped';
+  reason: string | null;
+  detail: string | null;
+  /** Milliseconds, one per call. */
+  ms: Float64Array;
+  /** Calls done with, and the payload bytes they held. */
+  final: number;
+  bytes: number;
+}
 
-export type FromEventWorker = { op: 'outcomes'; outcomes: EventOutcome[] } | { op: 'drained' };
+export type FromEventWorker = { op: 'outcomes'; groups: OutcomeGroup[] } | { op: 'drained' };
 
 /** How often outcomes are reported: often enough for /metrics, rarely enough to cost the request thread nothing. */
 const REPORT_MS = 50;
@@ -39,27 +51,44 @@ const port = parentPort;
 if (!port) throw new Error('the hook events worker must run in a worker thread');
 const settings = workerData as EventWorkerData;
 const client = new HookClient(settings.client);
-let outcomes: EventOutcome[] = [];
+interface Group {
+  hook: string;
+  event: HookEvent;
+  result: OutcomeGroup['result'];
+  reason: string | null;
+  detail: string | null;
+  ms: number[];
+  final: number;
+  bytes: number;
+}
+let groups = new Map<string, Group>();
 let timer: NodeJS.Timeout | undefined;
 
 const hooks = new Map<number, CompiledHook>();
-const report = (o: EventOutcome) => {
-  outcomes.push(o);
+function report(job: EventJob, result: Group['result'], reason: string | null, detail: string | null, ms: number, final: boolean): void {
+  const key = `${job.hook.id}\0${job.event}\0${result}\0${reason ?? ''}`;
+  let g = groups.get(key);
+  if (!g) groups.set(key, (g = { hook: job.hook.id, event: job.event, result, reason, detail, ms: [], final: 0, bytes: 0 }));
+  g.ms.push(ms);
+  if (final) {
+    g.final++;
+    g.bytes += job.payload.length;
+  }
   timer ??= setTimeout(flush, REPORT_MS);
-};
+}
 function flush(): void {
   clearTimeout(timer);
   timer = undefined;
-  if (outcomes.length === 0) return;
-  const batch = outcomes;
-  outcomes = [];
-  port!.postMessage({ op: 'outcomes', outcomes: batch } satisfies FromEventWorker);
+  if (groups.size === 0) return;
+  const batch: OutcomeGroup[] = [...groups.values()].map((g) => ({ ...g, ms: Float64Array.from(g.ms) }));
+  groups = new Map();
+  port!.postMessage({ op: 'outcomes', groups: batch } satisfies FromEventWorker);
 }
 
 const queue = new EventQueue(client, settings.events, {
-  delivered: (job, ms) => report([job.hook.id, job.event, 'delivered', null, null, ms, job.payload.length, true]),
-  failed: (job, result, ms, retrying) => report([job.hook.id, job.event, 'failed', result.reason, result.detail, ms, job.payload.length, !retrying]),
-  dropped: (job) => report([job.hook.id, job.event, 'dropped', null, null, 0, job.payload.length, true]),
+  delivered: (job, ms) => report(job, 'delivered', null, null, ms, true),
+  failed: (job, result, ms, retrying) => report(job, 'failed', result.reason, result.detail, ms, !retrying),
+  dropped: (job) => report(job, 'dropped', null, null, 0, true),
 });
 
 port.on('message', (msg: ToEventWorker) => {

@@ -31,8 +31,8 @@ import { PayloadBuilder, usageTokens, type EstimatedCost, type HookRequest, type
 export interface HookObserver {
   /** A call that was answered: its verdict (pre_request) or `delivered` (events), and how long it took. */
   hookCalled(hook: string, event: HookEvent, result: string, seconds: number): void;
-  hookFailed(hook: string, event: HookEvent, reason: HookFailure): void;
-  hookDropped(hook: string, event: HookEvent): void;
+  hookFailed(hook: string, event: HookEvent, reason: HookFailure, calls?: number): void;
+  hookDropped(hook: string, event: HookEvent, calls?: number): void;
 }
 
 export interface HookSettings {
@@ -91,24 +91,18 @@ export class Hooks {
   ) {
     this.client = new HookClient(settings.client);
     this.events = new EventSender(settings, {
-      outcomes: (outcomes) => {
-        // One warn line per hook, event and reason in a batch: a dead hook fails every call.
-        let failures: Map<string, { hook: string; event: HookEvent; reason: string; detail: string | null; calls: number; retrying: number }> | undefined;
-        for (const [hook, event, result, reason, detail, ms, , final] of outcomes) {
-          if (result === 'dropped') {
-            this.observer?.hookDropped(hook, event);
+      outcomes: (groups) => {
+        for (const g of groups) {
+          if (g.result === 'dropped') {
+            this.observer?.hookDropped(g.hook, g.event, g.ms.length);
             continue;
           }
-          this.observer?.hookCalled(hook, event, result, ms / 1000);
-          if (result !== 'failed') continue;
-          this.observer?.hookFailed(hook, event, reason as HookFailure);
-          const key = `${hook}\0${event}\0${reason}`;
-          const f = (failures ??= new Map()).get(key) ?? { hook, event, reason: reason ?? '', detail, calls: 0, retrying: 0 };
-          f.calls++;
-          if (!final) f.retrying++;
-          failures.set(key, f);
+          for (const ms of g.ms) this.observer?.hookCalled(g.hook, g.event, g.result, ms / 1000);
+          if (g.result !== 'failed') continue;
+          this.observer?.hookFailed(g.hook, g.event, g.reason as HookFailure, g.ms.length);
+          // One warn line per hook, event and reason in a batch: a dead hook fails every call.
+          this.log.warn({ hook: g.hook, event: g.event, reason: g.reason, detail: g.detail, calls: g.ms.length, retrying: g.ms.length - g.final }, 'hook call failed');
         }
-        for (const f of failures?.values() ?? []) this.log.warn(f, 'hook call failed');
       },
       dropped: (hook, event) => {
         this.observer?.hookDropped(hook, event);
@@ -219,7 +213,7 @@ export class Hooks {
       const estimate = pricing ? estimateCost(pricing, summary.usage) : null;
       if (estimate) cost = { dollars: estimate.usd, cost_basis: estimate.basis, usage: usageTokens(summary.usage) };
     }
-    const builder = new PayloadBuilder(request, { summary, raw: result?.raw, cost });
+    const builder = new PayloadBuilder(request, { summary, raw: result?.raw, json: result?.answerJson, cost });
     const entries: HookEntry[] = [];
     for (const call of hooks.entire) entries.push(this.enqueue(call, 'entire_request', builder, request.requestId));
     if (summary && summary.toolCalls.length > 0) for (const call of hooks.toolCalls) entries.push(this.enqueue(call, 'tool_call_entire_request', builder, request.requestId));

@@ -50,6 +50,8 @@ export interface HookAnswer {
   summary: ResponseSummary | undefined;
   /** `raw_responses`: the parsed data of every SSE event, or the one JSON answer. */
   raw: unknown;
+  /** `summary.reassembled` as JSON text, when the tap has it already. */
+  json?: string;
   cost: EstimatedCost | undefined;
 }
 
@@ -81,11 +83,18 @@ export class PayloadBuilder {
     // The answer's parts exist only after it: absent from pre_request calls.
     const answer = this.answer;
     if (answer) {
-      if (send & SEND_BITS.response_body && answer.summary?.reassembled !== undefined) out += `,"response_body":${(this.response ??= JSON.stringify(answer.summary.reassembled))}`;
-      if (send & SEND_BITS.raw_responses && answer.raw !== undefined) out += `,"raw_responses":${(this.raw ??= JSON.stringify(answer.raw))}`;
+      if (send & SEND_BITS.response_body && answer.summary?.reassembled !== undefined) out += `,"response_body":${this.responseJson(answer)}`;
+      if (send & SEND_BITS.raw_responses && answer.raw !== undefined) {
+        // A JSON answer's raw response is the reassembled one, the same object.
+        out += `,"raw_responses":${(this.raw ??= answer.raw === answer.summary?.reassembled ? this.responseJson(answer) : JSON.stringify(answer.raw))}`;
+      }
       if (send & SEND_BITS.tools) out += `,"tool_calls":${(this.tools ??= JSON.stringify(toolCallsOf(answer.summary?.toolCalls ?? [])))}`;
     }
     return `${out}}`;
+  }
+
+  private responseJson(answer: HookAnswer): string {
+    return (this.response ??= answer.json ?? JSON.stringify(answer.summary!.reassembled));
   }
 
   private metadata(send: number): string {

@@ -160,12 +160,12 @@ export class Metrics implements QuotaObserver, HookObserver {
     this.hookDuration.observe(`${hook}\0${event}`, () => ({ hook, event }), seconds);
   }
 
-  hookFailed(hook: string, event: HookEvent, reason: HookFailure): void {
-    this.hookFailures.inc(`${hook}\0${event}\0${reason}`, () => ({ hook, event, reason }));
+  hookFailed(hook: string, event: HookEvent, reason: HookFailure, calls = 1): void {
+    this.hookFailures.inc(`${hook}\0${event}\0${reason}`, () => ({ hook, event, reason }), calls);
   }
 
-  hookDropped(hook: string, event: HookEvent): void {
-    this.hookDrops.inc(`${hook}\0${event}`, () => ({ hook, event }));
+  hookDropped(hook: string, event: HookEvent, calls = 1): void {
+    this.hookDrops.inc(`${hook}\0${event}`, () => ({ hook, event }), calls);
   }
 
   /** observeCost adds a request's estimated cost, known once the store has priced it. */

@@ -25,6 +25,8 @@ export interface TapResult {
    * JSON answer (hooks' `raw_responses`). undefined otherwise, or when nothing was read.
    */
   raw?: unknown;
+  /** `summary.reassembled` as JSON text, when reading the answer produced it anyway (hooks reuse it). */
+  answerJson?: string;
 }
 
 export class ResponseTap implements RelayObserver {
@@ -134,12 +136,14 @@ export class ResponseTap implements RelayObserver {
     let summary: ResponseSummary | undefined;
     let body: string | undefined;
     let raw: unknown;
+    let parsed: unknown;
+    let answerJson: string | undefined;
     if (!this.sse) body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
     if (this.reader && !this.unreadable) {
       try {
         if (this.sse) this.sse.end();
         else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) {
-          const parsed: unknown = JSON.parse(body!);
+          parsed = JSON.parse(body!);
           if (this.keepRaw) raw = parsed;
           this.reader.json(parsed);
         }
@@ -151,8 +155,11 @@ export class ResponseTap implements RelayObserver {
     if (this.events) raw = this.events.map(parseData);
     this.events = undefined;
     let bodyTruncated = this.bytes > this.kept;
+    // The reader kept the very object it was given: the text it was parsed from is its JSON.
+    if (parsed !== undefined && summary?.reassembled === parsed && !bodyTruncated) answerJson = body;
     if (this.sse && this.captureLimit > 0 && summary?.reassembled !== undefined) {
       const json = JSON.stringify(summary.reassembled);
+      answerJson = json;
       if (json.length <= this.captureLimit) {
         body = json;
         bodyTruncated = false;
@@ -164,7 +171,10 @@ export class ResponseTap implements RelayObserver {
       body = body.slice(0, this.captureLimit);
       bodyTruncated = true;
     }
-    return raw === undefined ? { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated } : { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated, raw };
+    const result: TapResult = { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated };
+    if (raw !== undefined) result.raw = raw;
+    if (answerJson !== undefined) result.answerJson = answerJson;
+    return result;
   }
 }
 
