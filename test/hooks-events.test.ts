@@ -260,6 +260,29 @@ describe('asynchronous hook events against a hook that never answers', () => {
 
 });
 
+describe('asynchronous hook events with retries', () => {
+  test('--hook-retries 1: a failed call is tried once more, with the same payload', async () => {
+    const hooks = await startHookServer();
+    let n = 0;
+    hooks.scripts.set('/broken', () => ({ status: ++n === 1 ? 503 : 200 }));
+    const settings = { hooks: { ...DEFAULT_HOOK_SETTINGS, events: { ...DEFAULT_HOOK_SETTINGS.events, retries: 1 } } };
+    const stack = await startStack((u) => configFor(u, hooks.url), { identity: byHeader, mock: { acceptAnyKey: true }, settings });
+    try {
+      const r = await call(stack, FORMATS[1]!, 'failing', false, 'again');
+      assert.equal(r.status, 200);
+      const calls = await hooks.waitFor('/broken', 2, 5_000);
+      assert.equal(calls[0]!.text, calls[1]!.text, 'the same payload');
+      await settle(200);
+      const text = await (await fetch(`${stack.url}/metrics`, { headers: { 'x-test-as': 'admin' } })).text();
+      assert.match(text, /keyway_hook_calls_total\{hook="broken",event="entire_request",result="delivered"\} 1/);
+      assert.match(text, /keyway_hook_calls_total\{hook="broken",event="entire_request",result="failed"\} 1/);
+    } finally {
+      await stack.close();
+      await hooks.close();
+    }
+  });
+});
+
 describe('asynchronous hook events with telemetry off', () => {
   test('events are still sent, with the answer read for them alone', async () => {
     const hooks = await startHookServer();
