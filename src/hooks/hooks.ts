@@ -21,7 +21,7 @@ import { sessionOf } from '../telemetry/session.js';
 import type { TapResult } from '../telemetry/tap.js';
 import { newRequestId, type RequestTrace } from '../telemetry/trace.js';
 import { DEFAULT_EVENT_QUEUE_SETTINGS, type EventJob, type EventQueueSettings } from './event-queue.js';
-import { EventSender } from './event-sender.js';
+import { EventSender, type EventReport } from './event-sender.js';
 import { runChain, type ChainOutcome, type ChainRequest } from './guardrail.js';
 import { DEFAULT_HOOK_CLIENT_SETTINGS, HookClient, type HookClientSettings, type HookFailure } from './hook-client.js';
 import { HookPlan, NO_HOOKS, SEND_BITS, type HookCall, type RequestHooks } from './hook-plan.js';
@@ -90,7 +90,12 @@ export class Hooks {
     private readonly observer?: HookObserver,
   ) {
     this.client = new HookClient(settings.client);
-    this.events = new EventSender(settings, {
+    this.events = new EventSender(settings, this.eventReport());
+  }
+
+  /** eventReport turns what the events thread reports into /metrics and (coalesced) log lines. */
+  private eventReport(): EventReport {
+    return {
       outcomes: (groups) => {
         for (const g of groups) {
           if (g.result === 'dropped') {
@@ -113,7 +118,7 @@ export class Hooks {
         this.log.warn({ hook, event }, 'hook event dropped: the hook queue is full (keyway_hook_events_dropped_total counts every one)');
       },
       crashed: (err, lost) => this.log.error({ err: err.message, lost }, 'the hook events thread failed; its calls are lost'),
-    });
+    };
   }
 
   /** plan returns the snapshot's hook plan, built once per snapshot. */
