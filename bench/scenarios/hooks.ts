@@ -159,9 +159,9 @@ export const hooksScenario: Scenario = {
  * its CPU time (from /proc, so the events thread and other programs do not count): the
  * hook run, the payload (a 1 KB request, a 1 KB answer, a tool call, the cost), the bounds,
  * handing it to the events thread and reading its reports back. The events thread sends
- * the calls to a port nothing listens on. The session comes from a header, as with Claude
- * Code and Codex; otherwise it is the record's fingerprint, worked out once for both. In µs
- * per event.
+ * the calls to a port nothing listens on. As with telemetry on (the default), the session
+ * (here from a header, as Claude Code and Codex send it; else the record's fingerprint)
+ * and the answer's JSON (the tap's) are not worked out again for the hook. In µs per event.
  */
 async function measureEventInProcess(events: number): Promise<number> {
   const shape = { models: 1, grants: 1, priced: true, hooks: [{ id: 'audit', url: 'http://127.0.0.1:9/events', events: ['entire_request'], send: ['request_body', 'response_body', 'tools', 'estimated_cost'] }] };
@@ -183,6 +183,9 @@ async function measureEventInProcess(events: number): Promise<number> {
     responseHeaders: {},
     body: '',
     bodyTruncated: false,
+    // With telemetry on (the default) the tap has the answer's JSON already: a JSON answer's
+    // text, a stream's reassembled capture.
+    answerJson: JSON.stringify(answer),
   };
   const headers = { 'user-agent': 'bench', 'x-session-id': 'sess-bench' };
   const one = () => {

@@ -100,17 +100,9 @@ export class PayloadBuilder {
   private metadata(send: number): string {
     const r = this.request;
     // The fields every call carries, without the closing brace, so optional ones append.
-    this.meta ??= JSON.stringify({
-      login_name: r.identity.login,
-      user_agent: r.userAgent,
-      url: r.url,
-      model: r.model,
-      provider: r.provider,
-      tailnet_name: r.tailnetName,
-      stable_node_id: r.identity.nodeId,
-      request_id: r.requestId,
-      session_id: r.sessionId,
-    }).slice(0, -1);
+    // Written out rather than JSON.stringify of an object: a third of the time, per request.
+    const q = JSON.stringify;
+    this.meta ??= `{"login_name":${q(r.identity.login)},"user_agent":${q(r.userAgent)},"url":${q(r.url)},"model":${q(r.model)},"provider":${q(r.provider)},"tailnet_name":${q(r.tailnetName)},"stable_node_id":${q(r.identity.nodeId)},"request_id":${q(r.requestId)},"session_id":${q(r.sessionId)}`;
     let out = this.meta;
     if (send & SEND_BITS.grants) out += `,"grants":${(this.grants ??= JSON.stringify(r.access.otherApps))}`;
     if (send & SEND_BITS.estimated_cost && this.answer?.cost) out += `,"estimated_cost":${JSON.stringify(this.answer.cost)}`;
