@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `keyway` command: `serve` (the default), `demo`, `check <config>`, `explain`,
- * `mock-upstream`, `--version`, and `COMMAND --help`. Parses flags and environment into
+ * `mock-upstream`, `hook-server`, `--version`, and `COMMAND --help`. Parses flags and environment into
  * settings and hands over; nothing else.
  *
  * Exit codes: 0 done (or stopped by SIGINT/SIGTERM), 1 the work failed (a configuration
@@ -28,6 +28,7 @@ import { QuotaPlan } from './governance/quota-plan.js';
 import { readQuotaBalances } from './telemetry/db/quotas-db.js';
 import { DEMO_DATA_DIR, startDemo } from './demo.js';
 import { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './mock-upstream/index.js';
+import { DEFAULT_BLOCK_TEXT, HOOK_SERVER_USAGE, startReferenceHookServer, type HookServerOptions } from './hooks/reference-server.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from './start.js';
 
 const USAGE = `keyway: an identity-aware LLM gateway
@@ -42,6 +43,8 @@ Usage:
                                 which provider would serve model M to LOGIN under FILE, or why not,
                                 and which quota buckets it would charge (balances from DIR/keyway.db)
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
+  keyway hook-server --pattern REGEX [flags]
+                                a reference guardrail hook: blocks prompts matching REGEX (docs/hooks.md)
   keyway --version
   keyway COMMAND --help         the usage of one command
 
@@ -66,6 +69,9 @@ serve flags (environment variable in brackets):
   --telemetry on|off   record usage, cost and captures in DATA_DIR/keyway.db [KEYWAY_TELEMETRY] (default on)
   --capture-limit N    characters of each body kept in a capture [KEYWAY_CAPTURE_LIMIT] (default 1048576)
   --translation on|off translate between API formats when a model's provider lacks the client's [KEYWAY_TRANSLATION] (default on)
+  --hook-connections N open connections to one hook's origin [KEYWAY_HOOK_CONNECTIONS] (default 32)
+  --hook-queue N       asynchronous hook events waiting before new ones are dropped [KEYWAY_HOOK_QUEUE] (default 10000)
+  --hook-retries N     further attempts at an asynchronous event whose call failed [KEYWAY_HOOK_RETRIES] (default 0)
 `;
 
 const CHECK_USAGE = `usage: keyway check [--strict] FILE
@@ -111,7 +117,7 @@ works as for keyway serve (keyway serve --help), e.g. --port (default 8080) and 
 Stop with Ctrl-C. For real providers, run keyway serve.`;
 
 /** The usage each command prints for --help (mock-upstream prints its own). */
-const COMMAND_USAGE: Record<string, string> = { serve: USAGE, demo: DEMO_USAGE, check: CHECK_USAGE, explain: EXPLAIN_USAGE };
+const COMMAND_USAGE: Record<string, string> = { serve: USAGE, demo: DEMO_USAGE, check: CHECK_USAGE, explain: EXPLAIN_USAGE, 'hook-server': HOOK_SERVER_USAGE };
 
 /** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
 function version(): string {
@@ -154,6 +160,8 @@ async function main(argv: string[]): Promise<number> {
       return check(rest);
     case 'explain':
       return explain(rest);
+    case 'hook-server':
+      return hookServer(rest);
     case 'mock-upstream': {
       try {
         parseMockUpstreamArgs(rest);
@@ -242,6 +250,9 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       'header-timeout': { type: 'string' },
       'body-timeout': { type: 'string' },
       'max-connections-per-peer': { type: 'string' },
+      'hook-connections': { type: 'string' },
+      'hook-queue': { type: 'string' },
+      'hook-retries': { type: 'string' },
     },
     strict: true,
   });
@@ -276,7 +287,21 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       bodyTimeoutMs: duration('--body-timeout', values['body-timeout'] ?? env.KEYWAY_BODY_TIMEOUT, d.clientLimits.bodyTimeoutMs, true),
       maxConnectionsPerPeer: optionalInt('--max-connections-per-peer', values['max-connections-per-peer'] ?? env.KEYWAY_MAX_CONNECTIONS_PER_PEER),
     },
+    hooks: {
+      client: { ...d.hooks.client, connectionsPerOrigin: atLeastOne('--hook-connections', values['hook-connections'] ?? env.KEYWAY_HOOK_CONNECTIONS, d.hooks.client.connectionsPerOrigin) },
+      events: {
+        ...d.hooks.events,
+        maxQueued: positiveInt('--hook-queue', values['hook-queue'] ?? env.KEYWAY_HOOK_QUEUE, d.hooks.events.maxQueued),
+        retries: positiveInt('--hook-retries', values['hook-retries'] ?? env.KEYWAY_HOOK_RETRIES, d.hooks.events.retries),
+      },
+    },
   };
+}
+
+function atLeastOne(name: string, raw: string | undefined, fallback: number): number {
+  const n = positiveInt(name, raw, fallback);
+  if (n < 1) throw new UsageError(`${name} must be at least 1`);
+  return n;
 }
 
 /** duration reads a flag like `30s` or `1m` (a bare number is seconds); `0` turns the bound off where `zeroOff`. */
@@ -454,6 +479,54 @@ async function explain(args: string[]): Promise<number> {
     }
   }
   return result.served ? 0 : 1;
+}
+
+/** hookServer runs the reference guardrail (hooks/reference-server.ts) until SIGINT or SIGTERM. */
+async function hookServer(args: string[]): Promise<number> {
+  const { values } = parseWith(HOOK_SERVER_USAGE, () => parseArgs({
+    args,
+    options: {
+      pattern: { type: 'string' },
+      'case-sensitive': { type: 'boolean' },
+      message: { type: 'string' },
+      status: { type: 'string' },
+      apikey: { type: 'string' },
+      listen: { type: 'string' },
+      port: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+  }));
+  if (!values.pattern) throw new UsageError('hook-server needs --pattern REGEX: the prompts it blocks', HOOK_SERVER_USAGE);
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(values.pattern, values['case-sensitive'] ? '' : 'i');
+  } catch (err) {
+    throw new UsageError(`--pattern is not a regular expression: ${(err as Error).message}`, HOOK_SERVER_USAGE);
+  }
+  const status = parseWith(HOOK_SERVER_USAGE, () => positiveInt('--status', values.status, 403));
+  if (status < 400 || status > 599) throw new UsageError(`--status must be between 400 and 599, not ${status}`, HOOK_SERVER_USAGE);
+  const port = parseWith(HOOK_SERVER_USAGE, () => positiveInt('--port', values.port, 8090));
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, not ${port}`, HOOK_SERVER_USAGE);
+  const apikey = values.apikey ?? process.env.KEYWAY_HOOK_SERVER_APIKEY;
+  const options: HookServerOptions = {
+    pattern,
+    message: values.message ?? DEFAULT_BLOCK_TEXT,
+    status,
+    apikey: apikey === '' ? undefined : apikey,
+    host: values.listen ?? '127.0.0.1',
+    port,
+    log: values.quiet ? undefined : (line) => process.stdout.write(`${line}\n`),
+  };
+  const server = await startReferenceHookServer(options).catch((err: NodeJS.ErrnoException) => {
+    throw new FileError(err.code === 'EADDRINUSE' ? `${options.host}:${port} is already in use; choose another port with --port` : err.message);
+  });
+  process.stderr.write(`keyway hook-server listening on ${server.url}: blocking prompts matching /${pattern.source}/${pattern.flags} (Ctrl-C stops it)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
 }
 
 /** storedBalances reads a gateway's saved balances, refilled up to now, by bucket. */

@@ -25,6 +25,11 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'not found' },
   NO_METRICS_GRANT: { status: 403, message: 'access denied: /metrics needs the read_metrics capability' },
   QUOTA_EXCEEDED: { status: 429, message: 'quota exceeded' },
+  // A pre_request hook answered "block": its status_code (403 unless it says otherwise) and message.
+  GUARDRAIL_BLOCKED: { status: 403, message: 'request blocked by guardrail' },
+  HOOK_FAILED: { status: 503, message: 'a guardrail hook failed and its fail_policy is fail_closed' },
+  // The client went away before keyway forwarded the request (nginx's 499): nothing is answered.
+  CLIENT_CLOSED: { status: 499, message: 'the client closed the connection before the request was forwarded' },
   UNKNOWN_BUCKET: { status: 404, message: 'no such quota bucket' },
   NO_ROLE: { status: 403, message: 'access denied: no role granted' },
   NOT_ADMIN: { status: 403, message: 'access denied: admin role required' },
@@ -64,11 +69,12 @@ export class GatewayError extends Error {
   /** Extra fields for keyway's own `{error, code}` envelope (the bucket of a quota refusal). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; details?: Record<string, unknown> }) {
+  /** `status` replaces the catalogue's, for errors whose status is configured (a guardrail's block). */
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; headers?: Record<string, string>; details?: Record<string, unknown>; status?: number }) {
     super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
-    this.status = ERRORS[code].status;
+    this.status = options?.status ?? ERRORS[code].status;
     this.headers = options?.headers;
     this.details = options?.details;
   }

@@ -16,6 +16,7 @@ import type { Env } from './config/macros.js';
 import type { Problem } from './config/types.js';
 import { QuotaLedger, type Clock } from './governance/ledger.js';
 import { Quotas } from './governance/quotas.js';
+import { DEFAULT_HOOK_SETTINGS, Hooks, type HookSettings } from './hooks/hooks.js';
 import { chooseIdentitySource, type IdentityMode } from './identity/choose.js';
 import { markLocalSocket, type IdentitySource } from './identity/identity.js';
 import { DEFAULT_TAILSCALE_SOCKET, localApiGet } from './identity/localapi.js';
@@ -59,6 +60,8 @@ export interface ServerSettings {
   clientLimits: Omit<ClientLimits, 'maxConnectionsPerPeer'> & { maxConnectionsPerPeer?: number };
   /** Translate between API formats when a model's provider lacks the client's (`--translation on|off`). */
   translation: boolean;
+  /** Hook calls: their own connection limits, and the queue of asynchronous events. */
+  hooks: HookSettings;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -76,6 +79,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   hostNames: [],
   clientLimits: { headerTimeoutMs: DEFAULT_CLIENT_LIMITS.headerTimeoutMs, bodyTimeoutMs: DEFAULT_CLIENT_LIMITS.bodyTimeoutMs },
   translation: true,
+  hooks: DEFAULT_HOOK_SETTINGS,
 };
 
 export interface Keyway {
@@ -84,6 +88,7 @@ export interface Keyway {
   runtime: ConfigRuntime;
   telemetry: Telemetry | undefined;
   quotas: Quotas;
+  hooks: Hooks;
   gateway: Gateway;
   /** The MCP gateway (/v1/mcp, registrations, connectors). */
   mcp: McpGateway;
@@ -135,6 +140,10 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const quotas = new Quotas(new QuotaLedger(dataStore, options.clock ?? Date.now, log), log, telemetry?.metrics);
   await quotas.ledger.load(quotas.plan(runtime.current).specs);
   telemetry?.metrics.watchQuotas(() => quotas.ledger.all().map((b) => ({ quota: b.spec.name, bucket: b.name, balanceNanos: b.balance, capacityNanos: b.spec.capacityNanos })));
+  // A hook answer may carry a whole request body (modify): as large as a request may be.
+  const hookSettings: HookSettings = { ...settings.hooks, client: { ...settings.hooks.client, maxAnswerBytes: Math.max(settings.hooks.client.maxAnswerBytes, settings.bodyLimit) } };
+  const hooks = new Hooks(hookSettings, quotas, log, telemetry?.metrics);
+  telemetry?.metrics.watchHooks(() => hooks.events.depth);
   runtime.on('applied', (snapshot, source) => {
     modelDates.note(snapshot);
     quotas.apply(snapshot);
@@ -156,7 +165,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
 
   const unixPath = settings.host.startsWith('unix:') ? settings.host.slice('unix:'.length) : undefined;
   const hosts = new HostAllowlist(settings.host, settings.hostNames);
-  const stopNames = identity.name === 'tailscale' || identity.name === 'serve-headers' ? await learnTailnetNames(hosts, settings.tailscaleSocket, log) : () => {};
+  const stopNames = identity.name === 'tailscale' || identity.name === 'serve-headers' ? await learnTailnetNames(hosts, hooks, settings.tailscaleSocket, log) : () => {};
   // Behind tailscale serve every caller is the same loopback peer: a per-peer cap would cap everyone.
   const maxConnectionsPerPeer = settings.clientLimits.maxConnectionsPerPeer ?? (identity.name === 'serve-headers' ? 0 : DEFAULT_CLIENT_LIMITS.maxConnectionsPerPeer);
   const clientLimits: ClientLimits = { ...settings.clientLimits, maxConnectionsPerPeer };
@@ -170,7 +179,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const credentials = new UpstreamCredentials();
   const mcp = new McpGateway({ config: runtime, log, bodyLimit: settings.bodyLimit });
   if (telemetry) mcp.observer = new McpTelemetry(telemetry, mcp);
-  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation, mcp });
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation, mcp, hooks });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -186,6 +195,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     stopNames();
     runtime.close();
     await mcp.close();
+    await hooks.close(0);
     await telemetry?.close();
     await quotas.ledger.close();
     await dataStore.close();
@@ -208,6 +218,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     runtime,
     telemetry,
     quotas,
+    hooks,
     gateway,
     mcp,
     modelDates,
@@ -220,6 +231,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         // First: its sessions' open streams would otherwise hold the server's close up.
         await mcp.close();
         await gateway.close(graceMs);
+        // Events of the last answers are delivered, within the same grace.
+        await hooks.close(graceMs);
         // Requests are done: write every queued record and balance before the store closes.
         await telemetry?.close();
         await quotas.ledger.close();
@@ -245,14 +258,17 @@ const NAMES_REFRESH_MS = 5 * 60_000;
 
 /**
  * learnTailnetNames adds the node's MagicDNS names and tailnet IPs to the Host allowlist,
- * from tailscaled's status, now and every few minutes (a node can be renamed). A
- * tailscaled that does not answer only means fewer names: `--host-name` still works.
+ * and gives hooks the tailnet's name, from tailscaled's status, now and every few minutes
+ * (a node can be renamed). A tailscaled that does not answer only means fewer names:
+ * `--host-name` still works.
  */
-async function learnTailnetNames(hosts: HostAllowlist, socketPath: string, log: Logger): Promise<() => void> {
+async function learnTailnetNames(hosts: HostAllowlist, hooks: Hooks, socketPath: string, log: Logger): Promise<() => void> {
   const learn = () =>
     localApiGet<NodeStatus>(socketPath, '/localapi/v0/status?peers=false', 2_000).then(
       (status) => {
         for (const name of tailnetNames(status)) hosts.add(name);
+        const tailnet = status.CurrentTailnet?.Name;
+        if (typeof tailnet === 'string' && tailnet !== '') hooks.tailnetName = tailnet;
       },
       (err: Error) => log.debug({ err: err.message }, 'could not read the tailnet names of this node'),
     );

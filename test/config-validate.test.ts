@@ -133,7 +133,7 @@ describe('configuration validation', () => {
 
   test('other sections: hooks, quotas, exporters', () => {
     const problems = problemsOf(`{"providers": {}, ${grants}, "hooks": {"h": {"url": "ftp://x"}}, "quotas": {"q:bad": {"capacity": "5", "rate": "$1/year"}}, "exporters": {"s3": {"prefix": "logs/"}}}`);
-    has(problems, 'warning', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
+    has(problems, 'error', 'hooks.h.url', 'hook h has invalid URL scheme (must be http:// or https://): ftp://x');
     has(problems, 'error', 'quotas["q:bad"]', /"bad" after the colon is not a template/);
     has(problems, 'error', 'quotas["q:bad"].capacity', /capacity must be a dollar amount/);
     // The export is in force: a prefix it would write outside of is an error, no longer the reference's warning.
@@ -260,7 +260,7 @@ describe('configuration validation', () => {
         doc = { providers: { p: provider }, grants: [admin], flags: { connectors: { value: true } }, connectors: { servers: { c: server } } };
         where = `connectors.servers.c.${entry.key}`;
       } else {
-        doc = { providers: { p: provider }, temp_grants: [{ src: ['*'], grants: [{ role: 'admin' }, { [entry.key]: { hook: 'h' } }] }] };
+        doc = { providers: { p: provider }, hooks: sample['document hooks'], temp_grants: [{ src: ['*'], grants: [{ role: 'admin' }, { [entry.key]: { hook: 'h', match: { events: ['entire_request'] } } }] }] };
         where = `temp_grants[0].grants[1].${entry.key}`;
       }
       const result = validateConfigText(JSON.stringify(doc), { env: {} });
@@ -296,7 +296,7 @@ describe('configuration validation', () => {
   test('every configuration example in README.md and docs/ is accepted', async () => {
     // Fragments (`"providers": {…}`, one provider `"id": {…}`) are completed into a document.
     const root = new URL('../../', import.meta.url);
-    const files = ['README.md', 'docs/configuration.md', 'docs/clients.md', 'docs/telemetry.md', 'docs/operations.md', 'docs/dashboard.md', 'docs/identity.md'];
+    const files = ['README.md', 'docs/configuration.md', 'docs/clients.md', 'docs/telemetry.md', 'docs/operations.md', 'docs/dashboard.md', 'docs/identity.md', 'docs/hooks.md'];
     let checked = 0;
     for (const name of files) {
       const md = await readFile(new URL(name, root), 'utf8');
@@ -305,7 +305,7 @@ describe('configuration validation', () => {
         // Only gateway configuration: not client settings, not the tailnet policy file (dst/ip).
         if (!/"(baseurl|tailscale\.com\/cap\/aperture|retention|chat_models)"/.test(text) || /"dst"/.test(text)) continue;
         const candidates = text.startsWith('{') ? [text] : [`{${text}}`, `{"providers": {${text}}}`];
-        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', VERTEX_KEYFILE_B64: EXAMPLE_KEYFILE, BEDROCK_API_KEY: 'test-bedrock-api-key' } }));
+        const results = candidates.map((t) => validateConfigText(t, { env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-test-x', ANTHROPIC_API_KEY: 'sk-ant-test-x', VERTEX_KEYFILE_B64: EXAMPLE_KEYFILE, BEDROCK_API_KEY: 'test-bedrock-api-key', DLP_KEY: 'hk-test-x', CRIBL_TOKEN: 'hk-test-y', GUARD_KEY: 'hk-test-z' } }));
         const best = results.find((r) => r.config) ?? results[0]!;
         assert.deepEqual(blocking(best.problems), [], `${name}:\n${text}`);
         checked++;

@@ -43,6 +43,11 @@ const full: RequestRecord = {
     { bucket: 'daily:alice@example.com', quota: 'daily:<user>', nanos: 1_234_567, outcome: 'charged' },
     { bucket: 'team', quota: 'team', nanos: 0, outcome: 'unpriced' },
   ],
+  hooks: [
+    { hook: 'guard', event: 'pre_request', verdict: 'failed_open', ms: 5001.5, detail: 'timeout: no answer within 5000 ms' },
+    { hook: 'pii', event: 'pre_request', verdict: 'modify', ms: 1.25 },
+    { hook: 'audit', event: 'entire_request', verdict: 'queued', ms: null },
+  ],
 };
 
 const capture: Capture = {
@@ -63,7 +68,17 @@ test('a record and its capture survive the trip to the worker', () => {
   assert.deepEqual(fromWire(clone(toWire(full, capture))), { record: full, capture });
 });
 
-test('empty parts: no usage, no pricing, no capture, no tool calls', () => {
-  const bare: RequestRecord = { ...full, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
+test('optional fields have indexes of their own: hooks at 40, absent when none', () => {
+  const [wire] = toWire(full, null);
+  assert.equal(wire[40]!.length, 3);
+  const { hooks: _hooks, ...without } = full;
+  const [plain] = toWire(without, null);
+  assert.equal(plain.length, 29, 'no holes, nothing past the positional fields');
+  assert.equal(plain[40], undefined);
+});
+
+test('empty parts: no usage, no pricing, no capture, no tool calls, no hooks', () => {
+  const { hooks: _hooks, ...noHooks } = full;
+  const bare: RequestRecord = { ...noHooks, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
   assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
 });

@@ -16,7 +16,8 @@ export const DEFAULT_SHAPE: ConfigShape = { models: 1, grants: 1 };
 export function keywayConfig(mockUrl: string, shape: ConfigShape): string {
   const buckets = quotaNames(shape.quotaBuckets ?? 0);
   const quotas = Object.fromEntries(buckets.map((name) => [name, { capacity: '$1000000', rate: '$1000000/day' }]));
-  return JSON.stringify({ providers: providers(mockUrl, shape.models, shape.priced === true), grants: grants(shape, buckets), ...(buckets.length ? { quotas } : {}) }, null, 1);
+  const hooks = shape.hooks?.length ? { hooks: Object.fromEntries(shape.hooks.map((h) => [h.id, { url: h.url }])) } : {};
+  return JSON.stringify({ providers: providers(mockUrl, shape.models, shape.priced === true), grants: grants(shape, buckets), ...(buckets.length ? { quotas } : {}), ...hooks }, null, 1);
 }
 
 /** The quotas of a shape: one per template, then shared ones. */
@@ -57,6 +58,7 @@ function grants(shape: ConfigShape, buckets: string[]): unknown[] {
   }
   // The grant that lets the caller use the bench model comes last.
   const quotas = buckets.length ? [{ quotas: buckets.map((bucket) => ({ bucket })) }] : [];
-  out.push({ src: ['(loopback)'], app: { [CAP]: [{ role: 'admin' }, { models: '**' }, ...quotas] } });
+  const hooks = shape.hooks?.length ? [{ send_hooks: shape.hooks.map((h) => ({ name: h.id, events: h.events, send: h.send ?? [] })) }] : [];
+  out.push({ src: ['(loopback)'], app: { [CAP]: [{ role: 'admin' }, { models: '**' }, ...quotas, ...hooks] } });
   return out;
 }

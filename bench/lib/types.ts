@@ -76,6 +76,8 @@ export interface ConfigShape {
   quotaBuckets?: number;
   /** Price the bench model (as gpt-4o), so quota charges and cost estimates do real work. */
   priced?: boolean;
+  /** Hooks wired to the caller's grant for every model (`hooks` and `send_hooks`). */
+  hooks?: Array<{ id: string; url: string; events: string[]; send?: string[] }>;
 }
 
 /** KeywayOptions shape a private gateway: its configuration, Node flags and extra `serve` flags. */

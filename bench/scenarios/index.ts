@@ -12,6 +12,7 @@ import { profileScenario } from './profile.js';
 import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
 import { quotasScenario } from './quotas.js';
+import { hooksScenario } from './hooks.js';
 import { telemetryScenario } from './telemetry.js';
 import { translationScenario } from './translation.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   telemetryScenario,
   quotasScenario,
   mcpScenario,
+  hooksScenario,
   soakScenario,
   profileScenario,
   catalogScenario,

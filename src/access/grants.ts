@@ -33,6 +33,11 @@ export interface Access {
   mcp: McpAccess;
   /** Every matching capability, for features that read quotas and hooks. */
   capabilities: readonly Capability[];
+  /**
+   * Capabilities under other app keys (`mycompany.com/cap/policy`) of every matching grant,
+   * merged by key: keyway ignores them except to send them to hooks (`send: ["grants"]`).
+   */
+  otherApps: Readonly<Record<string, readonly unknown[]>>;
 }
 
 export const NO_ACCESS: Access = Object.freeze({
@@ -46,17 +51,19 @@ export const NO_ACCESS: Access = Object.freeze({
   cors: [],
   mcp: NO_MCP_ACCESS,
   capabilities: [],
+  otherApps: {},
 });
 
 interface CompiledGrant {
   matches(identity: Identity): boolean;
   caps: Capability[];
+  otherApps: Record<string, unknown[]>;
 }
 
 export type AccessEvaluator = (identity: Identity) => Access;
 
 export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
-  const compiled: CompiledGrant[] = grants.map((g) => ({ matches: compileSrc(g.src), caps: g.caps }));
+  const compiled: CompiledGrant[] = grants.map((g) => ({ matches: compileSrc(g.src), caps: g.caps, otherApps: g.otherApps }));
   const globs = new Map<string, ModelMatcher>();
   for (const g of grants) for (const cap of g.caps) if (cap.models) globs.set(cap.models, compileModelGlob(cap.models));
   const mcpGlobs = new Map<string, ModelMatcher>();
@@ -82,7 +89,13 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
 
   return (identity) => {
     const caps: Capability[] = [];
-    for (const g of compiled) if (g.matches(identity)) caps.push(...g.caps);
+    let otherApps: Record<string, unknown[]> | undefined;
+    for (const g of compiled) {
+      if (!g.matches(identity)) continue;
+      caps.push(...g.caps);
+      // A null prototype: a key from the document (even `__proto__`) is only ever a key.
+      for (const [key, list] of Object.entries(g.otherApps)) ((otherApps ??= Object.create(null) as Record<string, unknown[]>)[key] ??= []).push(...list);
+    }
     // Grants written in the tailnet policy file arrive with the caller's identity.
     const fromTailnet = identity.capMap[APERTURE_CAP];
     if (fromTailnet && fromTailnet.length > 0) caps.push(...parseCapabilities(fromTailnet));
@@ -141,6 +154,7 @@ export function compileGrants(grants: readonly GrantSpec[]): AccessEvaluator {
       cors,
       mcp: compileMcpAccess(mcpPatterns, mcpGlobFor),
       capabilities: caps,
+      otherApps: otherApps ?? {},
     };
   };
 }

@@ -28,9 +28,6 @@ export interface NotImplementedKey {
 }
 
 export const NOT_IMPLEMENTED: readonly NotImplementedKey[] = [
-  { scope: 'document', key: 'hooks', feature: 'hooks (webhooks and guardrails)' },
-  { scope: 'capability', key: 'send_hooks', feature: 'hooks (webhooks and guardrails)' },
-  { scope: 'temp_grant', key: 'hook', feature: 'hooks (webhooks and guardrails)' },
   // Per-user OAuth needs each user's consent flow (POST /api/connectors/<id>/connect and a
   // callback): such a connector is validated and listed, but not connected.
   { scope: 'connector', key: 'auth.type', value: 'oauth2_authorization_code', feature: 'per-user OAuth (oauth2_authorization_code) for connectors' },

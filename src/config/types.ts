@@ -126,11 +126,41 @@ export interface QuotaSpec {
 export const QUOTA_TEMPLATES = ['<user>', '<node>'] as const;
 export type QuotaTemplate = (typeof QUOTA_TEMPLATES)[number];
 
+/** The events a grant's `send_hooks` can subscribe a hook to. */
+export const HOOK_EVENTS = ['pre_request', 'entire_request', 'tool_call_entire_request'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+/** What a `send_hooks` entry can ask to be sent (`send`), beside the metadata every call carries. */
+export const HOOK_SEND_FIELDS = ['request_body', 'response_body', 'raw_responses', 'user_message', 'tools', 'grants', 'estimated_cost', 'quotas'] as const;
+export type HookSendField = (typeof HOOK_SEND_FIELDS)[number];
+
+export const HOOK_FAIL_POLICIES = ['fail_open', 'fail_closed'] as const;
+export type HookFailPolicy = (typeof HOOK_FAIL_POLICIES)[number];
+
+/** One entry of `hooks`: an endpoint keyway POSTs HookCallData to (see hooks/). */
+export interface HookSpec {
+  /** The key under `hooks`, as grants' `send_hooks` name it. */
+  id: string;
+  /** `http://` or `https://` URL. */
+  url: string;
+  apikey: string;
+  authorization: AuthorizationStyle;
+  /** Longest wait for the whole call, in milliseconds; 0 for none (`"timeout": "0"`). */
+  timeoutMs: number;
+  disabled: boolean;
+  /** What a failed pre_request call does: continue (`fail_open`) or answer 503 (`fail_closed`). */
+  failPolicy: HookFailPolicy;
+  /** Higher runs first in a pre_request chain; ties by id. */
+  preference: number;
+}
+
 export interface GatewayConfig {
   providers: ProviderSpec[];
   grants: GrantSpec[];
   /** The `quotas` section; grants attach its buckets through `quotas: [{"bucket": name}]`. */
   quotas: QuotaSpec[];
+  /** The `hooks` section, in document order; grants wire them with `send_hooks`. */
+  hooks: HookSpec[];
   autoCostBasis: boolean;
   /** MCP servers and connectors (`mcp`, `connectors`, `flags.connectors`): validate-mcp.ts. */
   mcp: McpConfig;

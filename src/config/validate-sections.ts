@@ -1,6 +1,6 @@
 /**
  * Validation of the sections around providers: grants (and the legacy temp_grants),
- * hooks and database (quotas: validate-quotas.ts, exporters: validate-exporters.ts). Sections keyway does not act on yet are checked
+ * database (quotas: validate-quotas.ts, hooks: validate-hooks.ts, exporters: validate-exporters.ts). Sections keyway does not act on yet are checked
  * as far as the reference allows and kept; not-implemented.ts warns that they have no
  * effect. As everywhere, what would be dropped (an entry of the wrong shape, a role keyway
  * does not know, a malformed header) is an error; the reference's warnings stay warnings.
@@ -9,6 +9,7 @@ import { Checker, isObject, parseHeaderEntry, type Obj } from './checker.js';
 import type { PathSegment } from './hujson.js';
 import type { Capability, CorsSpec, GrantSpec, Role } from './types.js';
 import { parseMcpGrants } from './validate-mcp.js';
+import { tempGrantHookCapabilities, validateSendHooks } from './validate-hooks.js';
 import { validateBucketRefs } from './validate-quotas.js';
 
 export const APERTURE_CAP = 'tailscale.com/cap/aperture';
@@ -17,10 +18,6 @@ const CAPABILITY_KEYS = new Set([
   'role', 'models', 'quotas', 'send_hooks', 'add_headers', 'mcp_tools', 'mcp_resources', 'mcp_templates',
   'connectors', 'enable_chat_ui', 'read_metrics', 'set_cors', 'cors_paths',
   'Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers',
-]);
-const HOOK_EVENTS = new Set(['pre_request', 'entire_request', 'tool_call_entire_request']);
-const HOOK_SEND = new Set([
-  'request_body', 'response_body', 'raw_responses', 'user_message', 'tools', 'grants', 'estimated_cost', 'quotas',
 ]);
 
 /** validateGrants checks `grants` and `temp_grants` and returns both in one normalised list. */
@@ -42,7 +39,8 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[], mcpS
     const src = c.stringArray(g, 'src', path);
     const app = c.object(g, 'app', path) ?? {};
     const caps: Capability[] = [];
-    const otherApps: Record<string, unknown[]> = {};
+    // A null prototype: an app key from the document (even `__proto__`) is only ever a key.
+    const otherApps: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>;
     for (const [capName, list] of Object.entries(app)) {
       if (!Array.isArray(list)) {
         c.error([...path, 'app', capName], `grants[${i}]: app["${capName}"] must be an array of capability objects`);
@@ -61,7 +59,7 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[], mcpS
   });
 
   (c.array(doc, 'temp_grants', []) ?? []).forEach((g, i) => {
-    const spec = validateTempGrant(c, g, ['temp_grants', i]);
+    const spec = validateTempGrant(c, g, ['temp_grants', i], hooks);
     if (spec) out.push(spec);
   });
 
@@ -75,7 +73,8 @@ export function validateGrants(c: Checker, doc: Obj, providerIds: string[], mcpS
 }
 
 interface Known {
-  hooks: Set<string>;
+  /** The document's hooks; undefined for capabilities from the tailnet (not checked against them). */
+  hooks: ReadonlySet<string> | undefined;
   quotas: Set<string>;
   providerIds: string[];
   /** Declared MCP server and connector IDs; undefined skips the unknown-server warning. */
@@ -110,23 +109,7 @@ function validateCapability(c: Checker, raw: unknown, path: PathSegment[], known
     }
   }
   if (raw.quotas !== undefined) cap.quotas = validateBucketRefs(c, raw, path, known.quotas);
-  if (raw.send_hooks !== undefined) {
-    cap.send_hooks = [];
-    (c.array(raw, 'send_hooks', path) ?? []).forEach((h, k) => {
-      const hp = [...path, 'send_hooks', k];
-      if (!isObject(h)) {
-        c.error(hp, 'send_hooks entries must be objects');
-        return;
-      }
-      const name = c.string(h, 'name', hp);
-      if (!known.hooks.has(name)) c.warn([...hp, 'name'], `send_hooks references undefined hook "${name}"`);
-      const events = c.stringArray(h, 'events', hp);
-      events.forEach((e, n) => HOOK_EVENTS.has(e) || c.warn([...hp, 'events', n], `unknown hook event "${e}"`));
-      const send = c.stringArray(h, 'send', hp);
-      send.forEach((s, n) => HOOK_SEND.has(s) || c.warn([...hp, 'send', n], `unknown hook send field "${s}"`));
-      cap.send_hooks!.push({ name, events, send });
-    });
-  }
+  if (raw.send_hooks !== undefined) cap.send_hooks = validateSendHooks(c, raw, path, known.hooks);
   if (raw.add_headers !== undefined) {
     cap.add_headers = [];
     c.stringArray(raw, 'add_headers', path).forEach((entry, k) => {
@@ -198,7 +181,7 @@ function isOrigin(s: string): boolean {
  */
 export function parseCapabilities(list: readonly unknown[]): Capability[] {
   const c = new Checker();
-  const known: Known = { hooks: new Set(), quotas: new Set(), providerIds: [], mcpServerIds: undefined };
+  const known: Known = { hooks: undefined, quotas: new Set(), providerIds: [], mcpServerIds: undefined };
   const out: Capability[] = [];
   list.forEach((raw, i) => {
     const cap = validateCapability(c, raw, [i], known);
@@ -230,9 +213,10 @@ export function globSegmentMatches(pattern: string, name: string): boolean {
 
 /**
  * validateTempGrant converts the legacy form
- * `{src, grants: [{role}, {providers: [{provider, model}]}, {hook: …}]}` into a grant.
+ * `{src, grants: [{role}, {providers: [{provider, model}]}, {hook: …}]}` into a grant
+ * (hook entries: validate-hooks.ts).
  */
-function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): GrantSpec | undefined {
+function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[], hooks: ReadonlySet<string>): GrantSpec | undefined {
   if (!isObject(raw)) {
     c.error(path, 'temp_grants entries must be objects with "src" and "grants"');
     return undefined;
@@ -261,33 +245,13 @@ function validateTempGrant(c: Checker, raw: unknown, path: PathSegment[]): Grant
       // Legacy "*" meant "any model", which may itself contain "/": widen to "**".
       caps.push({ models: `${provider}/${model === '*' ? '**' : model}`, extra: {} });
     });
-    if (g.hook !== undefined) caps.push({ extra: { hook: g.hook } });
+    if (g.hook !== undefined) caps.push(...tempGrantHookCapabilities(c, g.hook, [...gp, 'hook'], hooks));
   });
   return { src, caps, otherApps: {} };
 }
 
-/** validateOtherSections checks hooks, database and flags (quotas: validate-quotas.ts; exporters: validate-exporters.ts). */
+/** validateOtherSections checks database and flags (quotas: validate-quotas.ts; hooks: validate-hooks.ts; exporters: validate-exporters.ts). */
 export function validateOtherSections(c: Checker, doc: Obj): void {
-  const hooks = c.object(doc, 'hooks', []);
-  for (const [name, h] of Object.entries(hooks ?? {})) {
-    const path = ['hooks', name];
-    if (!isObject(h)) {
-      c.error(path, `hook ${name} must be an object`);
-      continue;
-    }
-    c.unknownKeys(h, new Set(['url', 'apikey', 'authorization', 'timeout', 'disabled', 'fail_policy', 'preference']), path);
-    const url = c.string(h, 'url', path);
-    if (url === '') c.warn([...path, 'url'], `hook ${name} has no url configured`);
-    else if (!/^https?:\/\//.test(url)) c.warn([...path, 'url'], `hook ${name} has invalid URL scheme (must be http:// or https://): ${url}`);
-    const auth = c.string(h, 'authorization', path, 'bearer');
-    if (!['bearer', 'x-api-key', 'x-goog-api-key'].includes(auth)) c.warn([...path, 'authorization'], `hook ${name} has invalid authorization type: ${auth}`);
-    const policy = c.string(h, 'fail_policy', path, 'fail_open');
-    if (policy !== 'fail_open' && policy !== 'fail_closed') c.warn([...path, 'fail_policy'], `hook ${name} has invalid fail_policy: ${policy}`);
-    c.string(h, 'timeout', path);
-    c.boolean(h, 'disabled', path, false);
-    c.integer(h, 'preference', path, 0);
-  }
-
   const database = c.object(doc, 'database', []);
   if (database) {
     c.unknownKeys(database, new Set(['retention']), ['database']);

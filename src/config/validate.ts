@@ -26,6 +26,7 @@ import {
 } from './types.js';
 import { validateMcp } from './validate-mcp.js';
 import { reportRequireExport, validateS3Export } from './validate-exporters.js';
+import { validateHooks } from './validate-hooks.js';
 import { validateQuotas } from './validate-quotas.js';
 import { validateGrants, validateOtherSections } from './validate-sections.js';
 import { isKeyfileKey, parseKeyfile, type ServiceAccountKeyfile } from '../upstream/credentials/keyfile.js';
@@ -116,6 +117,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
   const mcp = validateMcp(c, value, { self: options.self });
   const grants = validateGrants(c, value, providers.map((p) => p.id), new Set(mcp.servers.map((s) => s.id)));
   const quotas = validateQuotas(c, value);
+  const hooks = validateHooks(c, value);
   validateOtherSections(c, value);
   const s3Export = validateS3Export(c, value);
   reportRequireExport(c, value, s3Export);
@@ -125,7 +127,7 @@ export function validateConfigValue(raw: unknown, options: ValidateOptions = {})
 
   const hasErrors = c.problems.some((p) => p.severity === 'error');
   return {
-    config: hasErrors ? undefined : { providers, grants, quotas, mcp, autoCostBasis, chatModels, s3Export, document: value },
+    config: hasErrors ? undefined : { providers, grants, quotas, hooks, mcp, autoCostBasis, chatModels, s3Export, document: value },
     problems: c.problems,
   };
 }

@@ -2,6 +2,7 @@
 import { anthropicConversation } from './anthropic-conversation.js';
 import { AnthropicResponseReader } from './anthropic-usage.js';
 import type { ApiFormat } from './types.js';
+import { lastRoleText } from './user-message.js';
 
 /** anthropicErrorType names the `error.type` Anthropic uses for a status. */
 function anthropicErrorType(status: number): string {
@@ -18,8 +19,10 @@ function anthropicErrorType(status: number): string {
   }
 }
 
-export function renderAnthropicError(status: number, _code: string, message: string): string {
-  return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
+export function renderAnthropicError(status: number, code: string, message: string): string {
+  // A guardrail's block reads as a request Anthropic would not take, whatever its status (reference §11).
+  const type = code === 'guardrail_blocked' ? 'invalid_request_error' : anthropicErrorType(status);
+  return JSON.stringify({ type: 'error', error: { type, message } });
 }
 
 export const anthropicMessages: ApiFormat = {
@@ -31,5 +34,6 @@ export const anthropicMessages: ApiFormat = {
   // Anthropic itself ends a failing stream with an `error` event of this shape.
   renderStreamError: (status, code, message) => `event: error\ndata: ${renderAnthropicError(status, code, message)}\n\n`,
   createResponseReader: () => new AnthropicResponseReader(),
+  userMessage: (body) => lastRoleText(body),
   conversation: anthropicConversation,
 };

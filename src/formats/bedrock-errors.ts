@@ -9,6 +9,7 @@
 /** bedrockErrorType names the exception Bedrock uses for a status and catalogue code. */
 export function bedrockErrorType(status: number, code: string): string {
   if (code === 'quota_exceeded' || status === 429) return 'ThrottlingException';
+  if (code === 'guardrail_blocked') return 'AccessDeniedException';
   switch (status) {
     case 400: case 413: return 'ValidationException';
     case 401: case 403: return 'AccessDeniedException';

@@ -7,6 +7,7 @@
 import { geminiConversation } from './gemini-conversation.js';
 import { GeminiResponseReader } from './gemini-usage.js';
 import type { ApiFormat } from './types.js';
+import { geminiUserText } from './user-message.js';
 
 function googleStatus(status: number): string {
   switch (status) {
@@ -23,8 +24,9 @@ function googleStatus(status: number): string {
   }
 }
 
-export function renderGoogleError(status: number, _code: string, message: string): string {
-  return JSON.stringify({ error: { code: status, message, status: googleStatus(status) } });
+export function renderGoogleError(status: number, code: string, message: string): string {
+  // A guardrail's block is PERMISSION_DENIED with the status the hook chose (reference §11).
+  return JSON.stringify({ error: { code: status, message, status: code === 'guardrail_blocked' ? 'PERMISSION_DENIED' : googleStatus(status) } });
 }
 
 export const GEMINI_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens']);
@@ -43,5 +45,6 @@ export const geminiGenerateContent: ApiFormat = {
   // text again and exits 0. A cut connection makes it fail at once, as without keyway.
   abortAfterStreamError: true,
   createResponseReader: () => new GeminiResponseReader(),
+  userMessage: (body) => geminiUserText(body),
   conversation: geminiConversation,
 };

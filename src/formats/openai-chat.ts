@@ -3,6 +3,7 @@ import { openaiChatConversation } from './openai-conversation.js';
 import { renderOpenAiError } from './openai.js';
 import { OpenAiChatResponseReader } from './openai-chat-usage.js';
 import type { ApiFormat } from './types.js';
+import { lastRoleText } from './user-message.js';
 
 export const openaiChat: ApiFormat = {
   flag: 'openai_chat',
@@ -13,5 +14,6 @@ export const openaiChat: ApiFormat = {
   // The OpenAI SDKs raise an APIError for any stream chunk that carries `error`.
   renderStreamError: (status, code, message) => `data: ${renderOpenAiError(status, code, message)}\n\n`,
   createResponseReader: () => new OpenAiChatResponseReader(),
+  userMessage: (body) => lastRoleText(body),
   conversation: openaiChatConversation,
 };

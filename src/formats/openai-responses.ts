@@ -7,6 +7,7 @@ import { openaiResponsesConversation } from './openai-conversation.js';
 import { openAiErrorType, renderOpenAiError } from './openai.js';
 import { OpenAiResponsesResponseReader } from './openai-responses-usage.js';
 import type { ApiFormat } from './types.js';
+import { responsesUserText } from './user-message.js';
 
 export const openaiResponses: ApiFormat = {
   flag: 'openai_responses',
@@ -18,5 +19,6 @@ export const openaiResponses: ApiFormat = {
   renderStreamError: (status, code, message) =>
     `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, error: { type: openAiErrorType(status), code, message } })}\n\n`,
   createResponseReader: () => new OpenAiResponsesResponseReader(),
+  userMessage: (body) => responsesUserText(body),
   conversation: openaiResponsesConversation,
 };

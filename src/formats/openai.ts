@@ -16,5 +16,7 @@ export function renderOpenAiError(status: number, code: string, message: string)
   // OpenAI reports an exhausted budget (as opposed to a rate limit) as insufficient_quota,
   // in type and code alike; the SDKs and Codex tell the two apart by it.
   if (code === 'quota_exceeded') return JSON.stringify({ error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+  // A guardrail's block has a type of its own, whatever status the hook chose (reference §11).
+  if (code === 'guardrail_blocked') return JSON.stringify({ error: { message, type: 'guardrail_blocked', param: null, code } });
   return JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code } });
 }

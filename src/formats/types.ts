@@ -42,6 +42,11 @@ export interface ApiFormat {
    * calls, stop reason, reassembly). Readers are cheap, single-use and never throw.
    */
   createResponseReader(): ResponseReader;
+  /**
+   * userMessage returns the text of the request's last user message, for hooks that ask
+   * for `user_message`; undefined when the body has none (or the format cannot say).
+   */
+  userMessage?(body: Record<string, unknown>): string | undefined;
   /** How keyway itself talks in this API (chat UI, model tests). */
   readonly conversation: ConversationAdapter;
   /**

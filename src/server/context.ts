@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ConfigRuntime } from '../config/runtime.js';
 import type { Quotas } from '../governance/quotas.js';
+import type { Hooks } from '../hooks/hooks.js';
 import type { IdentitySource } from '../identity/identity.js';
 import type { ConversationStore } from '../telemetry/store.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -39,6 +40,8 @@ export interface GatewayContext {
   translation: boolean;
   /** /v1/mcp, MCP registrations and HTTP connectors (src/mcp). */
   mcp: McpGateway;
+  /** Hooks: the pre_request chain before forwarding, the events after the answer. */
+  hooks: Hooks;
 }
 
 export interface ClientLimits {

@@ -90,6 +90,8 @@ function stripBrackets(s: string): string {
 export interface NodeStatus {
   Self?: { DNSName?: string; HostName?: string; TailscaleIPs?: string[] };
   CertDomains?: string[];
+  /** The tailnet this node is in (hooks' `tailnet_name`). */
+  CurrentTailnet?: { Name?: string; MagicDNSSuffix?: string };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The inference pipeline for one provider-API request:
- * authorize (role) → read body → model → route (grants) → quota check → [translate] →
- * forward → relay → record and charge.
+ * authorize (role) → read body → model → route (grants) → quota check → pre_request hooks
+ * → [translate] → forward → relay → record, charge and queue the hook events.
  * Identity is settled before this runs. The snapshot is read once, so a reload during
  * the request changes nothing for it.
  */
@@ -92,10 +92,27 @@ async function proxyInference(
     trace?.setQuotaRefusal(admission.entries);
     throw admission.error;
   }
+  // Guardrails see the request once it would be forwarded: after identity, grants and
+  // quotas. A block or a fail_closed failure is the whole answer; a modify replaces the body.
+  const hooks = ctx.hooks.start({
+    snapshot, access, identity, provider, upstreamModel, format: route.format, headers: req.headers, url: req.url ?? '',
+    body: json, bodyText: text, bodyModel: route.urlModel === undefined ? model : undefined, trace,
+  });
+  let bodyText = text;
+  if (hooks) {
+    const chain = await hooks.preRequest();
+    if (chain.entries.length > 0) trace?.setHooks(chain.entries);
+    if (!chain.ok) throw chain.error;
+    if (chain.body) bodyText = chain.body.text;
+    // The chain can take seconds: a client that left meanwhile gets nothing forwarded.
+    if (res.destroyed || req.socket.destroyed) throw new GatewayError('CLIENT_CLOSED');
+  }
   // A refusal after this point leaves the ticket unsettled: nothing is charged.
-  const metering = startMetering(trace, admission.ticket, providerFormat, provider, upstreamModel);
+  const metering = startMetering(trace, admission.ticket, providerFormat, provider, upstreamModel, hooks?.afterAnswer());
+  let bodyJson = json;
+  if (bodyText !== text) bodyJson = parseJsonObject(bodyText) ?? json;
   if (providerFormat !== route.format) {
-    const translated = await translateInference(ctx, req, res, { route, query, access, body: json, model, resolution, trace, tap: metering.tap });
+    const translated = await translateInference(ctx, req, res, { route, query, access, body: bodyJson, model, resolution, trace, tap: metering.tap });
     if (translated) {
       void metering.finish(translated.outcome, translated.outcome.clientAnswer);
       logOutcome(ctx, req, identity, trace, model, provider.id, translated.credentialSource, translated.outcome, started);
@@ -103,14 +120,14 @@ async function proxyInference(
     return;
   }
 
-  // The body is forwarded as received unless the model needs its provider prefix removed
-  // (or the format must drop fields the upstream rejects).
-  let body = raw;
+  // The body is forwarded as received unless a hook modified it, the model needs its
+  // provider prefix removed, or the format must drop fields the upstream rejects.
+  let body = bodyText === text ? raw : Buffer.from(bodyText, 'utf8');
   let upstreamPath = route.upstreamPath;
   if (route.upstreamPathFor) upstreamPath = route.upstreamPathFor(provider, upstreamModel);
   else if (route.withModel) upstreamPath = route.withModel(upstreamModel);
-  if (route.urlModel === undefined && upstreamModel !== model) body = Buffer.from(replaceTopLevelString(text, 'model', upstreamModel), 'utf8');
-  const rewritten = route.rewriteBody?.(json);
+  if (route.urlModel === undefined && upstreamModel !== model) body = Buffer.from(replaceTopLevelString(bodyText, 'model', upstreamModel), 'utf8');
+  const rewritten = route.rewriteBody?.(bodyJson);
   if (rewritten !== undefined) body = Buffer.from(rewritten, 'utf8');
 
   const target = upstreamTarget(provider, upstreamPath, query, route.format.credentialQueryParams);

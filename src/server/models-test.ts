@@ -46,6 +46,6 @@ export async function testModel(ctx: GatewayContext, req: IncomingMessage, res: 
     format: format.flag,
     ...(result.ok ? { text: result.text } : { error: result.error }),
     // A quota refusal names the bucket, so the Models page can say which one is empty.
-    ...(result.refusal ? { quota: result.refusal.details } : {}),
+    ...(result.refusal?.code === 'QUOTA_EXCEEDED' ? { quota: result.refusal.details } : {}),
   });
 }

@@ -1,7 +1,8 @@
 /**
  * callProvider sends a request that starts on the server (a chat message, the
  * dashboard's Test button) through the same steps as a client's: the caller's grants,
- * routing already done by the caller, the quota check and charge, credentials by auth
+ * routing already done by the caller, the quota check and charge, the hooks (guardrails
+ * before, events after), credentials by auth
  * mode (as a request that brings no credential of its own: override key, passthrough
  * fallback key, or none), telemetry.
  * It speaks the provider's own API through the format's ConversationAdapter.
@@ -37,7 +38,7 @@ export interface ProviderCall {
   signal?: AbortSignal;
   /** Called with each piece of answer text as it streams in. */
   onText?: (text: string) => void;
-  /** Awaited once the call has passed its quota check, just before it is sent. */
+  /** Awaited once the call has passed its quota check and guardrails, just before it is sent. */
   onAdmitted?: () => Promise<void> | void;
 }
 
@@ -51,7 +52,7 @@ export interface ProviderCallResult {
   requestId?: string;
   stopReason?: string;
   usage?: Usage;
-  /** Set when a quota refused the call (status 429): the error to answer with. */
+  /** Set when keyway refused the call (a quota's 429, a guardrail's block, a fail_closed hook's 503): the error to answer with. */
   refusal?: GatewayError;
 }
 
@@ -64,7 +65,8 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
   const [path, query = ''] = built.path.split('?');
   const bodyText = JSON.stringify(built.body);
   const userAgent = `keyway/${call.client}`;
-  const trace = ctx.telemetry?.startTrace({ headers: { 'user-agent': userAgent, ...built.headers }, url: built.path }, call.identity, format, call.snapshot, call.client);
+  const traced = { headers: { 'user-agent': userAgent, ...built.headers }, url: built.path };
+  const trace = ctx.telemetry?.startTrace(traced, call.identity, format, call.snapshot, call.client);
   const model = `${provider.id}/${call.upstreamModel}`;
   trace?.setRequest(built.body, bodyText, model, call.stream);
   const admission = ctx.quotas.admit({ snapshot: call.snapshot, access: call.access, identity: call.identity, provider, format: format.flag, upstreamModel: call.upstreamModel, model });
@@ -73,7 +75,21 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
     trace?.fail(admission.error);
     return { status: 429, ok: false, text: '', error: admission.error.message, aborted: false, requestId: trace?.id, refusal: admission.error };
   }
-  const metering = startMetering(trace, admission.ticket, format, provider, call.upstreamModel);
+  const hooks = ctx.hooks.start({
+    snapshot: call.snapshot, access: call.access, identity: call.identity, provider, upstreamModel: call.upstreamModel, format, headers: traced.headers, url: built.path,
+    body: built.body, bodyText, bodyModel: typeof built.body.model === 'string' ? built.body.model : undefined, trace,
+  });
+  let sendText = bodyText;
+  if (hooks) {
+    const chain = await hooks.preRequest();
+    if (chain.entries.length > 0) trace?.setHooks(chain.entries);
+    if (!chain.ok) {
+      trace?.fail(chain.error);
+      return { status: chain.error.status, ok: false, text: '', error: chain.error.message, aborted: false, requestId: trace?.id, refusal: chain.error };
+    }
+    if (chain.body) sendText = chain.body.text;
+  }
+  const metering = startMetering(trace, admission.ticket, format, provider, call.upstreamModel, hooks?.afterAnswer());
   await call.onAdmitted?.();
   const tap = metering.tap;
 
@@ -93,8 +109,8 @@ export async function callProvider(call: ProviderCall): Promise<ProviderCallResu
     const route = matchRoute(path!);
     const upstreamPath = route?.upstreamPathFor?.(provider, call.upstreamModel) ?? (route?.withModel ? route.withModel(call.upstreamModel) : (route?.upstreamPath ?? path!));
     const target = upstreamTarget(provider, upstreamPath, query ? `?${query}` : '', format.credentialQueryParams);
-    if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body: bodyText }));
-    const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: bodyText, signal: call.signal });
+    if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers, body: sendText }));
+    const res = await ctx.pools.get(provider.origin).request({ method: 'POST', path: target.path, headers, body: sendText, signal: call.signal });
     status = res.statusCode;
     tap?.onResponseStart(status, res.headers);
     const onEvent = (event: string | undefined, data: string) => {

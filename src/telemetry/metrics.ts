@@ -5,11 +5,16 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QuotaObserver } from '../governance/quotas.js';
+import type { HookEvent } from '../config/types.js';
+import type { HookFailure } from '../hooks/hook-client.js';
+import type { HookObserver } from '../hooks/hooks.js';
 import type { RequestRecord } from './record.js';
 import type { RecorderStats } from './recorder.js';
 import { SeriesCounter, SeriesHistogram } from './series.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+// A guardrail answers in milliseconds; its timeout is seconds.
+const HOOK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** A bucket's numbers for the balance gauges. */
 export interface QuotaGaugeRow {
@@ -19,7 +24,7 @@ export interface QuotaGaugeRow {
   capacityNanos: number;
 }
 
-export class Metrics implements QuotaObserver {
+export class Metrics implements QuotaObserver, HookObserver {
   readonly registry = new Registry();
   // Per-request metrics: aggregated by hand (series.ts), read by prom-client at scrape time.
   readonly requests: SeriesCounter<'format' | 'provider' | 'model' | 'status'>;
@@ -35,6 +40,12 @@ export class Metrics implements QuotaObserver {
   readonly quotaCharged: SeriesCounter<'quota' | 'bucket'>;
   readonly quotaUnmetered: SeriesCounter<'quota' | 'reason'>;
   private quotaRows: (() => QuotaGaugeRow[]) | undefined;
+  // Hooks. Hook labels are the configuration's hook ids (or names a tailnet grant uses).
+  readonly hookCalls: SeriesCounter<'hook' | 'event' | 'result'>;
+  readonly hookDuration: SeriesHistogram<'hook' | 'event'>;
+  readonly hookFailures: SeriesCounter<'hook' | 'event' | 'reason'>;
+  readonly hookDrops: SeriesCounter<'hook' | 'event'>;
+  private hookDepth: (() => number) | undefined;
 
   constructor(stats: () => RecorderStats | undefined) {
     const registers = [this.registry];
@@ -48,6 +59,19 @@ export class Metrics implements QuotaObserver {
     this.quotaRefusals = new SeriesCounter('keyway_quota_rejections_total', 'Requests refused because a quota bucket was empty, by quota and bucket', r);
     this.quotaCharged = new SeriesCounter('keyway_quota_charged_usd_total', 'Estimated cost charged to quota buckets, in US dollars', r);
     this.quotaUnmetered = new SeriesCounter('keyway_quota_unmetered_requests_total', 'Requests charged nothing to a bucket because their cost was unknown (reason: unpriced model, no usage)', r);
+    this.hookCalls = new SeriesCounter('keyway_hook_calls_total', 'Hook calls by hook, event and result (allow, modify, block, failed_open, failed_closed; delivered, failed for events)', r);
+    this.hookDuration = new SeriesHistogram('keyway_hook_duration_seconds', 'Time a hook call took, from sending to its answer', r, HOOK_BUCKETS);
+    this.hookFailures = new SeriesCounter('keyway_hook_failures_total', 'Hook calls that failed, by reason (timeout, unreachable, connection, status, bad_json, bad_answer, model_changed, too_large, not_configured)', r);
+    this.hookDrops = new SeriesCounter('keyway_hook_events_dropped_total', 'Asynchronous hook events dropped because the hook queue was full', r);
+    const hookDepth = () => this.hookDepth?.() ?? 0;
+    new Gauge({
+      name: 'keyway_hook_queue_depth',
+      help: 'Asynchronous hook events waiting or in flight',
+      registers,
+      collect() {
+        this.set(hookDepth());
+      },
+    });
     const quotaRows = () => this.quotaRows?.() ?? [];
     const quotaGauge = (name: string, help: string, pick: (row: QuotaGaugeRow) => number) =>
       new Gauge({
@@ -124,6 +148,24 @@ export class Metrics implements QuotaObserver {
 
   unmetered(quota: string, reason: 'unpriced' | 'no_usage'): void {
     this.quotaUnmetered.inc(`${quota}\0${reason}`, () => ({ quota, reason }));
+  }
+
+  /** watchHooks gives the hook queue gauge its source (read when /metrics is scraped). */
+  watchHooks(depth: () => number): void {
+    this.hookDepth = depth;
+  }
+
+  hookCalled(hook: string, event: HookEvent, result: string, seconds: number): void {
+    this.hookCalls.inc(`${hook}\0${event}\0${result}`, () => ({ hook, event, result }));
+    this.hookDuration.observe(`${hook}\0${event}`, () => ({ hook, event }), seconds);
+  }
+
+  hookFailed(hook: string, event: HookEvent, reason: HookFailure, calls = 1): void {
+    this.hookFailures.inc(`${hook}\0${event}\0${reason}`, () => ({ hook, event, reason }), calls);
+  }
+
+  hookDropped(hook: string, event: HookEvent, calls = 1): void {
+    this.hookDrops.inc(`${hook}\0${event}`, () => ({ hook, event }), calls);
   }
 
   /** observeCost adds a request's estimated cost, known once the store has priced it. */

@@ -51,7 +51,27 @@ export interface RequestRecord {
    */
   requestBytes?: number | null;
   responseBytes?: number | null;
+  /** The hooks the request called (absent when none): pre_request verdicts, asynchronous events queued. */
+  hooks?: HookEntry[];
 }
+
+/**
+ * One hook a request called. pre_request calls have the hook's verdict and how long the
+ * call took. Asynchronous events (entire_request, tool_call_entire_request) are called
+ * after the record is made, so it says only whether the call was queued or dropped
+ * (a full queue); their outcomes are counted in /metrics.
+ */
+export interface HookEntry {
+  hook: string;
+  event: string;
+  verdict: HookVerdict;
+  /** Milliseconds the call took; null for asynchronous events. */
+  ms: number | null;
+  /** For failures: the reason and what happened (`timeout: no answer within 5000 ms`). */
+  detail?: string;
+}
+
+export type HookVerdict = 'allow' | 'modify' | 'block' | 'failed_open' | 'failed_closed' | 'queued' | 'dropped';
 
 /**
  * How a request touched one quota bucket. `charged`: its estimated cost was taken (which

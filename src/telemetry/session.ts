@@ -37,6 +37,11 @@ export function sessionFromBody(body: Record<string, unknown>): string | undefin
   return marker >= 0 ? userId.slice(marker + '_session_'.length).slice(0, MAX_ID) || undefined : undefined;
 }
 
+/** sessionOf is a request's session as its record has it: headers, then body, then the conversation's fingerprint. */
+export function sessionOf(headers: IncomingHttpHeaders, body: Record<string, unknown>, login: string): string {
+  return sessionFromHeaders(headers) ?? sessionFromBody(body) ?? conversationFingerprint(login, body);
+}
+
 /** conversationFingerprint hashes the caller and the conversation's first message. */
 export function conversationFingerprint(login: string, body: Record<string, unknown>): string {
   // A bounded prefix identifies a conversation as well as the whole message and keeps the

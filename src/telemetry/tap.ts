@@ -20,6 +20,13 @@ export interface TapResult {
   /** The answer for a capture: reassembled for streams, the body text otherwise. */
   body: string;
   bodyTruncated: boolean;
+  /**
+   * With `keepRaw`: every SSE event's data, each parsed when it is JSON, or the one parsed
+   * JSON answer (hooks' `raw_responses`). undefined otherwise, or when nothing was read.
+   */
+  raw?: unknown;
+  /** `summary.reassembled` as JSON text, when reading the answer produced it anyway (hooks reuse it). */
+  answerJson?: string;
 }
 
 export class ResponseTap implements RelayObserver {
@@ -38,12 +45,17 @@ export class ResponseTap implements RelayObserver {
   private kept = 0;
   private bytes = 0;
   private unreadable = false;
+  /** With keepRaw: the data of each SSE event so far, and their total length. */
+  private events: string[] | undefined;
+  private eventBytes = 0;
 
   constructor(
     private readonly format: ApiFormat,
     private readonly startedAt: number,
     /** Most characters of the answer kept for a capture; 0 keeps none. */
     private readonly captureLimit: number,
+    /** Keep every event's data for `raw_responses` (a hook asks for it), up to PARSE_LIMIT. */
+    private readonly keepRaw = false,
   ) {}
 
   onResponseStart(_status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -51,7 +63,23 @@ export class ResponseTap implements RelayObserver {
     this.headers = headers;
     this.reader = this.format.createResponseReader();
     this.reader.responseHeaders?.(headers);
-    this.sse = streamParserFor(String(headers['content-type'] ?? ''), (event, data) => this.reader!.sseEvent(event, data));
+    const reader = this.reader;
+    // With keepRaw every event's data is kept too (hooks sent `raw_responses`), up to the parse limit.
+    const events: string[] | undefined = this.keepRaw ? [] : undefined;
+    this.sse = streamParserFor(
+      String(headers['content-type'] ?? ''),
+      events
+        ? (event, data) => {
+            if (this.eventBytes + data.length <= PARSE_LIMIT) {
+              events.push(data);
+              this.eventBytes += data.length;
+            }
+            reader.sseEvent(event, data);
+          }
+        : (event, data) => reader.sseEvent(event, data),
+    );
+    // Only a stream has events; a JSON answer is its own raw response.
+    if (events && this.sse) this.events = events;
     const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
     if (encoding !== '' && encoding !== 'identity') {
       const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
@@ -110,19 +138,31 @@ export class ResponseTap implements RelayObserver {
     }
     let summary: ResponseSummary | undefined;
     let body: string | undefined;
+    let raw: unknown;
+    let parsed: unknown;
+    let answerJson: string | undefined;
     if (!this.sse) body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
     if (this.reader && !this.unreadable) {
       try {
         if (this.sse) this.sse.end();
-        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) this.reader.json(JSON.parse(body!));
+        else if (this.bytes > 0 && this.bytes <= PARSE_LIMIT) {
+          parsed = JSON.parse(body!);
+          if (this.keepRaw) raw = parsed;
+          this.reader.json(parsed);
+        }
       } catch {
         // not JSON (an HTML error page, say): no usage
       }
       summary = this.reader.finish();
     }
+    if (this.events) raw = this.events.map(parseData);
+    this.events = undefined;
     let bodyTruncated = this.bytes > this.kept;
+    // The reader kept the very object it was given: the text it was parsed from is its JSON.
+    if (parsed !== undefined && summary?.reassembled === parsed && !bodyTruncated) answerJson = body;
     if (this.sse && this.captureLimit > 0 && summary?.reassembled !== undefined) {
       const json = JSON.stringify(summary.reassembled);
+      answerJson = json;
       if (json.length <= this.captureLimit) {
         body = json;
         bodyTruncated = false;
@@ -134,6 +174,18 @@ export class ResponseTap implements RelayObserver {
       body = body.slice(0, this.captureLimit);
       bodyTruncated = true;
     }
-    return { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated };
+    const result: TapResult = { summary, ttfbMs: this.ttfb, responseHeaders: this.headers, body, bodyTruncated };
+    if (raw !== undefined) result.raw = raw;
+    if (answerJson !== undefined) result.answerJson = answerJson;
+    return result;
+  }
+}
+
+/** parseData reads one event's data as JSON, or keeps the text (OpenAI's `[DONE]`). */
+function parseData(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
   }
 }

@@ -19,7 +19,8 @@ import type { ForwardOutcome } from '../upstream/proxy.js';
 import { cut, redactHeaders, redactQuery } from './capture.js';
 import { pricingFor } from './pricing.js';
 import type { QuotaTicket } from '../governance/quotas.js';
-import type { Capture, CredentialSource, QuotaEntry, RequestRecord } from './record.js';
+import type { AfterAnswer } from '../hooks/hooks.js';
+import type { Capture, CredentialSource, HookEntry, QuotaEntry, RequestRecord } from './record.js';
 import { conversationFingerprint, sessionFromBody, sessionFromHeaders } from './session.js';
 import { ResponseTap, type TapResult } from './tap.js';
 import type { Telemetry } from './telemetry.js';
@@ -42,6 +43,8 @@ export class RequestTrace {
   /** The format the provider was called in, when keyway translated (else the client's). */
   private providerFormat: ApiFormat | undefined;
   private upstreamBodyText: string | undefined;
+  private hookEntries: HookEntry[] | undefined;
+  private afterAnswer: AfterAnswer | undefined;
   tap: ResponseTap | undefined;
 
   constructor(
@@ -67,17 +70,33 @@ export class RequestTrace {
    * The route: provider, upstream model and, when keyway translates, the format the
    * provider is called in. Creates the tap that reads the (upstream's) answer.
    */
-  setRoute(provider: CompiledProvider, upstreamModel: string, providerFormat: ApiFormat = this.format): ResponseTap {
+  setRoute(provider: CompiledProvider, upstreamModel: string, providerFormat: ApiFormat = this.format, keepRaw = false): ResponseTap {
     this.provider = provider;
     this.upstreamModel = upstreamModel;
     this.providerFormat = providerFormat;
-    this.tap = new ResponseTap(providerFormat, this.startedPerf, this.captureLimit);
+    // keepRaw: every event is kept too, for hooks sent `raw_responses`.
+    this.tap = new ResponseTap(providerFormat, this.startedPerf, this.captureLimit, keepRaw);
     return this.tap;
   }
 
   /** The body keyway sent upstream after translating the client's (kept in the capture). */
   setUpstreamRequest(text: string): void {
     this.upstreamBodyText = text;
+  }
+
+  /** The request's session, as its record will have it (a fingerprint is worked out once). */
+  get session(): string {
+    return (this.sessionId ??= this.body ? conversationFingerprint(this.identity.login, this.body) : this.id);
+  }
+
+  /** setHooks records the pre_request hooks the request went through. */
+  setHooks(entries: HookEntry[]): void {
+    this.hookEntries = entries;
+  }
+
+  /** setAfterAnswer hands over the asynchronous hook events, queued when the answer has been read. */
+  setAfterAnswer(after: AfterAnswer | undefined): void {
+    this.afterAnswer = after;
   }
 
   /** Whether request and response bodies are captured. */
@@ -108,10 +127,12 @@ export class RequestTrace {
     const durationMs = performance.now() - this.startedPerf;
     return tap.finish().then(
       (result) => {
+        this.queueHookEvents(result, outcome.status);
         this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, result, clientAnswer);
         return result;
       },
       () => {
+        this.queueHookEvents(undefined, outcome.status);
         this.submit(outcome.status, outcome.error ?? null, outcome.clientAborted, durationMs, undefined, clientAnswer);
         return undefined;
       },
@@ -123,9 +144,24 @@ export class RequestTrace {
     this.submit(status, null, false, performance.now() - this.startedPerf, undefined);
   }
 
+  /**
+   * answered queues the asynchronous hook events. The ticket is settled first, so a hook
+   * sent `quotas` sees the balances with this request charged.
+   */
+  private queueHookEvents(result: TapResult | undefined, status: number): void {
+    if (!this.afterAnswer) return;
+    try {
+      this.quotaTicket?.settle(result?.summary?.usage, status);
+      const entries = this.afterAnswer.answered(result);
+      if (entries.length > 0) this.hookEntries = [...(this.hookEntries ?? []), ...entries];
+    } catch (err) {
+      this.telemetry.log.error({ err: (err as Error).message, id: this.id }, 'could not queue hook events');
+    }
+  }
+
   /** fail records a request keyway answered itself before (or instead of) forwarding. */
   fail(error: GatewayError): void {
-    this.submit(error.status, error, false, performance.now() - this.startedPerf, undefined);
+    this.submit(error.status, error, error.code === 'CLIENT_CLOSED', performance.now() - this.startedPerf, undefined);
   }
 
   private submit(status: number, error: GatewayError | null, clientAborted: boolean, durationMs: number, tapped: TapResult | undefined, clientAnswer?: string): void {
@@ -157,13 +193,14 @@ export class RequestTrace {
         usage: summary?.usage ?? null,
         toolCalls: summary?.toolCalls ?? [],
         stopReason: summary?.stopReason ?? null,
-        sessionId: this.sessionId ?? (this.body ? conversationFingerprint(this.identity.login, this.body) : this.id),
+        sessionId: this.session,
         credentialSource: this.credentialSource,
         credentialFingerprint: this.credentialFingerprint,
         // Cost follows the provider's format (its cost basis) and model, whatever the client spoke.
         pricing: provider && this.upstreamModel ? pricingFor(provider.spec, (this.providerFormat ?? this.format).flag, this.upstreamModel, this.snapshot.config.autoCostBasis) : null,
         quotas,
       };
+      if (this.hookEntries) record.hooks = this.hookEntries;
       let capture: Capture | null = null;
       if (this.captureLimit > 0 && this.body !== undefined) {
         const reqBody = cut(this.bodyText, this.captureLimit);

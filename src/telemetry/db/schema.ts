@@ -147,4 +147,15 @@ export const MIGRATIONS: readonly string[] = [
     pending_count INTEGER
   );
   `,
+  // 8: for each request that called a hook, which hooks, their verdicts and durations. One row per
+  // request, clustered by time, as request_quotas.
+  `
+  CREATE TABLE request_hooks (
+    started_at INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    -- JSON: [[hook, event, verdict, ms, detail], …]
+    entries TEXT NOT NULL,
+    PRIMARY KEY (started_at, request_id)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -9,6 +9,7 @@ import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
 import { ConversationsDb } from './conversations-db.js';
 import { ExportDb } from './export-db.js';
+import { HooksDb } from './hooks-db.js';
 import { QuotasDb } from './quotas-db.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -141,6 +142,8 @@ export class TelemetryDb {
   readonly quotas: QuotasDb;
   /** Where the S3 export stands; the records it reads. */
   readonly exports: ExportDb;
+  /** The hooks each request called. */
+  readonly hooks: HooksDb;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -154,6 +157,7 @@ export class TelemetryDb {
     this.conversations = new ConversationsDb(this.db);
     this.quotas = new QuotasDb(this.db);
     this.exports = new ExportDb(this.db);
+    this.hooks = new HooksDb(this.db);
     // Positional parameters, in column order: binding by name costs a lookup per column.
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (${Array(REQUEST_COLUMNS).fill('?').join(', ')})`);
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
@@ -171,6 +175,7 @@ export class TelemetryDb {
         );
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
         if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
+        if (r.hooks && r.hooks.length > 0) this.hooks.insertEntries(r.id, r.startedAt, r.hooks);
         if (c) {
           this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0, c.upstreamRequestBody, c.upstreamResponseBody);
         }
@@ -232,9 +237,16 @@ export class TelemetryDb {
     }
     const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit).map(fromRow);
-    for (const r of page) r.quotas = this.quotas.entriesOf(r.id, r.startedAt);
+    for (const r of page) this.attach(r);
     const last = page.at(-1);
     return { requests: page, next: rows.length > limit && last ? `${last.startedAt}~${last.id}` : null };
+  }
+
+  /** attach adds what a request's rows in other tables say: quota charges, hook calls. */
+  private attach(r: StoredRequest): void {
+    r.quotas = this.quotas.entriesOf(r.id, r.startedAt);
+    const hooks = this.hooks.entriesOf(r.id, r.startedAt);
+    if (hooks) r.hooks = hooks;
   }
 
   /** usageTable is the CSV export: one row per day, user and model. */
@@ -251,7 +263,7 @@ export class TelemetryDb {
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
     const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
     const request = fromRow(row);
-    request.quotas = this.quotas.entriesOf(id, request.startedAt);
+    this.attach(request);
     return {
       request,
       toolCalls: tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),

@@ -5,7 +5,7 @@
  * sides (≈ 1.8 µs against 4.2 µs a record, with its nested usage and pricing), and that
  * is paid for every request.
  */
-import type { Capture, CredentialSource, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
+import type { Capture, CredentialSource, HookEntry, HookVerdict, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
 import type { ToolCall, Usage } from '../usage.js';
 
 export type WireRecord = [
@@ -38,7 +38,14 @@ export type WireRecord = [
   requestBytes: number | null,
   responseBytes: number | null,
   providerFormat: string | null,
-];
+] & {
+  // Optional fields sit at fixed indexes of their own, past the positional ones, so a
+  // record without them clones without them (and branches adding fields do not collide).
+  /** The hooks the request called; absent when none. */
+  40?: WireHookEntry[];
+};
+
+export type WireHookEntry = [hook: string, event: string, verdict: HookVerdict, ms: number | null, detail: string | null];
 
 export type WireCapture = [
   requestHeaders: Record<string, string>,
@@ -56,7 +63,7 @@ export type WireItem = [WireRecord, WireCapture | null];
 export function toWire(r: RequestRecord, c: Capture | null): WireItem {
   const u = r.usage;
   const p = r.pricing;
-  return [
+  const item: WireItem = [
     [
       r.id,
       r.startedAt,
@@ -90,6 +97,8 @@ export function toWire(r: RequestRecord, c: Capture | null): WireItem {
     ],
     c && [c.requestHeaders, c.requestBody, c.requestTruncated, c.responseHeaders, c.responseBody, c.responseTruncated, c.upstreamRequestBody, c.upstreamResponseBody],
   ];
+  if (r.hooks && r.hooks.length > 0) item[0][40] = r.hooks.map((h) => [h.hook, h.event, h.verdict, h.ms, h.detail ?? null]);
+  return item;
 }
 
 export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Capture | null } {
@@ -137,6 +146,8 @@ export function fromWire([w, c]: WireItem): { record: RequestRecord; capture: Ca
   // Only direct calls and MCP tool calls carry sizes; other records stay without the fields, as they were sent.
   if (w[26] !== null) record.requestBytes = w[26];
   if (w[27] !== null) record.responseBytes = w[27];
+  const hooks = w[40];
+  if (hooks) record.hooks = hooks.map(([hook, event, verdict, ms, detail]): HookEntry => (detail === null ? { hook, event, verdict, ms } : { hook, event, verdict, ms, detail }));
   const capture: Capture | null = c && {
     requestId: w[0],
     requestHeaders: c[0],

@@ -45,6 +45,19 @@ export interface RequestRecord {
   costBasis: string | null;
   /** The quota buckets the request was checked against, and what each was charged. */
   quotas: QuotaEntry[];
+  /** The hooks the request called; absent when none. */
+  hooks?: HookEntry[];
+}
+
+/** One hook call: a pre_request verdict and its duration, or an asynchronous event queued. */
+export interface HookEntry {
+  hook: string;
+  event: 'pre_request' | 'entire_request' | 'tool_call_entire_request' | string;
+  verdict: 'allow' | 'modify' | 'block' | 'failed_open' | 'failed_closed' | 'queued' | 'dropped';
+  /** null for asynchronous events (sent after the record was made). */
+  ms: number | null;
+  /** For failures: `reason: what happened`. */
+  detail?: string;
 }
 
 export interface QuotaEntry {

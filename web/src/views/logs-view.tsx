@@ -5,7 +5,7 @@
  * by user. Filters live in the URL, so a filtered view can be linked.
  */
 import { Fragment, useState, type ReactNode } from 'react';
-import { useRequestDetail, useRequests, type LogFilter, type QuotaEntry, type RequestDetail, type RequestRecord } from '../hooks/logs';
+import { useRequestDetail, useRequests, type HookEntry, type LogFilter, type QuotaEntry, type RequestDetail, type RequestRecord } from '../hooks/logs';
 import { useSessions, useUsage, type UsageFilter } from '../hooks/usage';
 import { isAdmin, useWhoami } from '../hooks/whoami';
 import { Link, navigate, useLocation } from '../router';
@@ -337,6 +337,33 @@ function QuotaEntries({ entries }: { entries: QuotaEntry[] }) {
   );
 }
 
+const HOOK_VERDICT: Record<HookEntry['verdict'], { text: string; tone: 'success' | 'info' | 'warning' | 'danger' | 'neutral' }> = {
+  allow: { text: 'allowed', tone: 'success' },
+  modify: { text: 'modified the request', tone: 'info' },
+  block: { text: 'blocked the request', tone: 'danger' },
+  failed_open: { text: 'failed (fail_open: the request went on)', tone: 'warning' },
+  failed_closed: { text: 'failed (fail_closed: the request was refused)', tone: 'danger' },
+  queued: { text: 'queued after the answer', tone: 'neutral' },
+  dropped: { text: 'dropped: the hook queue was full', tone: 'warning' },
+};
+
+function HookEntries({ entries }: { entries: HookEntry[] }) {
+  return (
+    <ul className="list-plain" aria-label="Hooks">
+      {entries.map((e, i) => {
+        const v = HOOK_VERDICT[e.verdict] ?? { text: e.verdict, tone: 'neutral' as const };
+        return (
+          <li key={i} data-hook={e.hook}>
+            <span className="mono">{e.hook}</span> <span className="muted small">{e.event}</span> <Badge tone={v.tone}>{v.text}</Badge>
+            {e.ms !== null && <span className="muted small"> in {e.ms < 10 ? `${e.ms.toFixed(1)} ms` : duration(e.ms)}</span>}
+            {e.detail && <div className="small mono">{e.detail}</div>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 function RequestDetailBody({ detail }: { detail: RequestDetail }) {
   const r = detail.request;
   const u = r.usage;
@@ -351,6 +378,7 @@ function RequestDetailBody({ detail }: { detail: RequestDetail }) {
     ['Tokens', u ? `${integer(u.inputTokens)} in (${integer(u.cacheReadTokens)} cached, ${integer(u.cacheWrite5mTokens + u.cacheWrite1hTokens)} cache writes), ${integer(u.outputTokens)} out (${integer(u.reasoningTokens)} reasoning)` : 'not reported'],
     ['Cost', `${usd(r.costUsd)}${r.costBasis ? ` as ${r.costBasis}` : ''}`],
     ...(r.quotas.length > 0 ? [['Quotas', <QuotaEntries key="q" entries={r.quotas} />] as [string, ReactNode]] : []),
+    ...(r.hooks && r.hooks.length > 0 ? [['Hooks', <HookEntries key="h" entries={r.hooks} />] as [string, ReactNode]] : []),
     ['Credential', `${CREDENTIAL_TEXT[r.credentialSource] ?? r.credentialSource}${r.credentialFingerprint ? ` · ${r.credentialFingerprint}` : ''}`],
     ['Session', <Link key="l" href={`/ui/logs?session=${encodeURIComponent(r.sessionId)}`} className="mono">{r.sessionId}</Link>],
     ['Request ID', <span key="i" className="mono">{r.id}</span>],
