@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
+import { AGENT_SQL } from '../agents.js';
 import { ConversationsDb } from './conversations-db.js';
 import { ExportDb } from './export-db.js';
 import { QuotasDb } from './quotas-db.js';
@@ -30,6 +31,14 @@ export interface QueryFilter {
   /** MCP tool calls: the server (`provider` column) and tool (`upstream_model`). */
   server?: string;
   tool?: string;
+  /** The client agent (agents.ts: `claude-code`, `codex`, …). */
+  agent?: string;
+  /**
+   * A request header's value, exactly, as captured (names lower-case). Captures hold the
+   * headers, so this matches only requests whose capture is still kept; credential
+   * headers are refused before a filter is built (server/telemetry-api.ts).
+   */
+  header?: { name: string; value: string };
 }
 
 /** The format MCP tool calls are recorded under (src/mcp/telemetry.ts). */
@@ -50,9 +59,11 @@ export interface ToolUse {
   byOutcome: ToolUseRow[];
   /** Calls per time bucket (`bucketMs` wide, keyed by the bucket's start), by outcome. */
   series: Array<{ at: number; outcome: string; calls: number }>;
+  /** Tool calls the models made in their answers (not MCP). */
+  models: ModelToolUse;
 }
 
-export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential'] as const;
+export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential', 'agent'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface UsageRow {
@@ -109,7 +120,58 @@ const GROUP_EXPR: Record<GroupBy, string> = {
   session: 'session_id',
   format: 'format',
   credential: "credential_source || coalesce(':' || credential_fp, '')",
+  agent: AGENT_SQL,
 };
+
+export type AdoptionBucket = 'day' | 'week';
+
+/** The first day of a request's UTC day or (ISO, Monday-first) week, as `YYYY-MM-DD`. */
+const PERIOD_EXPR: Record<AdoptionBucket, string> = {
+  day: "date(started_at / 1000, 'unixepoch')",
+  week: "date(started_at / 1000, 'unixepoch', 'weekday 0', '-6 days')",
+};
+
+/** One row of an adoption table: `users` distinct logins, their requests, tokens and cost. */
+export interface AdoptionRow {
+  users: number;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface Adoption {
+  bucket: AdoptionBucket;
+  totals: AdoptionRow;
+  /** Active users (anyone with a request) per period, with what they sent. */
+  activeUsers: Array<AdoptionRow & { period: string }>;
+  byUser: Array<AdoptionRow & { login: string; activeDays: number; agents: string[]; lastSeen: number }>;
+  byAgent: Array<AdoptionRow & { agent: string }>;
+  byModel: Array<AdoptionRow & { model: string }>;
+  /** Requests per period and agent, and per period and model, for the stacked charts. */
+  agentSeries: Array<AdoptionRow & { period: string; agent: string }>;
+  modelSeries: Array<AdoptionRow & { period: string; model: string }>;
+}
+
+const ADOPTION_SUMS = `count(DISTINCT login) AS users, count(*) AS requests,
+  coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd`;
+
+/** Tool calls the models made (tool_calls of inference requests), grouped one way. */
+export interface ModelToolRow {
+  key: string | null;
+  calls: number;
+  /** Requests whose answer made at least one of these calls. */
+  requests: number;
+}
+
+export interface ModelToolUse {
+  totals: ModelToolRow;
+  byTool: ModelToolRow[];
+  byAgent: ModelToolRow[];
+  byUser: ModelToolRow[];
+  /** Calls per time bucket and tool. */
+  series: Array<{ at: number; tool: string; calls: number }>;
+}
 
 /** Columns of the `requests` table (schema.ts), in order. */
 const REQUEST_COLUMNS = 36;
@@ -208,6 +270,12 @@ export class TelemetryDb {
     if (f.status !== undefined) (clauses.push('status = ?'), params.push(f.status));
     if (f.session !== undefined) (clauses.push('session_id = ?'), params.push(f.session));
     if (f.model !== undefined) (clauses.push(`${MODEL_NAME} = ?`), params.push(f.model));
+    if (f.agent !== undefined) (clauses.push(`${AGENT_SQL} = ?`), params.push(f.agent));
+    if (f.header !== undefined) {
+      // The capture by its primary key; the name is a header token (checked by the API), so it can be a JSON path key.
+      clauses.push('EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND json_extract(c.request_headers, ?) = ?)');
+      params.push(`$."${f.header.name}"`, f.header.value);
+    }
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 
@@ -230,7 +298,7 @@ export class TelemetryDb {
       sql += `${sql ? ' AND' : 'WHERE'} (started_at < ? OR (started_at = ? AND id < ?))`;
       params.push(Number(at), Number(at), id ?? '');
     }
-    const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const rows = this.db.prepare(`SELECT *, ${AGENT_SQL} AS agent FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit).map(fromRow);
     for (const r of page) r.quotas = this.quotas.entriesOf(r.id, r.startedAt);
     const last = page.at(-1);
@@ -246,7 +314,7 @@ export class TelemetryDb {
   }
 
   request(id: string): RequestDetail | undefined {
-    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT *, ${AGENT_SQL} AS agent FROM requests WHERE id = ?`).get(id) as Row | undefined;
     if (!row) return undefined;
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
     const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
@@ -297,6 +365,55 @@ export class TelemetryDb {
       byUser: q('login'),
       byOutcome: q("coalesce(stop_reason, 'ok')"),
       series,
+      models: this.modelToolUse(f, size),
+    };
+  }
+
+  /**
+   * modelToolUse aggregates the tool calls models made (tool_calls rows of inference
+   * requests). The requests are filtered first (by the started_at index, like every
+   * other query), then their calls are found by the tool_calls primary key. Tool-call
+   * rows go with `database.retention.purge: ["tools"]`; the counts then cover what is kept.
+   */
+  private modelToolUse(f: QueryFilter, size: number): ModelToolUse {
+    // `server` and `format` are MCP's; the model's own calls come from inference requests.
+    const { tool, server: _server, format: _format, ...rest } = f;
+    const w = this.where(rest, true);
+    const from = `FROM (SELECT id, login, started_at, ${AGENT_SQL} AS agent FROM requests ${w.sql}) r JOIN tool_calls t ON t.request_id = r.id${tool === undefined ? '' : ' WHERE t.name = ?'}`;
+    const params = tool === undefined ? w.params : [...w.params, tool];
+    const sums = 'count(*) AS calls, count(DISTINCT r.id) AS requests';
+    const q = (key: string) => this.db.prepare(`SELECT ${key} AS key, ${sums} ${from} GROUP BY key ORDER BY calls DESC, key LIMIT 200`).all(...params) as ModelToolRow[];
+    return {
+      totals: this.db.prepare(`SELECT NULL AS key, ${sums} ${from}`).get(...params) as ModelToolRow,
+      byTool: q('t.name'),
+      byAgent: q('r.agent'),
+      byUser: q('r.login'),
+      series: this.db.prepare(`SELECT (r.started_at / ${size}) * ${size} AS at, t.name AS tool, count(*) AS calls ${from} GROUP BY at, tool ORDER BY at, calls DESC`).all(...params) as ModelToolUse['series'],
+    };
+  }
+
+  /**
+   * adoption: who uses keyway, with what. Inference requests only (MCP calls are on the
+   * Tool Use screen). Every query reads the period's rows through the started_at index
+   * (or login+started_at for one user) and groups them once; no per-row subqueries.
+   */
+  adoption(f: QueryFilter, bucket: AdoptionBucket): Adoption {
+    const w = this.where(f, true);
+    const period = PERIOD_EXPR[bucket];
+    const all = <T>(sql: string) => this.db.prepare(sql).all(...w.params) as T[];
+    const byUser = all<AdoptionRow & { login: string; activeDays: number; agents: string | null; lastSeen: number }>(
+      `SELECT login, ${ADOPTION_SUMS}, count(DISTINCT ${GROUP_EXPR.day}) AS activeDays, group_concat(DISTINCT ${AGENT_SQL}) AS agents, max(started_at) AS lastSeen
+       FROM requests ${w.sql} GROUP BY login ORDER BY costUsd DESC, requests DESC, login`,
+    );
+    return {
+      bucket,
+      totals: this.db.prepare(`SELECT ${ADOPTION_SUMS} FROM requests ${w.sql}`).get(...w.params) as AdoptionRow,
+      activeUsers: all(`SELECT ${period} AS period, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period ORDER BY period`),
+      byUser: byUser.map((u) => ({ ...u, agents: u.agents ? u.agents.split(',').sort() : [] })),
+      byAgent: all(`SELECT ${AGENT_SQL} AS agent, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY agent ORDER BY requests DESC, agent`),
+      byModel: all(`SELECT ${MODEL_NAME} AS model, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY model ORDER BY requests DESC, model`),
+      agentSeries: all(`SELECT ${period} AS period, ${AGENT_SQL} AS agent, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period, agent ORDER BY period, agent`),
+      modelSeries: all(`SELECT ${period} AS period, ${MODEL_NAME} AS model, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period, model ORDER BY period, model`),
     };
   }
 
@@ -364,6 +481,7 @@ function fromRow(r: Row): StoredRequest {
     stopReason: (r.stop_reason as string | null) ?? null,
     sessionId: String(r.session_id),
     credentialSource: r.credential_source as StoredRequest['credentialSource'],
+    agent: r.agent === undefined ? undefined : String(r.agent),
     credentialFingerprint: (r.credential_fp as string | null) ?? null,
     costUsd: r.cost_usd === null ? null : Number(r.cost_usd),
     costBasis: (r.cost_basis as string | null) ?? null,
