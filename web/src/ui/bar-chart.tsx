@@ -46,7 +46,8 @@ export default function BarChart({ title, labels, series, format, height = 220, 
   const y = (v: number) => PAD.top + plotH - (max === 0 ? 0 : (v / max) * plotH);
   const labelEvery = Math.max(1, Math.ceil(labels.length / Math.max(2, Math.floor(plotW / 56))));
 
-  const table = (
+  // The visible table adds a total per row; the screen readers' one stays the chart's own numbers.
+  const table = (withTotal: boolean) => (
     <table>
       <caption className={asTable ? 'sr-only' : undefined}>{title}</caption>
       <thead>
@@ -57,7 +58,7 @@ export default function BarChart({ title, labels, series, format, height = 220, 
               {s.label}
             </th>
           ))}
-          {series.length > 1 && <th className="num">Total</th>}
+          {withTotal && series.length > 1 && <th className="num">Total</th>}
         </tr>
       </thead>
       <tbody>
@@ -69,7 +70,7 @@ export default function BarChart({ title, labels, series, format, height = 220, 
                 {format(s.values[i] ?? 0)}
               </td>
             ))}
-            {series.length > 1 && <td className="num">{format(totals[i] ?? 0)}</td>}
+            {withTotal && series.length > 1 && <td className="num">{format(totals[i] ?? 0)}</td>}
           </tr>
         ))}
       </tbody>
@@ -85,7 +86,7 @@ export default function BarChart({ title, labels, series, format, height = 220, 
       </div>
       {asTable ? (
         <div className="table-wrap chart-table" data-testid="chart-table">
-          {table}
+          {table(true)}
         </div>
       ) : (
         <>
@@ -136,7 +137,7 @@ export default function BarChart({ title, labels, series, format, height = 220, 
             </ul>
           )}
           {/* In a box: a table is never narrower than its content, so it cannot be the 1 px sr-only box itself. */}
-          <div className="sr-only">{table}</div>
+          <div className="sr-only">{table(false)}</div>
         </>
       )}
     </figure>
