@@ -7,6 +7,7 @@
 import { lazy, Suspense, type ComponentType } from 'react';
 import { isAdmin, useWhoamiRequest, WhoamiContext, type Whoami } from './hooks/whoami';
 import { Link, match, useLocation } from './router';
+import CommandPalette from './ui/command-palette';
 import Page from './ui/page';
 import { Failed, Loading } from './ui/state';
 import { ToastProvider } from './ui/toast';
@@ -117,6 +118,7 @@ function Shell({ who }: { who: Whoami }) {
               </li>
             )}
           </ul>
+          {who.role !== null && <CommandPalette screens={NAV.filter((n) => !n.admin || isAdmin(who))} admin={isAdmin(who)} />}
           <div className="viewer" title={`identity from ${who.identity_source}`}>
             <span className="viewer-name">{who.display_name || who.login}</span>
             <span className="viewer-role">{who.role ?? 'no role'}</span>
