@@ -78,6 +78,10 @@ function Palette({ screens, admin, onClose }: { screens: Array<{ href: string; l
     } else if (e.key === 'Enter') {
       e.preventDefault();
       go(items[current]);
+    } else if (e.key === 'Escape') {
+      // One Escape closes, also with text typed (a search field would only clear itself).
+      e.preventDefault();
+      onClose();
     }
   };
   const loading = models.loading || (admin && users.loading);
@@ -86,7 +90,7 @@ function Palette({ screens, admin, onClose }: { screens: Array<{ href: string; l
       <input
         className="palette-input"
         autoFocus
-        type="search"
+        type="text"
         role="combobox"
         aria-expanded="true"
         aria-controls="palette-results"
