@@ -157,10 +157,11 @@ describe('adoption analytics in the dashboard', { skip }, () => {
     // Arrow keys move through the results; Escape closes.
     await page.keyboard.press('Control+K');
     await box.fill('o');
-    await page.getByRole('option').nth(1).waitFor();
+    const results = page.getByRole('listbox', { name: 'Results' });
+    await results.getByRole('option').nth(1).waitFor();
     await page.keyboard.press('ArrowDown');
-    assert.equal(await page.getByRole('option', { selected: true }).count(), 1);
-    assert.equal(await page.getByRole('option').nth(1).getAttribute('aria-selected'), 'true');
+    assert.equal(await results.getByRole('option', { selected: true }).count(), 1);
+    assert.equal(await results.getByRole('option').nth(1).getAttribute('aria-selected'), 'true');
     await shot(page, 'command-palette');
     await page.keyboard.press('Escape');
     await box.waitFor({ state: 'detached' });
