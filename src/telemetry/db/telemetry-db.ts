@@ -41,6 +41,9 @@ export interface QueryFilter {
   header?: { name: string; value: string };
 }
 
+/** Beyond any time a record can have (a JavaScript Date's range), for an open end of a period. */
+const MAX_TIME_MS = 8.64e15;
+
 /** The format MCP tool calls are recorded under (src/mcp/telemetry.ts). */
 export const MCP_FORMAT = 'mcp';
 
@@ -153,8 +156,90 @@ export interface Adoption {
   modelSeries: Array<AdoptionRow & { period: string; model: string }>;
 }
 
-const ADOPTION_SUMS = `count(DISTINCT login) AS users, count(*) AS requests,
-  coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd`;
+/** One group of the adoption query: a day, login, agent and model. */
+interface AdoptionGroup {
+  day: string;
+  login: string;
+  agent: string;
+  model: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  lastSeen: number;
+}
+
+/** A table row being summed: its logins (for `users`) beside the sums. */
+class Tally {
+  readonly logins = new Set<string>();
+  requests = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  costUsd = 0;
+  add(g: AdoptionGroup): this {
+    this.logins.add(g.login);
+    this.requests += g.requests;
+    this.inputTokens += g.inputTokens;
+    this.outputTokens += g.outputTokens;
+    this.costUsd += g.costUsd;
+    return this;
+  }
+  row(): AdoptionRow {
+    return { users: this.logins.size, requests: this.requests, inputTokens: this.inputTokens, outputTokens: this.outputTokens, costUsd: this.costUsd };
+  }
+}
+
+/** weekOf is the Monday (UTC) of a `YYYY-MM-DD` day's ISO week. */
+function weekOf(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return new Date(t - ((new Date(t).getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** summarise sums the day/login/agent/model groups into the adoption tables. */
+function summarise(groups: AdoptionGroup[], bucket: AdoptionBucket): Adoption {
+  const totals = new Tally();
+  const tables = { period: new Map<string, Tally>(), login: new Map<string, Tally>(), agent: new Map<string, Tally>(), model: new Map<string, Tally>(), periodAgent: new Map<string, Tally>(), periodModel: new Map<string, Tally>() };
+  const days = new Map<string, Set<string>>();
+  const agents = new Map<string, Set<string>>();
+  const lastSeen = new Map<string, number>();
+  const weeks = new Map<string, string>();
+  const tally = (m: Map<string, Tally>, key: string, g: AdoptionGroup) => (m.get(key) ?? m.set(key, new Tally()).get(key)!).add(g);
+  for (const g of groups) {
+    let period = g.day;
+    if (bucket === 'week') period = weeks.get(g.day) ?? weeks.set(g.day, weekOf(g.day)).get(g.day)!;
+    totals.add(g);
+    tally(tables.period, period, g);
+    tally(tables.login, g.login, g);
+    tally(tables.agent, g.agent, g);
+    tally(tables.model, g.model, g);
+    // A NUL cannot be in a period, so it keeps the two parts of the key apart.
+    tally(tables.periodAgent, `${period}\0${g.agent}`, g);
+    tally(tables.periodModel, `${period}\0${g.model}`, g);
+    (days.get(g.login) ?? days.set(g.login, new Set()).get(g.login)!).add(g.day);
+    (agents.get(g.login) ?? agents.set(g.login, new Set()).get(g.login)!).add(g.agent);
+    lastSeen.set(g.login, Math.max(lastSeen.get(g.login) ?? 0, g.lastSeen));
+  }
+  const rows = <K extends string>(m: Map<string, Tally>, name: K) => [...m].map(([key, t]) => ({ [name]: key, ...t.row() }) as AdoptionRow & Record<K, string>);
+  const split = <K extends string>(m: Map<string, Tally>, name: K) =>
+    [...m].map(([key, t]) => {
+      const cut = key.indexOf('\0');
+      return { period: key.slice(0, cut), [name]: key.slice(cut + 1), ...t.row() } as AdoptionRow & { period: string } & Record<K, string>;
+    });
+  const byKey = <R extends AdoptionRow>(key: (r: R) => string) => (a: R, b: R) => b.requests - a.requests || (key(a) < key(b) ? -1 : 1);
+  const inPeriodOrder = <R extends { period: string }>(key: (r: R) => string) => (a: R, b: R) => (a.period === b.period ? (key(a) < key(b) ? -1 : 1) : a.period < b.period ? -1 : 1);
+  return {
+    bucket,
+    totals: totals.row(),
+    activeUsers: rows(tables.period, 'period').sort((a, b) => (a.period < b.period ? -1 : 1)),
+    byUser: rows(tables.login, 'login')
+      .map((u) => ({ ...u, activeDays: days.get(u.login)!.size, agents: [...agents.get(u.login)!].sort(), lastSeen: lastSeen.get(u.login)! }))
+      .sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || (a.login < b.login ? -1 : 1)),
+    byAgent: rows(tables.agent, 'agent').sort(byKey((r) => r.agent)),
+    byModel: rows(tables.model, 'model').sort(byKey((r) => r.model)),
+    agentSeries: split(tables.periodAgent, 'agent').sort(inPeriodOrder((r) => r.agent)),
+    modelSeries: split(tables.periodModel, 'model').sort(inPeriodOrder((r) => r.model)),
+  };
+}
 
 /** Tool calls the models made (tool_calls of inference requests), grouped one way. */
 export interface ModelToolRow {
@@ -371,50 +456,48 @@ export class TelemetryDb {
 
   /**
    * modelToolUse aggregates the tool calls models made (tool_calls rows of inference
-   * requests). The requests are filtered first (by the started_at index, like every
-   * other query), then their calls are found by the tool_calls primary key. Tool-call
-   * rows go with `database.retention.purge: ["tools"]`; the counts then cover what is kept.
+   * requests). It reads the period's tool calls by their own started_at index (a call has
+   * its request's start time) and looks each one's request up by primary key for the
+   * other filters: most requests make no tool call, so this reads far fewer rows than
+   * going through every request of the period. Tool-call rows go with
+   * `database.retention.purge: ["tools"]`; the counts then cover what is kept.
    */
   private modelToolUse(f: QueryFilter, size: number): ModelToolUse {
     // `server` and `format` are MCP's; the model's own calls come from inference requests.
     const { tool, server: _server, format: _format, ...rest } = f;
     const w = this.where(rest, true);
-    const from = `FROM (SELECT id, login, started_at, ${AGENT_SQL} AS agent FROM requests ${w.sql}) r JOIN tool_calls t ON t.request_id = r.id${tool === undefined ? '' : ' WHERE t.name = ?'}`;
-    const params = tool === undefined ? w.params : [...w.params, tool];
-    const sums = 'count(*) AS calls, count(DISTINCT r.id) AS requests';
+    // Only the tool_calls columns the subquery names are visible, so the filter's columns are the request's.
+    const calls = `SELECT request_id, name AS tool FROM tool_calls WHERE started_at >= ? AND started_at < ?${tool === undefined ? '' : ' AND name = ?'}`;
+    const from = `FROM (${calls}) t JOIN requests ON requests.id = t.request_id ${w.sql}`;
+    const params = [f.from ?? -MAX_TIME_MS, f.to ?? MAX_TIME_MS, ...(tool === undefined ? [] : [tool]), ...w.params];
+    const sums = 'count(*) AS calls, count(DISTINCT requests.id) AS requests';
     const q = (key: string) => this.db.prepare(`SELECT ${key} AS key, ${sums} ${from} GROUP BY key ORDER BY calls DESC, key LIMIT 200`).all(...params) as ModelToolRow[];
     return {
       totals: this.db.prepare(`SELECT NULL AS key, ${sums} ${from}`).get(...params) as ModelToolRow,
-      byTool: q('t.name'),
-      byAgent: q('r.agent'),
-      byUser: q('r.login'),
-      series: this.db.prepare(`SELECT (r.started_at / ${size}) * ${size} AS at, t.name AS tool, count(*) AS calls ${from} GROUP BY at, tool ORDER BY at, calls DESC`).all(...params) as ModelToolUse['series'],
+      byTool: q('t.tool'),
+      byAgent: q(AGENT_SQL),
+      byUser: q('login'),
+      series: this.db.prepare(`SELECT (started_at / ${size}) * ${size} AS at, t.tool AS tool, count(*) AS calls ${from} GROUP BY at, t.tool ORDER BY at, calls DESC`).all(...params) as ModelToolUse['series'],
     };
   }
 
   /**
    * adoption: who uses keyway, with what. Inference requests only (MCP calls are on the
-   * Tool Use screen). Every query reads the period's rows through the started_at index
-   * (or login+started_at for one user) and groups them once; no per-row subqueries.
+   * Tool Use screen). One pass over the period's rows (the started_at index, or
+   * login+started_at for one user) groups them by day, login, agent and model; every table
+   * is summed from those groups here, since separate GROUP BYs would read the rows once per
+   * table, and the worker (which also writes) would be busy that much longer.
    */
   adoption(f: QueryFilter, bucket: AdoptionBucket): Adoption {
     const w = this.where(f, true);
-    const period = PERIOD_EXPR[bucket];
-    const all = <T>(sql: string) => this.db.prepare(sql).all(...w.params) as T[];
-    const byUser = all<AdoptionRow & { login: string; activeDays: number; agents: string | null; lastSeen: number }>(
-      `SELECT login, ${ADOPTION_SUMS}, count(DISTINCT ${GROUP_EXPR.day}) AS activeDays, group_concat(DISTINCT ${AGENT_SQL}) AS agents, max(started_at) AS lastSeen
-       FROM requests ${w.sql} GROUP BY login ORDER BY costUsd DESC, requests DESC, login`,
-    );
-    return {
-      bucket,
-      totals: this.db.prepare(`SELECT ${ADOPTION_SUMS} FROM requests ${w.sql}`).get(...w.params) as AdoptionRow,
-      activeUsers: all(`SELECT ${period} AS period, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period ORDER BY period`),
-      byUser: byUser.map((u) => ({ ...u, agents: u.agents ? u.agents.split(',').sort() : [] })),
-      byAgent: all(`SELECT ${AGENT_SQL} AS agent, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY agent ORDER BY requests DESC, agent`),
-      byModel: all(`SELECT ${MODEL_NAME} AS model, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY model ORDER BY requests DESC, model`),
-      agentSeries: all(`SELECT ${period} AS period, ${AGENT_SQL} AS agent, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period, agent ORDER BY period, agent`),
-      modelSeries: all(`SELECT ${period} AS period, ${MODEL_NAME} AS model, ${ADOPTION_SUMS} FROM requests ${w.sql} GROUP BY period, model ORDER BY period, model`),
-    };
+    const groups = this.db
+      .prepare(
+        `SELECT ${GROUP_EXPR.day} AS day, login, ${AGENT_SQL} AS agent, ${MODEL_NAME} AS model, count(*) AS requests,
+         coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd, max(started_at) AS lastSeen
+         FROM requests ${w.sql} GROUP BY day, login, agent, model`,
+      )
+      .all(...w.params) as AdoptionGroup[];
+    return summarise(groups, bucket);
   }
 
   /**
