@@ -7,7 +7,9 @@ import type { ServerResponse } from 'node:http';
 import type { Access } from '../access/grants.js';
 import { GatewayError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
-import { GROUP_BY, type GroupBy, type QueryFilter } from '../telemetry/db/telemetry-db.js';
+import { AGENTS } from '../telemetry/agents.js';
+import { REDACTED_HEADERS } from '../telemetry/capture.js';
+import { GROUP_BY, type Adoption, type AdoptionBucket, type GroupBy, type QueryFilter } from '../telemetry/db/telemetry-db.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { sendJson } from './respond.js';
 
@@ -24,6 +26,7 @@ export interface TelemetryRequest {
 export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> {
   const { pathname } = r;
   if (pathname === '/metrics') return metrics(r);
+  if (pathname === '/api/adoption') return adoption(r);
   if (pathname === '/api/usage' || pathname === '/api/usage.csv' || pathname === '/api/requests' || pathname === '/api/sessions' || pathname === '/api/tool-use' || pathname.startsWith('/api/requests/')) {
     const telemetry = r.telemetry;
     if (!telemetry) throw new GatewayError('TELEMETRY_OFF');
@@ -33,7 +36,7 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
       if (groupBy !== undefined && !(GROUP_BY as readonly string[]).includes(groupBy)) throw new GatewayError('BAD_REQUEST', `group_by must be one of ${GROUP_BY.join(', ')}`);
       sendJson(r.res, 200, { filter: describe(filter), ...(await telemetry.store.usage(filter, groupBy as GroupBy | undefined)) });
     } else if (pathname === '/api/usage.csv') {
-      sendCsv(r.res, await telemetry.store.usageTable(filter));
+      sendCsv(r.res, USAGE_COLUMNS, await telemetry.store.usageTable(filter), 'keyway-usage.csv');
     } else if (pathname === '/api/requests') {
       const limit = clampInt(r.query.get('limit'), 'limit', 50, 1, 500);
       sendJson(r.res, 200, await telemetry.store.requests(filter, limit, r.query.get('before') ?? undefined));
@@ -52,6 +55,40 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
     return true;
   }
   return false;
+}
+
+/** The tables of GET /api/adoption, and the columns each has as CSV (`format=csv&table=…`). */
+const ADOPTION_TABLES = {
+  active: { rows: (a: Adoption) => a.activeUsers, columns: ['period', 'users', 'requests', 'inputTokens', 'outputTokens', 'costUsd'] },
+  users: { rows: (a: Adoption) => a.byUser.map((u) => ({ ...u, agents: u.agents.join(' '), lastSeen: new Date(u.lastSeen).toISOString() })), columns: ['login', 'requests', 'inputTokens', 'outputTokens', 'costUsd', 'activeDays', 'agents', 'lastSeen'] },
+  agents: { rows: (a: Adoption) => a.byAgent, columns: ['agent', 'users', 'requests', 'inputTokens', 'outputTokens', 'costUsd'] },
+  models: { rows: (a: Adoption) => a.byModel, columns: ['model', 'users', 'requests', 'inputTokens', 'outputTokens', 'costUsd'] },
+} as const;
+type AdoptionTable = keyof typeof ADOPTION_TABLES;
+
+/**
+ * GET /api/adoption (admins): active users per day or week, and requests and cost per
+ * user, agent and model; `format=csv&table=active|users|agents|models` for one table as CSV.
+ */
+async function adoption(r: TelemetryRequest): Promise<boolean> {
+  if (!r.telemetry) throw new GatewayError('TELEMETRY_OFF');
+  if (r.access.role !== 'admin') throw new GatewayError('NOT_ADMIN', 'access denied: adoption analytics are for admins');
+  const bucket = r.query.get('bucket') || 'day';
+  if (bucket !== 'day' && bucket !== 'week') throw new GatewayError('BAD_REQUEST', 'bucket must be "day" or "week"');
+  const format = r.query.get('format') || 'json';
+  if (format !== 'json' && format !== 'csv') throw new GatewayError('BAD_REQUEST', 'format must be "json" or "csv"');
+  const table = r.query.get('table') ?? '';
+  if (format === 'csv' && !Object.hasOwn(ADOPTION_TABLES, table)) throw new GatewayError('BAD_REQUEST', `table must be one of ${Object.keys(ADOPTION_TABLES).join(', ')} for format=csv`);
+  // `format` here is the answer's; the API-format filter of the other endpoints does not apply.
+  const filter = { ...filterFrom(r), format: undefined };
+  const data = await r.telemetry.store.adoption(filter, bucket as AdoptionBucket);
+  if (format === 'csv') {
+    const t = ADOPTION_TABLES[table as AdoptionTable];
+    sendCsv(r.res, t.columns, t.rows(data), `keyway-adoption-${table}-${bucket}.csv`);
+  } else {
+    sendJson(r.res, 200, { filter: describe(filter), ...data });
+  }
+  return true;
 }
 
 async function metrics(r: TelemetryRequest): Promise<boolean> {
@@ -96,7 +133,33 @@ function filterFrom(r: TelemetryRequest): QueryFilter {
     format: q.get('format') || undefined,
     server: q.get('server') || undefined,
     tool: q.get('tool') || undefined,
+    agent: agent(q.get('agent')),
+    header: headerFilter(q.get('header')),
   };
+}
+
+/** agent reads the `agent` filter: one of the names agents.ts gives. */
+function agent(raw: string | null): string | undefined {
+  if (raw === null || raw === '') return undefined;
+  if (!AGENTS.includes(raw)) throw new GatewayError('BAD_REQUEST', `agent must be one of ${AGENTS.join(', ')}, not "${raw}"`);
+  return raw;
+}
+
+const HEADER_NAME = /^[a-z0-9_-]{1,100}$/;
+
+/**
+ * headerFilter reads `header=name:value`: requests whose captured request headers have
+ * this value. Credential headers are never filterable (their values are not kept anyway,
+ * and a filter on them would only invite guessing); neither are `tailscale-*` ones, which
+ * are not captured.
+ */
+function headerFilter(raw: string | null): QueryFilter['header'] {
+  if (raw === null || raw === '') return undefined;
+  const colon = raw.indexOf(':');
+  const name = (colon < 0 ? raw : raw.slice(0, colon)).trim().toLowerCase();
+  if (colon < 0 || !HEADER_NAME.test(name)) throw new GatewayError('BAD_REQUEST', 'header must be "name:value", the name letters, digits, "-" or "_" (such as "x-session-id:abc")');
+  if (REDACTED_HEADERS.has(name) || name.startsWith('tailscale-')) throw new GatewayError('BAD_REQUEST', `header "${name}" cannot be filtered on: keyway never records its value`);
+  return { name, value: raw.slice(colon + 1).trim() };
 }
 
 /** time reads a `from`/`to` query parameter: an ISO date or milliseconds since the epoch. */
@@ -126,15 +189,17 @@ function describe(f: QueryFilter) {
   return { ...f, from: new Date(f.from!).toISOString(), to: new Date(f.to!).toISOString() };
 }
 
-function sendCsv(res: ServerResponse, rows: ReadonlyArray<object>): void {
-  const columns = ['day', 'login', 'model', 'requests', 'errors', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'costUsd'];
+const USAGE_COLUMNS = ['day', 'login', 'model', 'requests', 'errors', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'costUsd'];
+
+/** sendCsv answers with RFC 4180 CSV: a header row, then `columns` of each row. */
+function sendCsv(res: ServerResponse, columns: readonly string[], rows: ReadonlyArray<object>, filename: string): void {
   const esc = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
     // Quote, and defuse spreadsheet formulas in free-text cells.
     const safe = /^[=+\-@]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s;
-    return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
   const body = [columns.join(','), ...rows.map((row) => columns.map((c) => esc((row as Record<string, unknown>)[c])).join(','))].join('\n') + '\n';
-  res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="keyway-usage.csv"', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"`, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

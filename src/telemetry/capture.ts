@@ -6,7 +6,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseDurationMs } from '../duration.js';
 import { redactParams } from '../upstream/query.js';
 
-const REDACTED_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization', 'x-amz-security-token']);
+/** Headers whose values are never kept (nor filterable: server/telemetry-api.ts). */
+export const REDACTED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie', 'proxy-authorization', 'x-amz-security-token']);
 
 /** redactHeaders copies headers with every credential-bearing value replaced. */
 export function redactHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {

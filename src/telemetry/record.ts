@@ -121,4 +121,6 @@ export interface StoredRequest extends Omit<RequestRecord, 'pricing'> {
   costBasis: string | null;
   /** Tool calls the answer made (their details may have been purged). */
   toolCallCount: number;
+  /** The client agent, worked out from `client` and `userAgent` when read (agents.ts). */
+  agent?: string;
 }

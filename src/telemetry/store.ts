@@ -8,12 +8,12 @@ import { Worker } from 'node:worker_threads';
 import { privateFile, tightenIfExists, type FileNote } from '../private-files.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { ExportBatch, ExportState } from './db/export-db.js';
-import type { GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
+import type { Adoption, AdoptionBucket, GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
 import { toWire } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
-export type { ChatMessage, Conversation, ConversationPatch, ExportBatch, ExportState, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
+export type { Adoption, AdoptionBucket, ChatMessage, Conversation, ConversationPatch, ExportBatch, ExportState, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
 
 /**
  * Where the S3 export reads records and keeps its cursor (telemetry/export/). `next`
@@ -95,6 +95,8 @@ export interface TelemetryStore {
   sessions(filter: QueryFilter, limit: number): Promise<SessionRow[]>;
   /** toolUse aggregates MCP tool calls (format `mcp`) for the Tool Use screen. */
   toolUse(filter: QueryFilter, bucketMs: number): Promise<ToolUse>;
+  /** adoption: active users per day or week, and requests and cost by user, agent and model. */
+  adoption(filter: QueryFilter, bucket: AdoptionBucket): Promise<Adoption>;
   /** purge deletes captures (and tool calls) older than the cutoffs; `onlyExported` keeps what the S3 export has not sent. */
   purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean): Promise<{ captures: number; tools: number }>;
   quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
@@ -171,6 +173,9 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
   }
   toolUse(filter: QueryFilter, bucketMs: number) {
     return this.call<ToolUse>({ op: 'toolUse', filter, bucketMs });
+  }
+  adoption(filter: QueryFilter, bucket: AdoptionBucket) {
+    return this.call<Adoption>({ op: 'adoption', filter, bucket });
   }
   purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean) {
     return this.call<{ captures: number; tools: number }>({ op: 'purge', capturesBefore, toolsBefore, onlyExported });

@@ -7,6 +7,7 @@
 import { lazy, Suspense, type ComponentType } from 'react';
 import { isAdmin, useWhoamiRequest, WhoamiContext, type Whoami } from './hooks/whoami';
 import { Link, match, useLocation } from './router';
+import CommandPalette from './ui/command-palette';
 import Page from './ui/page';
 import { Failed, Loading } from './ui/state';
 import { ToastProvider } from './ui/toast';
@@ -22,6 +23,7 @@ const ChatView = lazy(() => import('./views/chat-view'));
 const QuotasView = lazy(() => import('./views/quotas-view'));
 const McpView = lazy(() => import('./views/mcp-view'));
 const ToolUseView = lazy(() => import('./views/tool-use-view'));
+const AdoptionView = lazy(() => import('./views/adoption-view'));
 
 interface Route {
   pattern: string;
@@ -38,6 +40,7 @@ const ROUTES: Route[] = [
   { pattern: '/ui/quotas', view: QuotasView },
   { pattern: '/ui/mcp', view: McpView },
   { pattern: '/ui/tools', view: ToolUseView },
+  { pattern: '/ui/adoption', view: AdoptionView, admin: true },
   { pattern: '/ui/config', view: ConfigView, admin: true },
   { pattern: '/ui/providers', view: ProvidersView, admin: true },
   { pattern: '/ui/grants', view: GrantsView, admin: true },
@@ -50,6 +53,7 @@ const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
   { href: '/ui/quotas', label: 'Quotas' },
   { href: '/ui/mcp', label: 'MCP' },
   { href: '/ui/tools', label: 'Tool Use' },
+  { href: '/ui/adoption', label: 'Adoption', admin: true },
   { href: '/ui/config', label: 'Configuration', admin: true },
   { href: '/ui/providers', label: 'Providers', admin: true },
   { href: '/ui/grants', label: 'Grants', admin: true },
@@ -114,6 +118,7 @@ function Shell({ who }: { who: Whoami }) {
               </li>
             )}
           </ul>
+          {who.role !== null && <CommandPalette screens={NAV.filter((n) => !n.admin || isAdmin(who))} admin={isAdmin(who)} />}
           <div className="viewer" title={`identity from ${who.identity_source}`}>
             <span className="viewer-name">{who.display_name || who.login}</span>
             <span className="viewer-role">{who.role ?? 'no role'}</span>

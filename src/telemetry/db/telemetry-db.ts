@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
+import { AGENT_SQL } from '../agents.js';
 import { ConversationsDb } from './conversations-db.js';
 import { ExportDb } from './export-db.js';
 import { HooksDb } from './hooks-db.js';
@@ -31,7 +32,18 @@ export interface QueryFilter {
   /** MCP tool calls: the server (`provider` column) and tool (`upstream_model`). */
   server?: string;
   tool?: string;
+  /** The client agent (agents.ts: `claude-code`, `codex`, …). */
+  agent?: string;
+  /**
+   * A request header's value, exactly, as captured (names lower-case). Captures hold the
+   * headers, so this matches only requests whose capture is still kept; credential
+   * headers are refused before a filter is built (server/telemetry-api.ts).
+   */
+  header?: { name: string; value: string };
 }
+
+/** Beyond any time a record can have (a JavaScript Date's range), for an open end of a period. */
+const MAX_TIME_MS = 8.64e15;
 
 /** The format MCP tool calls are recorded under (src/mcp/telemetry.ts). */
 export const MCP_FORMAT = 'mcp';
@@ -51,9 +63,11 @@ export interface ToolUse {
   byOutcome: ToolUseRow[];
   /** Calls per time bucket (`bucketMs` wide, keyed by the bucket's start), by outcome. */
   series: Array<{ at: number; outcome: string; calls: number }>;
+  /** Tool calls the models made in their answers (not MCP). */
+  models: ModelToolUse;
 }
 
-export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential'] as const;
+export const GROUP_BY = ['day', 'login', 'model', 'provider', 'session', 'format', 'credential', 'agent'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface UsageRow {
@@ -110,7 +124,140 @@ const GROUP_EXPR: Record<GroupBy, string> = {
   session: 'session_id',
   format: 'format',
   credential: "credential_source || coalesce(':' || credential_fp, '')",
+  agent: AGENT_SQL,
 };
+
+export type AdoptionBucket = 'day' | 'week';
+
+/** The first day of a request's UTC day or (ISO, Monday-first) week, as `YYYY-MM-DD`. */
+const PERIOD_EXPR: Record<AdoptionBucket, string> = {
+  day: "date(started_at / 1000, 'unixepoch')",
+  week: "date(started_at / 1000, 'unixepoch', 'weekday 0', '-6 days')",
+};
+
+/** One row of an adoption table: `users` distinct logins, their requests, tokens and cost. */
+export interface AdoptionRow {
+  users: number;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface Adoption {
+  bucket: AdoptionBucket;
+  totals: AdoptionRow;
+  /** Active users (anyone with a request) per period, with what they sent. */
+  activeUsers: Array<AdoptionRow & { period: string }>;
+  byUser: Array<AdoptionRow & { login: string; activeDays: number; agents: string[]; lastSeen: number }>;
+  byAgent: Array<AdoptionRow & { agent: string }>;
+  byModel: Array<AdoptionRow & { model: string }>;
+  /** Requests per period and agent, and per period and model, for the stacked charts. */
+  agentSeries: Array<AdoptionRow & { period: string; agent: string }>;
+  modelSeries: Array<AdoptionRow & { period: string; model: string }>;
+}
+
+/** One group of the adoption query: a day, login, agent and model. */
+interface AdoptionGroup {
+  day: string;
+  login: string;
+  agent: string;
+  model: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  lastSeen: number;
+}
+
+/** A table row being summed: its logins (for `users`) beside the sums. */
+class Tally {
+  readonly logins = new Set<string>();
+  requests = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  costUsd = 0;
+  add(g: AdoptionGroup): this {
+    this.logins.add(g.login);
+    this.requests += g.requests;
+    this.inputTokens += g.inputTokens;
+    this.outputTokens += g.outputTokens;
+    this.costUsd += g.costUsd;
+    return this;
+  }
+  row(): AdoptionRow {
+    return { users: this.logins.size, requests: this.requests, inputTokens: this.inputTokens, outputTokens: this.outputTokens, costUsd: this.costUsd };
+  }
+}
+
+/** weekOf is the Monday (UTC) of a `YYYY-MM-DD` day's ISO week. */
+function weekOf(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return new Date(t - ((new Date(t).getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** summarise sums the day/login/agent/model groups into the adoption tables. */
+function summarise(groups: AdoptionGroup[], bucket: AdoptionBucket): Adoption {
+  const totals = new Tally();
+  const tables = { period: new Map<string, Tally>(), login: new Map<string, Tally>(), agent: new Map<string, Tally>(), model: new Map<string, Tally>(), periodAgent: new Map<string, Tally>(), periodModel: new Map<string, Tally>() };
+  const days = new Map<string, Set<string>>();
+  const agents = new Map<string, Set<string>>();
+  const lastSeen = new Map<string, number>();
+  const weeks = new Map<string, string>();
+  const tally = (m: Map<string, Tally>, key: string, g: AdoptionGroup) => (m.get(key) ?? m.set(key, new Tally()).get(key)!).add(g);
+  for (const g of groups) {
+    let period = g.day;
+    if (bucket === 'week') period = weeks.get(g.day) ?? weeks.set(g.day, weekOf(g.day)).get(g.day)!;
+    totals.add(g);
+    tally(tables.period, period, g);
+    tally(tables.login, g.login, g);
+    tally(tables.agent, g.agent, g);
+    tally(tables.model, g.model, g);
+    // A NUL cannot be in a period, so it keeps the two parts of the key apart.
+    tally(tables.periodAgent, `${period}\0${g.agent}`, g);
+    tally(tables.periodModel, `${period}\0${g.model}`, g);
+    (days.get(g.login) ?? days.set(g.login, new Set()).get(g.login)!).add(g.day);
+    (agents.get(g.login) ?? agents.set(g.login, new Set()).get(g.login)!).add(g.agent);
+    lastSeen.set(g.login, Math.max(lastSeen.get(g.login) ?? 0, g.lastSeen));
+  }
+  const rows = <K extends string>(m: Map<string, Tally>, name: K) => [...m].map(([key, t]) => ({ [name]: key, ...t.row() }) as AdoptionRow & Record<K, string>);
+  const split = <K extends string>(m: Map<string, Tally>, name: K) =>
+    [...m].map(([key, t]) => {
+      const cut = key.indexOf('\0');
+      return { period: key.slice(0, cut), [name]: key.slice(cut + 1), ...t.row() } as AdoptionRow & { period: string } & Record<K, string>;
+    });
+  const byKey = <R extends AdoptionRow>(key: (r: R) => string) => (a: R, b: R) => b.requests - a.requests || (key(a) < key(b) ? -1 : 1);
+  const inPeriodOrder = <R extends { period: string }>(key: (r: R) => string) => (a: R, b: R) => (a.period === b.period ? (key(a) < key(b) ? -1 : 1) : a.period < b.period ? -1 : 1);
+  return {
+    bucket,
+    totals: totals.row(),
+    activeUsers: rows(tables.period, 'period').sort((a, b) => (a.period < b.period ? -1 : 1)),
+    byUser: rows(tables.login, 'login')
+      .map((u) => ({ ...u, activeDays: days.get(u.login)!.size, agents: [...agents.get(u.login)!].sort(), lastSeen: lastSeen.get(u.login)! }))
+      .sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || (a.login < b.login ? -1 : 1)),
+    byAgent: rows(tables.agent, 'agent').sort(byKey((r) => r.agent)),
+    byModel: rows(tables.model, 'model').sort(byKey((r) => r.model)),
+    agentSeries: split(tables.periodAgent, 'agent').sort(inPeriodOrder((r) => r.agent)),
+    modelSeries: split(tables.periodModel, 'model').sort(inPeriodOrder((r) => r.model)),
+  };
+}
+
+/** Tool calls the models made (tool_calls of inference requests), grouped one way. */
+export interface ModelToolRow {
+  key: string | null;
+  calls: number;
+  /** Requests whose answer made at least one of these calls. */
+  requests: number;
+}
+
+export interface ModelToolUse {
+  totals: ModelToolRow;
+  byTool: ModelToolRow[];
+  byAgent: ModelToolRow[];
+  byUser: ModelToolRow[];
+  /** Calls per time bucket and tool. */
+  series: Array<{ at: number; tool: string; calls: number }>;
+}
 
 /** Columns of the `requests` table (schema.ts), in order. */
 const REQUEST_COLUMNS = 36;
@@ -213,6 +360,12 @@ export class TelemetryDb {
     if (f.status !== undefined) (clauses.push('status = ?'), params.push(f.status));
     if (f.session !== undefined) (clauses.push('session_id = ?'), params.push(f.session));
     if (f.model !== undefined) (clauses.push(`${MODEL_NAME} = ?`), params.push(f.model));
+    if (f.agent !== undefined) (clauses.push(`${AGENT_SQL} = ?`), params.push(f.agent));
+    if (f.header !== undefined) {
+      // The capture by its primary key; the name is a header token (checked by the API), so it can be a JSON path key.
+      clauses.push('EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND json_extract(c.request_headers, ?) = ?)');
+      params.push(`$."${f.header.name}"`, f.header.value);
+    }
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 
@@ -235,7 +388,7 @@ export class TelemetryDb {
       sql += `${sql ? ' AND' : 'WHERE'} (started_at < ? OR (started_at = ? AND id < ?))`;
       params.push(Number(at), Number(at), id ?? '');
     }
-    const rows = this.db.prepare(`SELECT * FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
+    const rows = this.db.prepare(`SELECT *, ${AGENT_SQL} AS agent FROM requests ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, limit + 1) as Row[];
     const page = rows.slice(0, limit).map(fromRow);
     for (const r of page) this.attach(r);
     const last = page.at(-1);
@@ -258,7 +411,7 @@ export class TelemetryDb {
   }
 
   request(id: string): RequestDetail | undefined {
-    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT *, ${AGENT_SQL} AS agent FROM requests WHERE id = ?`).get(id) as Row | undefined;
     if (!row) return undefined;
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
     const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
@@ -309,7 +462,54 @@ export class TelemetryDb {
       byUser: q('login'),
       byOutcome: q("coalesce(stop_reason, 'ok')"),
       series,
+      models: this.modelToolUse(f, size),
     };
+  }
+
+  /**
+   * modelToolUse aggregates the tool calls models made (tool_calls rows of inference
+   * requests). It reads the period's tool calls by their own started_at index (a call has
+   * its request's start time) and looks each one's request up by primary key for the
+   * other filters: most requests make no tool call, so this reads far fewer rows than
+   * going through every request of the period. Tool-call rows go with
+   * `database.retention.purge: ["tools"]`; the counts then cover what is kept.
+   */
+  private modelToolUse(f: QueryFilter, size: number): ModelToolUse {
+    // `server` and `format` are MCP's; the model's own calls come from inference requests.
+    const { tool, server: _server, format: _format, ...rest } = f;
+    const w = this.where(rest, true);
+    // Only the tool_calls columns the subquery names are visible, so the filter's columns are the request's.
+    const calls = `SELECT request_id, name AS tool FROM tool_calls WHERE started_at >= ? AND started_at < ?${tool === undefined ? '' : ' AND name = ?'}`;
+    const from = `FROM (${calls}) t JOIN requests ON requests.id = t.request_id ${w.sql}`;
+    const params = [f.from ?? -MAX_TIME_MS, f.to ?? MAX_TIME_MS, ...(tool === undefined ? [] : [tool]), ...w.params];
+    const sums = 'count(*) AS calls, count(DISTINCT requests.id) AS requests';
+    const q = (key: string) => this.db.prepare(`SELECT ${key} AS key, ${sums} ${from} GROUP BY key ORDER BY calls DESC, key LIMIT 200`).all(...params) as ModelToolRow[];
+    return {
+      totals: this.db.prepare(`SELECT NULL AS key, ${sums} ${from}`).get(...params) as ModelToolRow,
+      byTool: q('t.tool'),
+      byAgent: q(AGENT_SQL),
+      byUser: q('login'),
+      series: this.db.prepare(`SELECT (started_at / ${size}) * ${size} AS at, t.tool AS tool, count(*) AS calls ${from} GROUP BY at, t.tool ORDER BY at, calls DESC`).all(...params) as ModelToolUse['series'],
+    };
+  }
+
+  /**
+   * adoption: who uses keyway, with what. Inference requests only (MCP calls are on the
+   * Tool Use screen). One pass over the period's rows (the started_at index, or
+   * login+started_at for one user) groups them by day, login, agent and model; every table
+   * is summed from those groups here, since separate GROUP BYs would read the rows once per
+   * table, and the worker (which also writes) would be busy that much longer.
+   */
+  adoption(f: QueryFilter, bucket: AdoptionBucket): Adoption {
+    const w = this.where(f, true);
+    const groups = this.db
+      .prepare(
+        `SELECT ${GROUP_EXPR.day} AS day, login, ${AGENT_SQL} AS agent, ${MODEL_NAME} AS model, count(*) AS requests,
+         coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd, max(started_at) AS lastSeen
+         FROM requests ${w.sql} GROUP BY day, login, agent, model`,
+      )
+      .all(...w.params) as AdoptionGroup[];
+    return summarise(groups, bucket);
   }
 
   /**
@@ -376,6 +576,7 @@ function fromRow(r: Row): StoredRequest {
     stopReason: (r.stop_reason as string | null) ?? null,
     sessionId: String(r.session_id),
     credentialSource: r.credential_source as StoredRequest['credentialSource'],
+    agent: r.agent === undefined ? undefined : String(r.agent),
     credentialFingerprint: (r.credential_fp as string | null) ?? null,
     costUsd: r.cost_usd === null ? null : Number(r.cost_usd),
     costBasis: (r.cost_basis as string | null) ?? null,

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
-import { TelemetryDb, type GroupBy, type QueryFilter } from './telemetry-db.js';
+import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
 import { fromWire, type WireItem } from './wire.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
@@ -18,6 +18,7 @@ export type WorkerRequest =
   | { op: 'request'; id: string }
   | { op: 'sessions'; filter: QueryFilter; limit: number }
   | { op: 'toolUse'; filter: QueryFilter; bucketMs: number }
+  | { op: 'adoption'; filter: QueryFilter; bucket: AdoptionBucket }
   | { op: 'purge'; capturesBefore?: number; toolsBefore?: number; onlyExported?: boolean }
   | { op: 'export.next'; limit: number; now: number }
   | { op: 'export.commit'; keySeconds: number; toSeq: number; now: number }
@@ -62,6 +63,8 @@ function handle(req: WorkerRequest): unknown {
       return db.sessions(req.filter, req.limit);
     case 'toolUse':
       return db.toolUse(req.filter, req.bucketMs);
+    case 'adoption':
+      return db.adoption(req.filter, req.bucket);
     case 'purge':
       return db.purge(req.capturesBefore, req.toolsBefore, req.onlyExported);
     case 'export.next':

@@ -43,6 +43,8 @@ export interface RequestRecord {
   credentialFingerprint: string | null;
   costUsd: number | null;
   costBasis: string | null;
+  /** The client agent keyway recognised (hooks/adoption.ts AGENT_LABELS). */
+  agent?: string;
   /** The quota buckets the request was checked against, and what each was charged. */
   quotas: QuotaEntry[];
   /** The hooks the request called; absent when none. */
@@ -99,7 +101,7 @@ export interface LogFilter extends UsageFilter {
  * `next` cursor. Changing the filter starts over.
  */
 export function useRequests(filter: LogFilter, pageSize = 50) {
-  const key = query({ from: filter.from, to: filter.to, user: filter.user, model: filter.model, status: filter.status, session: filter.session, format: filter.format, limit: pageSize });
+  const key = query({ from: filter.from, to: filter.to, user: filter.user, model: filter.model, status: filter.status, session: filter.session, format: filter.format, agent: filter.agent, header: filter.header, limit: pageSize });
   const [state, setState] = useState<{ key: string; rows: RequestRecord[]; next: string | null; error?: ApiError; loading: boolean }>({ key, rows: [], next: null, loading: true });
 
   const load = useCallback(

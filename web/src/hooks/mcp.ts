@@ -42,7 +42,23 @@ export interface ToolUse {
   byTool: ToolUseRow[];
   byUser: ToolUseRow[];
   byOutcome: ToolUseRow[];
+  /** Tool calls the models made in their answers (the recorded tool calls of inference requests). */
+  models: ModelToolUse;
   series: Array<{ at: number; outcome: string; calls: number }>;
+}
+
+export interface ModelToolRow {
+  key: string | null;
+  calls: number;
+  requests: number;
+}
+
+export interface ModelToolUse {
+  totals: ModelToolRow;
+  byTool: ModelToolRow[];
+  byAgent: ModelToolRow[];
+  byUser: ModelToolRow[];
+  series: Array<{ at: number; tool: string; calls: number }>;
 }
 
 export interface ToolUseFilter {

@@ -23,7 +23,7 @@ export interface Usage {
   groups: UsageRow[];
 }
 
-export type GroupBy = 'day' | 'login' | 'model' | 'provider' | 'session' | 'format' | 'credential';
+export type GroupBy = 'day' | 'login' | 'model' | 'provider' | 'session' | 'format' | 'credential' | 'agent';
 
 export interface UsageFilter {
   /** Milliseconds since the epoch. */
@@ -33,6 +33,10 @@ export interface UsageFilter {
   model?: string;
   provider?: string;
   status?: number;
+  /** The client agent (`claude-code`, `codex`, …; hooks/adoption.ts AGENT_LABELS). */
+  agent?: string;
+  /** `name:value`: requests whose captured request headers have this value. */
+  header?: string;
 }
 
 export interface Session {
@@ -48,7 +52,7 @@ export interface Session {
 }
 
 function filterQuery(f: UsageFilter, extra: Record<string, string | number | undefined> = {}): string {
-  return query({ from: f.from, to: f.to, user: f.user, model: f.model, provider: f.provider, status: f.status, ...extra });
+  return query({ from: f.from, to: f.to, user: f.user, model: f.model, provider: f.provider, status: f.status, agent: f.agent, header: f.header, ...extra });
 }
 
 export function useUsage(filter: UsageFilter, groupBy?: GroupBy) {

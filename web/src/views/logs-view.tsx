@@ -6,6 +6,7 @@
  */
 import { Fragment, useState, type ReactNode } from 'react';
 import { useRequestDetail, useRequests, type HookEntry, type LogFilter, type QuotaEntry, type RequestDetail, type RequestRecord } from '../hooks/logs';
+import { AGENT_LABELS, agentLabel } from '../hooks/adoption';
 import { useSessions, useUsage, type UsageFilter } from '../hooks/usage';
 import { isAdmin, useWhoami } from '../hooks/whoami';
 import { Link, navigate, useLocation } from '../router';
@@ -19,7 +20,7 @@ import { clock, duration, integer, tokens, usd, when } from '../utils/format';
 const DAY = 86_400_000;
 
 /** The filters the form sets (the session one comes from a link, not the form). */
-const FORM_FILTERS = ['from', 'to', 'user', 'model', 'status'] as const;
+const FORM_FILTERS = ['from', 'to', 'user', 'model', 'status', 'agent', 'header'] as const;
 type FormFilter = (typeof FORM_FILTERS)[number];
 
 /**
@@ -42,6 +43,10 @@ function filterFrom(search: URLSearchParams): { filter: LogFilter; invalid: Part
   };
   const status = search.get('status');
   if (status && !/^[1-5]\d\d$/.test(status)) invalid.status = `Status must be an HTTP status code from 100 to 599, such as 404, not "${status}".`;
+  const agent = search.get('agent');
+  if (agent && !Object.hasOwn(AGENT_LABELS, agent)) invalid.agent = `Agent must be one of ${Object.values(AGENT_LABELS).join(', ')}, not "${agent}".`;
+  const header = search.get('header');
+  if (header && !/^[A-Za-z0-9_-]+:/.test(header)) invalid.header = `Header must be name:value, such as x-team:platform, not "${header}".`;
   const filter = {
     from: day('from', false),
     to: day('to', true),
@@ -49,6 +54,8 @@ function filterFrom(search: URLSearchParams): { filter: LogFilter; invalid: Part
     model: search.get('model') || undefined,
     status: status && !invalid.status ? Number(status) : undefined,
     session: search.get('session') || undefined,
+    agent: agent && !invalid.agent ? agent : undefined,
+    header: header && !invalid.header ? header : undefined,
   };
   return { filter, invalid };
 }
@@ -130,6 +137,8 @@ function Filters({ search, invalid }: { search: URLSearchParams; invalid: Partia
     user: search.get('user') ?? '',
     model: search.get('model') ?? '',
     status: search.get('status') ?? '',
+    agent: search.get('agent') ?? '',
+    header: search.get('header') ?? '',
   }));
   const apply = (e: React.FormEvent) => {
     e.preventDefault();
@@ -157,6 +166,23 @@ function Filters({ search, invalid }: { search: URLSearchParams; invalid: Partia
         ))}
       </datalist>
       {input('status', 'Status', { type: 'search', inputMode: 'numeric', placeholder: 'any', pattern: '[1-5][0-9][0-9]', title: 'an HTTP status code, such as 404', size: 5 })}
+      <div className="field">
+        <label htmlFor="f-agent">Agent</label>
+        <select id="f-agent" value={draft.agent} onChange={(e) => setDraft({ ...draft, agent: e.target.value })} aria-invalid={invalid.agent ? true : undefined}>
+          <option value="">any</option>
+          {Object.entries(AGENT_LABELS).map(([id, label]) => (
+            <option key={id} value={id}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
+      {input('header', 'Header', {
+        type: 'search',
+        placeholder: 'name:value',
+        spellCheck: false,
+        title: 'a request header and its exact value, such as x-team:platform (matched in the captured headers; credential headers cannot be searched)',
+      })}
       <Button type="submit" variant="primary">
         Apply
       </Button>
@@ -260,6 +286,7 @@ function RequestTable({ filter, search, compact }: { filter: LogFilter; search: 
           <tr>
             <th>Time</th>
             {!compact && <th>User</th>}
+            {!compact && <th>Agent</th>}
             <th>Model</th>
             <th>Status</th>
             <th className="num">Input</th>
@@ -278,6 +305,7 @@ function RequestTable({ filter, search, compact }: { filter: LogFilter; search: 
                 </Link>
               </td>
               {!compact && <td>{r.login}</td>}
+              {!compact && <td title={r.userAgent}>{agentLabel(r.agent)}</td>}
               <td className="mono small">{r.provider ? `${r.provider}/${r.upstreamModel ?? r.requestedModel}` : r.requestedModel}</td>
               <td>
                 <Badge tone={statusTone(r)} title={r.errorCode ?? r.errorClass ?? undefined}>
@@ -371,6 +399,7 @@ function RequestDetailBody({ detail }: { detail: RequestDetail }) {
     ['Time', `${when(r.startedAt)} (${duration(r.durationMs)}${r.ttfbMs !== null ? `, first byte after ${duration(r.ttfbMs)}` : ''})`],
     ['User', r.login],
     ['Client', `${r.client} — ${r.userAgent || 'no user agent'}`],
+    ['Agent', agentLabel(r.agent)],
     ['API', `${r.format} ${r.path}${r.stream ? ' (streamed)' : ''}`],
     ['Model', `${r.requestedModel}${r.provider ? ` → ${r.provider}/${r.upstreamModel}` : ''}`],
     ['Status', <Badge key="s" tone={statusTone(r)}>{`${r.status}${r.errorCode ? ` ${r.errorCode}` : ''}${r.errorClass ? ` (${r.errorClass})` : ''}`}</Badge>],

@@ -11,6 +11,8 @@ import BarChart from '../ui/bar-chart';
 import Card from '../ui/card';
 import Page from '../ui/page';
 import { Empty, Failed, Loading } from '../ui/state';
+import { useAdoption } from '../hooks/adoption';
+import { AgentChart, AgentsAndModels } from './adoption-charts';
 import { ExportCard } from './export-status';
 import { duration, integer, isoDay, tokens, usd, when } from '../utils/format';
 
@@ -51,6 +53,7 @@ export default function OverviewView({ params }: { params: Record<string, string
       <div className="grid-2">
         <ModelCharts filter={filter} days={days} />
       </div>
+      {!own && <UserAgents login={subject} from={filter.from!} to={filter.to!} />}
       <RecentSessions filter={filter} own={own} />
       {own && isAdmin(who) && <AllUsers filter={{ from: filter.from, to: filter.to }} />}
       {own && isAdmin(who) && <ExportCard />}
@@ -106,6 +109,20 @@ function ModelCharts({ filter, days }: { filter: UsageFilter; days: number }) {
     <>
       <Card title="Tokens by model">{body('tokens')}</Card>
       <Card title="Cost by model">{body('cost')}</Card>
+    </>
+  );
+}
+
+/** UserAgents: on an admin's view of one user, which agents and models they use over time. */
+function UserAgents({ login, from, to }: { login: string; from: number; to: number }) {
+  const filter = useMemo(() => ({ from, to, bucket: 'day' as const, user: login }), [from, to, login]);
+  const adoption = useAdoption(filter);
+  if (adoption.error) return <Failed error={adoption.error} retry={adoption.reload} />;
+  if (!adoption.data) return <Loading />;
+  return (
+    <>
+      <AgentChart data={adoption.data} filter={filter} />
+      <AgentsAndModels data={adoption.data} filter={filter} />
     </>
   );
 }

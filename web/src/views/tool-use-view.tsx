@@ -1,11 +1,14 @@
 /**
- * Tool use: MCP tool calls over time by outcome, and by tool and by user, with the most
+ * Tool use: the tool calls models made in their answers (by tool, agent and user over
+ * time), and MCP tool calls over time by outcome, by tool and by user, with the most
  * recent calls (each one opens in the request log, with its arguments and result). Users
  * see their own calls; admins everyone's, and may narrow to one user.
  */
 import { useMemo, useState } from 'react';
 import { isAdmin, useWhoami } from '../hooks/whoami';
-import { OUTCOMES, OUTCOME_LABELS, useToolUse, type ToolUse, type ToolUseFilter, type ToolUseRow } from '../hooks/mcp';
+import { OUTCOMES, OUTCOME_LABELS, useToolUse, type ModelToolRow, type ModelToolUse, type ToolUse, type ToolUseFilter, type ToolUseRow } from '../hooks/mcp';
+import { agentLabel } from '../hooks/adoption';
+import { stacked } from './adoption-charts';
 import { useRequests } from '../hooks/logs';
 import { Link } from '../router';
 import BarChart, { type Series } from '../ui/bar-chart';
@@ -57,12 +60,21 @@ export default function ToolUseView() {
         <Failed error={use.error} retry={use.reload} />
       ) : !use.data ? (
         <Loading />
-      ) : use.data.totals.calls === 0 ? (
+      ) : use.data.totals.calls === 0 && use.data.models.totals.calls === 0 ? (
         <Card>
-          <Empty>No MCP tool calls in this period. Connect a client to /v1/mcp and its calls show up here.</Empty>
+          <Empty>No tool calls in this period. Tool calls the models make, and MCP calls through /v1/mcp, show up here.</Empty>
         </Card>
       ) : (
-        <ToolUseBody use={use.data} filter={filter} admin={admin} />
+        <>
+          {use.data.models.totals.calls > 0 && <ModelTools tools={use.data.models} bucket={use.data.bucket} filter={filter} admin={admin} />}
+          {use.data.totals.calls > 0 ? (
+            <ToolUseBody use={use.data} filter={filter} admin={admin} />
+          ) : (
+            <Card title="MCP tool calls">
+              <Empty>No MCP tool calls in this period. Connect a client to /v1/mcp and its calls show up here.</Empty>
+            </Card>
+          )}
+        </>
       )}
     </Page>
   );
@@ -78,9 +90,10 @@ function ToolUseBody({ use, filter, admin }: { use: ToolUse; filter: ToolUseFilt
     label: OUTCOME_LABELS[o] ?? o,
     values: buckets.map((at) => use.series.filter((s) => s.outcome === o && s.at === at).reduce((n, s) => n + s.calls, 0)),
   }));
-  const labels = buckets.map((at) => (use.bucket === 'day' ? new Date(at).toISOString().slice(5, 10) : `${new Date(at).getHours()}:00`));
+  const labels = buckets.map((at) => bucketLabel(at, use.bucket));
   return (
     <>
+      <h2 className="section-title">MCP tool calls</h2>
       <div className="stats">
         {[
           ['Calls', integer(t.calls)],
@@ -95,7 +108,7 @@ function ToolUseBody({ use, filter, admin }: { use: ToolUse; filter: ToolUseFilt
         ))}
       </div>
       <Card title={`Calls per ${use.bucket} by outcome`}>
-        <BarChart title={`MCP tool calls per ${use.bucket} by outcome`} labels={labels} series={series} format={(n) => integer(n)} />
+        <BarChart title={`MCP tool calls per ${use.bucket} by outcome`} labels={labels} series={series} format={(n) => integer(n)} labelHeader={use.bucket === 'day' ? 'Day' : 'Hour'} />
       </Card>
       <div className="grid-2">
         <Breakdown title="By tool" rows={use.byTool} keyLabel="Tool" />
@@ -104,6 +117,79 @@ function ToolUseBody({ use, filter, admin }: { use: ToolUse; filter: ToolUseFilt
       {admin && <Breakdown title="By outcome" rows={use.byOutcome.map((r) => ({ ...r, key: OUTCOME_LABELS[r.key ?? ''] ?? r.key }))} keyLabel="Outcome" />}
       <RecentCalls filter={filter} />
     </>
+  );
+}
+
+/** bucketLabel names a time bucket: `2026-12-01`, or `2026-12-01 13:00` (the chart shows what follows the year). */
+function bucketLabel(at: number, bucket: 'hour' | 'day'): string {
+  const iso = new Date(at).toISOString();
+  return bucket === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 13)}:00`;
+}
+
+/** ModelTools: the tool calls models asked for in their answers (Bash, Read, …), whatever the client ran. */
+function ModelTools({ tools, bucket, filter, admin }: { tools: ModelToolUse; bucket: 'hour' | 'day'; filter: ToolUseFilter; admin: boolean }) {
+  const size = bucket === 'day' ? DAY : HOUR;
+  const labels: string[] = [];
+  for (let at = filter.from; at < filter.to; at += size) labels.push(bucketLabel(at, bucket));
+  const series = stacked(
+    tools.series.map((s) => ({ ...s, period: bucketLabel(s.at, bucket) })),
+    labels,
+    (r) => r.tool,
+    (r) => r.calls,
+    undefined,
+    'other tools',
+  );
+  return (
+    <>
+      <h2 className="section-title">Tool calls by models</h2>
+      <div className="stats">
+        {[
+          ['Tool calls', integer(tools.totals.calls)],
+          ['Answers with tool calls', integer(tools.totals.requests)],
+          ['Tools', integer(tools.byTool.length)],
+        ].map(([label, value]) => (
+          <div className="stat" key={label}>
+            <div className="stat-label">{label}</div>
+            <div className="stat-value">{value}</div>
+          </div>
+        ))}
+      </div>
+      <Card title={`Model tool calls per ${bucket} by tool`}>
+        <BarChart title={`Model tool calls per ${bucket} by tool`} labels={labels} series={series} format={(n) => integer(n)} labelHeader={bucket === 'day' ? 'Day' : 'Hour'} />
+      </Card>
+      <div className="grid-2">
+        <ModelBreakdown title="Model calls by tool" rows={tools.byTool} keyLabel="Tool" testId="model-tools-by-tool" />
+        <ModelBreakdown title="Model calls by agent" rows={tools.byAgent.map((r) => ({ ...r, key: agentLabel(r.key) }))} keyLabel="Agent" testId="model-tools-by-agent" />
+      </div>
+      {admin && <ModelBreakdown title="Model calls by user" rows={tools.byUser} keyLabel="User" testId="model-tools-by-user" />}
+    </>
+  );
+}
+
+function ModelBreakdown({ title, rows, keyLabel, testId }: { title: string; rows: ModelToolRow[]; keyLabel: string; testId: string }) {
+  return (
+    <Card title={title}>
+      <div className="table-wrap">
+        <table data-testid={testId}>
+          <thead>
+            <tr>
+              <th>{keyLabel}</th>
+              <th className="num">Calls</th>
+              <th className="num">Answers</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.key ?? ''}>
+                <td className="mono">{r.key}</td>
+                <td className="num">{integer(r.calls)}</td>
+                <td className="num">{integer(r.requests)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Card>
   );
 }
 
