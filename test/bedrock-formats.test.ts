@@ -230,9 +230,9 @@ describe('Bedrock paths and errors', () => {
 
 describe('aws:: keys', () => {
   test('parsing: with and without a session token; problems never repeat the secret', () => {
-    assert.deepEqual(parseAwsKey('aws::AKIATESTKEY000000001:test/Secret+Key=:test-session/token='), { accessKeyId: 'AKIATESTKEY000000001', secretAccessKey: 'test/Secret+Key=', sessionToken: 'test-session/token=' });
-    assert.deepEqual(parseAwsKey('aws::AKIATESTKEY000000001:test-secret'), { accessKeyId: 'AKIATESTKEY000000001', secretAccessKey: 'test-secret', sessionToken: undefined });
-    for (const bad of ['aws::AKIATESTKEY000000001', 'aws::short:test-secret-1', 'aws::AKIATESTKEY000000001::', 'aws::AKIATESTKEY000000001:test secret 2', 'aws::AKIATESTKEY000000001:test-secret-3:tok en', 'aws::a:test-secret-4:c:d']) {
+    assert.deepEqual(parseAwsKey('aws::FAKETESTKEY000000001:test/Secret+Key=:test-session/token='), { accessKeyId: 'FAKETESTKEY000000001', secretAccessKey: 'test/Secret+Key=', sessionToken: 'test-session/token=' });
+    assert.deepEqual(parseAwsKey('aws::FAKETESTKEY000000001:test-secret'), { accessKeyId: 'FAKETESTKEY000000001', secretAccessKey: 'test-secret', sessionToken: undefined });
+    for (const bad of ['aws::FAKETESTKEY000000001', 'aws::short:test-secret-1', 'aws::FAKETESTKEY000000001::', 'aws::FAKETESTKEY000000001:test secret 2', 'aws::FAKETESTKEY000000001:test-secret-3:tok en', 'aws::a:test-secret-4:c:d']) {
       const r = parseAwsKey(bad);
       assert.ok('problem' in r, bad);
       assert.doesNotMatch(r.problem, /test[- ]secret|tok en|AKIA/, r.problem);
@@ -249,9 +249,9 @@ describe('aws:: keys', () => {
   test('validation: a malformed key is an error naming the provider, without the secret', () => {
     const text = JSON.stringify({
       providers: {
-        good: { baseurl: 'https://bedrock-runtime.us-east-1.amazonaws.com', apikey: 'aws::AKIATESTKEY000000001:test-good-secret', models: ['m'], compatibility: { bedrock_converse: true } },
-        bad: { baseurl: 'https://bedrock-runtime.us-east-1.amazonaws.com', apikey: 'aws::AKIATESTKEY000000001:test bad secret', models: ['m'], compatibility: { bedrock_converse: true } },
-        odd: { baseurl: 'https://api.example.com', apikey: 'aws::AKIATESTKEY000000001:test-odd-secret', models: ['m'] },
+        good: { baseurl: 'https://bedrock-runtime.us-east-1.amazonaws.com', apikey: 'aws::FAKETESTKEY000000001:test-good-secret', models: ['m'], compatibility: { bedrock_converse: true } },
+        bad: { baseurl: 'https://bedrock-runtime.us-east-1.amazonaws.com', apikey: 'aws::FAKETESTKEY000000001:test bad secret', models: ['m'], compatibility: { bedrock_converse: true } },
+        odd: { baseurl: 'https://api.example.com', apikey: 'aws::FAKETESTKEY000000001:test-odd-secret', models: ['m'] },
       },
     });
     const { problems } = validateConfigText(text);

@@ -26,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const HAIKU = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
-const CLIENT_CREDENTIALS = { accessKeyId: 'AKIATESTSDKCLIENT001', secretAccessKey: 'test-sdk-client-secret' };
+const CLIENT_CREDENTIALS = { accessKeyId: 'FAKETESTSDKCLIENT001', secretAccessKey: 'test-sdk-client-secret' };
 const WEATHER_TOOL = { toolSpec: { name: 'get_weather', description: 'weather', inputSchema: { json: { type: 'object', properties: { location: { type: 'string' } } } } } };
 
 describe('Bedrock SDKs through keyway', () => {

@@ -28,7 +28,7 @@ const BEDROCK_KEY = 'test-bedrock-api-key-0001';
 const SESSION_TOKEN = 'test-session-token/0001+abc=';
 const IAM_KEY = `aws::${MOCK_AWS_CREDENTIALS.accessKeyId}:${MOCK_AWS_CREDENTIALS.secretAccessKey}`;
 const CLIENT_SIGV4 = {
-  authorization: 'AWS4-HMAC-SHA256 Credential=AKIATESTCLIENT000001/20261201/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123456789abcdef',
+  authorization: 'AWS4-HMAC-SHA256 Credential=FAKETESTCLIENT000001/20261201/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123456789abcdef',
   'x-amz-date': '20261201T101559Z',
   'x-amz-security-token': 'test-client-session-token',
   'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
@@ -202,7 +202,7 @@ describe('Amazon Bedrock', () => {
 
   test('a presigned request\'s X-Amz-* query credential is removed upstream (override) and never recorded; no key of any kind in records or captures', async () => {
     stack.upstream.reset();
-    const query = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIATESTPRESIGN00001%2F20261201%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Security-Token=test-presigned-token&X-Amz-Signature=test-presigned-sig&trace=1';
+    const query = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=FAKETESTPRESIGN00001%2F20261201%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Security-Token=test-presigned-token&X-Amz-Signature=test-presigned-sig&trace=1';
     const r = await post(stack, `/bedrock/model/${PROFILE}/converse${query}`, CONVERSE_BODY, CLIENT_SIGV4);
     assert.equal(r.status, 200);
     assert.equal(stack.upstream.requests[0]!.query, '?trace=1');

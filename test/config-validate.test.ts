@@ -192,9 +192,9 @@ describe('configuration validation', () => {
 
   test('exporters.s3 is in force: each field it cannot use is an error naming it', () => {
     const s3 = (fields: Record<string, unknown>, extra = '') => `{"providers": {}, ${grants}, "exporters": {"s3": ${JSON.stringify({ bucket_name: 'audit', ...fields })}}${extra}}`;
-    const ok = validateConfigText(s3({ endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', prefix: 'a/b', access_key_id: 'AKIATEST', access_secret: 'test-secret', every: '15m', limit: 500 }), { env: {} });
+    const ok = validateConfigText(s3({ endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', prefix: 'a/b', access_key_id: 'FAKETEST', access_secret: 'test-secret', every: '15m', limit: 500 }), { env: {} });
     assert.deepEqual(ok.problems.filter((p) => p.path.startsWith('exporters')), [], 'a full exporter is implemented: no warning');
-    assert.deepEqual(ok.config!.s3Export, { endpoint: 'http://127.0.0.1:9000', bucket: 'audit', region: 'eu-west-3', prefix: 'a/b', accessKeyId: 'AKIATEST', accessSecret: 'test-secret', everyMs: 900_000, limit: 500 });
+    assert.deepEqual(ok.config!.s3Export, { endpoint: 'http://127.0.0.1:9000', bucket: 'audit', region: 'eu-west-3', prefix: 'a/b', accessKeyId: 'FAKETEST', accessSecret: 'test-secret', everyMs: 900_000, limit: 500 });
     const defaults = validateConfigText(s3({}), { env: {} }).config!.s3Export!;
     assert.deepEqual([defaults.region, defaults.everyMs, defaults.limit, defaults.endpoint, defaults.prefix], ['us-east-1', 3_600_000, 1000, '', ''], "the reference's defaults");
     assert.equal(validateConfigText(s3({ every: 90 }), { env: {} }).config!.s3Export!.everyMs, 90_000, 'a number is seconds, as in the reference');
@@ -208,7 +208,7 @@ describe('configuration validation', () => {
     has(problemsOf(s3({ region: 'eu west' })), 'error', 'exporters.s3.region', /is not a region name/);
     has(problemsOf(s3({ prefix: 'logs/' })), 'error', 'exporters.s3.prefix', 'exporters.s3.prefix must not end with a slash');
     has(problemsOf(s3({ prefix: '/logs' })), 'error', 'exporters.s3.prefix', 'exporters.s3.prefix must not start with a slash');
-    has(problemsOf(s3({ access_key_id: 'AKIATEST' })), 'error', 'exporters.s3.access_secret', 'exporters.s3.access_secret is required when access_key_id is set');
+    has(problemsOf(s3({ access_key_id: 'FAKETEST' })), 'error', 'exporters.s3.access_secret', 'exporters.s3.access_secret is required when access_key_id is set');
     has(problemsOf(s3({ access_secret: 'test-secret' })), 'error', 'exporters.s3.access_key_id', 'exporters.s3.access_key_id is required when access_secret is set');
     has(problemsOf(s3({ every: 'hourly' })), 'error', 'exporters.s3.every', /must be a duration like "1h"/);
     has(problemsOf(s3({ every: '500ms' })), 'error', 'exporters.s3.every', /at least one second/);

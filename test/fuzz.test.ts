@@ -45,7 +45,7 @@ function providers(u: string) {
     anthropic: { baseurl: u, authorization: 'x-api-key', auth_mode: 'passthrough', apikey: FALLBACK_KEY, models: ['claude-test'], compatibility: { anthropic_messages: true } },
     gemini: { baseurl: u, authorization: 'x-goog-api-key', auth_mode: 'none', models: ['gemini-test'], compatibility: { gemini_generate_content: true } },
     bare: { baseurl: u, auth_mode: 'passthrough', models: ['bare-test'], compatibility: { openai_chat: true } },
-    bedrock: { baseurl: u, apikey: `aws::AKIATESTFUZZ00000001:${PROVIDER_KEY}`, models: ['us.anthropic.bedrock-test-v1:0'], compatibility: { bedrock_model_invoke: true, bedrock_converse: true } },
+    bedrock: { baseurl: u, apikey: `aws::FAKETESTFUZZ00000001:${PROVIDER_KEY}`, models: ['us.anthropic.bedrock-test-v1:0'], compatibility: { bedrock_model_invoke: true, bedrock_converse: true } },
   };
 }
 

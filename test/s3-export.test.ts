@@ -12,9 +12,9 @@ import { objectKey, retryDelayMs } from '../src/telemetry/export/exporter.js';
 import { configText, postJson, startStack, type Stack } from './helpers.js';
 import { startS3, type TestS3 } from './s3-server.js';
 
-const KEY_ID = 'AKIATESTKEYWAY0001';
+const KEY_ID = 'FAKETESTKEYWAY0001';
 const SECRET = 'test-s3-secret-c4n4ry-0001';
-const ENV_KEY_ID = 'AKIATESTFROMENV0002';
+const ENV_KEY_ID = 'FAKETESTFROMENV0002';
 const ENV_SECRET = 'test-s3-env-secret-c4n4ry-0002';
 const PREFIX = 'keyway/exports';
 const OBJECT_KEY = /^keyway\/exports\/ts-aperture-export-(\d{10})\.cbor\.zstd$/;

@@ -8,7 +8,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Fake IAM credentials the mock knows out of the box (tests may add their own). */
 export const MOCK_AWS_CREDENTIALS = Object.freeze({
-  accessKeyId: 'AKIATESTKEYWAYMOCK01',
+  accessKeyId: 'FAKETESTKEYWAYMOCK01',
   secretAccessKey: 'test-secret-access-key-keyway-mock-0001',
 });
 

@@ -17,13 +17,13 @@ describe('S3 export in the dashboard', { skip }, () => {
   let s3: TestS3;
   let stack: BrowserStack;
   before(async () => {
-    s3 = await startS3({ bucket: 'dash-bucket', region: 'us-east-1', keys: { AKIATESTDASH: SECRET } });
+    s3 = await startS3({ bucket: 'dash-bucket', region: 'us-east-1', keys: { FAKETESTDASH: SECRET } });
     s3.setMode('dash', 'outage');
     stack = await startBrowserStack((u) =>
       JSON.stringify({
         providers: { mock: { baseurl: u, apikey: FAKE.providerKey, models: ['gpt-4o'] } },
         grants: GRANTS,
-        exporters: { s3: { endpoint: s3.endpoint, bucket_name: 'dash-bucket', prefix: 'dash', access_key_id: 'AKIATESTDASH', access_secret: SECRET, every: '1s' } },
+        exporters: { s3: { endpoint: s3.endpoint, bucket_name: 'dash-bucket', prefix: 'dash', access_key_id: 'FAKETESTDASH', access_secret: SECRET, every: '1s' } },
         database: { retention: { duration: '720h', require_export: true } },
       }),
     );
