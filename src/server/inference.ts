@@ -99,18 +99,20 @@ async function proxyInference(
     body: json, bodyText: text, bodyModel: route.urlModel === undefined ? model : undefined, trace,
   });
   let bodyText = text;
+  let bodyJson = json;
   if (hooks) {
     const chain = await hooks.preRequest();
     if (chain.entries.length > 0) trace?.setHooks(chain.entries);
     if (!chain.ok) throw chain.error;
-    if (chain.body) bodyText = chain.body.text;
+    if (chain.body) {
+      bodyText = chain.body.text;
+      bodyJson = chain.body.json;
+    }
     // The chain can take seconds: a client that left meanwhile gets nothing forwarded.
     if (res.destroyed || req.socket.destroyed) throw new GatewayError('CLIENT_CLOSED');
   }
   // A refusal after this point leaves the ticket unsettled: nothing is charged.
   const metering = startMetering(trace, admission.ticket, providerFormat, provider, upstreamModel, hooks?.afterAnswer());
-  let bodyJson = json;
-  if (bodyText !== text) bodyJson = parseJsonObject(bodyText) ?? json;
   if (providerFormat !== route.format) {
     const translated = await translateInference(ctx, req, res, { route, query, access, body: bodyJson, model, resolution, trace, tap: metering.tap });
     if (translated) {

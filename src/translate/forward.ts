@@ -17,6 +17,7 @@ import { passthroughOnly } from '../routing/explain.js';
 import { GatewayError } from '../errors.js';
 import { addMintedHeaders } from '../upstream/credentials/index.js';
 import { buildUpstreamHeaders, carriesCredential, setHeader, type UpstreamHeaders } from '../upstream/headers.js';
+import { takeParams } from '../upstream/query.js';
 import { upstreamTarget } from '../upstream/url.js';
 import { codecFor } from './codecs.js';
 import { forwardTranslated, type TranslatedOutcome } from './relay.js';
@@ -69,7 +70,7 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
   const text = JSON.stringify(call.body);
   const q = call.path.indexOf('?');
   const target = upstreamTarget(provider, q < 0 ? call.path : call.path.slice(0, q), q < 0 ? '' : call.path.slice(q), []);
-  const headers = buildUpstreamHeaders(clientHeaders(req.rawHeaders, route.format.flag), provider, input.access.addHeaders, queryCredential(input.query, route.format.credentialQueryParams), true);
+  const headers = buildUpstreamHeaders(clientHeaders(req.rawHeaders, route.format.flag), provider, input.access.addHeaders, clientQueryCredential(input.query, route.format.credentialQueryParams), true);
   for (const [name, value] of call.headers) if (!hasHeader(headers.headers, name)) headers.headers.push(name, value);
   // keyway reads the answer to translate it: it must not arrive compressed.
   setHeader(headers.headers, 'accept-encoding', 'identity');
@@ -126,13 +127,7 @@ function hasHeader(list: readonly string[], name: string): boolean {
   return false;
 }
 
-/** queryCredential is the key a client put in the URL (Gemini `?key=`), if any. */
-function queryCredential(query: string, params: readonly string[]): string | undefined {
-  if (query === '' || params.length === 0) return undefined;
-  const search = new URLSearchParams(query);
-  for (const p of params) {
-    const v = search.get(p);
-    if (v !== null) return v;
-  }
-  return undefined;
+/** clientQueryCredential is the key a client put in the URL (Gemini `?key=`), found as upstream/url.ts finds it: by decoded, case-folded name. */
+function clientQueryCredential(query: string, params: readonly string[]): string | undefined {
+  return query.length > 1 && params.length > 0 ? takeParams(query, params).value : undefined;
 }
