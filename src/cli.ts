@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { countBySeverity, formatProblem } from './config/problems.js';
 import { validateConfigText } from './config/validate.js';
 import { parseDurationMs } from './duration.js';
+import { isPostgresUrl } from './pg/pool.js';
 import { compileSnapshot } from './config/snapshot.js';
 import type { FormatFlag, Problem } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
@@ -58,6 +59,7 @@ serve flags (environment variable in brackets):
                        (default 256; 0 with --identity serve-headers, where every caller is tailscale serve)
   --port N             port [KEYWAY_PORT] (default 8080)
   --data-dir DIR       data folder [KEYWAY_DATA_DIR] (default ./keyway-data)
+  --database URL       keep configuration, telemetry, quotas and chats in PostgreSQL, shared by every replica on it [KEYWAY_DATABASE_URL] (default: SQLite in DATA_DIR)
   --config FILE        configuration file [KEYWAY_CONFIG] (default DATA_DIR/config.hujson)
   --log-level LEVEL    trace|debug|info|warn|error|silent [KEYWAY_LOG_LEVEL] (default info)
   --body-limit BYTES   largest request body [KEYWAY_BODY_LIMIT] (default 33554432, 32 MiB)
@@ -228,6 +230,13 @@ function onOff(name: string, raw: string | undefined, fallback: boolean): boolea
   throw new UsageError(`${name} must be on or off, not "${raw}"`);
 }
 
+/** databaseUrl checks --database: a PostgreSQL URL, or nothing for the embedded SQLite default. */
+function databaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isPostgresUrl(value)) throw new UsageError('--database must be a PostgreSQL URL (postgres://user:password@host:5432/name); without it keyway keeps everything in SQLite in the data folder');
+  return value;
+}
+
 function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
   const { values } = parseArgs({
     args,
@@ -235,6 +244,7 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
       listen: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      database: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
@@ -268,6 +278,7 @@ function settingsFrom(args: string[], env: NodeJS.ProcessEnv): ServerSettings {
     port,
     dataDir: values['data-dir'] ?? env.KEYWAY_DATA_DIR ?? d.dataDir,
     configPath: values.config ?? env.KEYWAY_CONFIG ?? undefined,
+    databaseUrl: databaseUrl(values.database ?? env.KEYWAY_DATABASE_URL),
     logLevel,
     bodyLimit: positiveInt('--body-limit', values['body-limit'] ?? env.KEYWAY_BODY_LIMIT, d.bodyLimit),
     pools: {

@@ -41,6 +41,11 @@ export interface ServerSettings {
   dataDir: string;
   /** Config file; defaults to `<dataDir>/config.hujson`. */
   configPath?: string;
+  /**
+   * A PostgreSQL URL (`--database`): configuration, telemetry, quotas and chats live there,
+   * shared by every replica on it. Undefined keeps the embedded SQLite default in dataDir.
+   */
+  databaseUrl?: string;
   logLevel: string;
   bodyLimit: number;
   pools: PoolSettings;
