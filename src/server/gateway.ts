@@ -253,12 +253,21 @@ function readiness(ctx: GatewayContext, res: ServerResponse): void {
   sendJson(res, 503, { status: 'not ready', reason }, { 'cache-control': 'no-store' });
 }
 
+/**
+ * closeServer stops accepting, lets requests in flight finish for up to `graceMs`, then
+ * cuts what is left. A keep-alive connection whose last answer ends during the drain is
+ * closed as soon as it is idle (checked every 100 ms): server.close closes only the ones
+ * idle when it is called, and a client holding one open would keep the drain to its end.
+ */
 function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    idle.unref();
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(idle);
       resolve();
     });
     server.closeIdleConnections();
