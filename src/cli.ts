@@ -28,6 +28,8 @@ import { explainQuotas, type BalanceReader } from './governance/quota-explain.js
 import { QuotaPlan } from './governance/quota-plan.js';
 import { readQuotaBalances } from './telemetry/db/quotas-db.js';
 import { DEMO_DATA_DIR, startDemo } from './demo.js';
+import { importConfig } from './config/import.js';
+import { DatabaseUnreachable } from './config/pg-store.js';
 import { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './mock-upstream/index.js';
 import { DEFAULT_BLOCK_TEXT, HOOK_SERVER_USAGE, startReferenceHookServer, type HookServerOptions } from './hooks/reference-server.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from './start.js';
@@ -40,6 +42,8 @@ Usage:
                                 the built-in mock upstream, data in ./keyway-demo-data
   keyway check [--strict] FILE  validate a configuration file and print every problem;
                                 exit 1 on errors (--strict: on warnings too)
+  keyway config import FILE --database URL
+                                store FILE as the new configuration of the replicas on the database
   keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--node ID] [--format FLAG] [--data-dir DIR] [--json] FILE
                                 which provider would serve model M to LOGIN under FILE, or why not,
                                 and which quota buckets it would charge (balances from DIR/keyway.db)
@@ -103,6 +107,23 @@ would: the caller's grants, each candidate provider and its verdict.
 Exit status: 0 the model would be served, 1 it would not (or FILE is not valid or cannot
 be read), 2 a wrong command line.`;
 
+const CONFIG_USAGE = `usage: keyway config import FILE --database URL
+
+Stores the configuration FILE as a new version in the PostgreSQL database that keyway
+replicas share (keyway serve --database URL); every running replica applies it within a
+second. A one-way import: FILE is read once, later edits of it do nothing until imported
+again. FILE is validated as keyway would load it (\${VAR} macros from this environment) and
+refused with every problem printed when it has errors; "********" where the stored version
+has a secret keeps that secret, as a save through the admin API does. The version it
+replaces is checked as it is written, so a save made meanwhile on a replica is never
+overwritten unseen: the import then stops and asks to be run again.
+
+  --database URL   the replicas' database [KEYWAY_DATABASE_URL]
+
+Exit status: 0 imported (or already the current version), 1 FILE is not valid or cannot
+be read, the database cannot be used, or the configuration changed during the import,
+2 a wrong command line.`;
+
 const DEMO_USAGE = `usage: keyway demo [serve flags]
 
 Starts keyway in front of the built-in mock upstream (in this process, on a free loopback
@@ -119,7 +140,7 @@ works as for keyway serve (keyway serve --help), e.g. --port (default 8080) and 
 Stop with Ctrl-C. For real providers, run keyway serve.`;
 
 /** The usage each command prints for --help (mock-upstream prints its own). */
-const COMMAND_USAGE: Record<string, string> = { serve: USAGE, demo: DEMO_USAGE, check: CHECK_USAGE, explain: EXPLAIN_USAGE, 'hook-server': HOOK_SERVER_USAGE };
+const COMMAND_USAGE: Record<string, string> = { serve: USAGE, demo: DEMO_USAGE, check: CHECK_USAGE, config: CONFIG_USAGE, explain: EXPLAIN_USAGE, 'hook-server': HOOK_SERVER_USAGE };
 
 /** version reads package.json beside dist/ (installed) or beside build/src/ (tests). */
 function version(): string {
@@ -160,6 +181,8 @@ async function main(argv: string[]): Promise<number> {
       return demo(rest);
     case 'check':
       return check(rest);
+    case 'config':
+      return config(rest);
     case 'explain':
       return explain(rest);
     case 'hook-server':
@@ -405,6 +428,7 @@ function reportStartFailure(settings: ServerSettings, err: unknown): void {
   if (code === 'EADDRINUSE') return void console.error(`keyway: ${where} is already in use (another keyway?); choose another port with --port`);
   if (code === 'EACCES' && (err as { syscall?: string }).syscall === 'listen') return void console.error(`keyway: no permission to listen on ${where}; ports below 1024 need privileges, choose another with --port`);
   if (code === 'EADDRNOTAVAIL') return void console.error(`keyway: ${settings.host} is not an address of this machine (--listen)`);
+  if (err instanceof DatabaseUnreachable) return void console.error(`keyway: ${err.message}; keyway did not start (a supervisor may start it again once the database answers)`);
   const problems = (err as { problems?: Problem[] }).problems;
   // The same lines `keyway check` prints, so an editor or CI can jump to each one.
   const file = settings.configPath ?? join(settings.dataDir, 'config.hujson');
@@ -434,6 +458,34 @@ async function check(args: string[]): Promise<number> {
   const verdict = errors > 0 ? 'keyway refuses this configuration' : values.strict && warnings > 0 ? 'refused by --strict' : 'keyway accepts this configuration';
   console.log(`${errors} error(s), ${warnings} warning(s): ${verdict}`);
   return errors > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+/** config import FILE: a one-way import into the database replicas share (config/import.ts). */
+async function config(args: string[]): Promise<number> {
+  const { values, positionals } = parseWith(CONFIG_USAGE, () => parseArgs({ args, options: { database: { type: 'string' } }, allowPositionals: true }));
+  const [sub, file, ...extra] = positionals;
+  if (sub !== 'import') throw new UsageError(sub === undefined ? 'config needs a subcommand: keyway config import FILE --database URL' : `unknown config subcommand "${sub}"`, CONFIG_USAGE);
+  if (!file || extra.length > 0) throw new UsageError('config import needs one configuration file: keyway config import FILE --database URL', CONFIG_USAGE);
+  const url = parseWith(CONFIG_USAGE, () => databaseUrl(values.database ?? process.env.KEYWAY_DATABASE_URL));
+  if (url === undefined) throw new UsageError('config import needs --database URL (or KEYWAY_DATABASE_URL): the database the replicas share', CONFIG_USAGE);
+  const text = await readNamedFile(file);
+  const outcome = await importConfig(text, url, process.env);
+  switch (outcome.kind) {
+    case 'invalid':
+      for (const p of outcome.problems) console.error(formatProblem(file, p));
+      console.error(`keyway: ${file} is not valid; nothing was imported`);
+      return 1;
+    case 'unchanged':
+      console.log(`${file} is the current configuration already (${outcome.hash.slice(0, 12)}); nothing imported`);
+      return 0;
+    case 'conflict':
+      console.error('keyway: the configuration was changed on a replica during the import; nothing was imported, run it again');
+      return 1;
+    case 'imported':
+      for (const p of outcome.problems) console.log(formatProblem(file, p));
+      console.log(`imported ${file} as version ${outcome.id} (${outcome.hash.slice(0, 12)}); running replicas apply it within a second`);
+      return 0;
+  }
 }
 
 async function explain(args: string[]): Promise<number> {
@@ -566,7 +618,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`keyway: ${(err as Error).message}\n\n${err instanceof UsageError ? err.usage : USAGE}`);
       process.exitCode = 2;
-    } else if (err instanceof FileError) {
+    } else if (err instanceof FileError || err instanceof DatabaseUnreachable) {
       console.error(`keyway: ${err.message}`);
       process.exitCode = 1;
     } else {

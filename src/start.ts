@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { formatProblem } from './config/problems.js';
 import { ConfigRuntime } from './config/runtime.js';
 import { STARTER_CONFIG } from './config/starter.js';
-import { ConfigFileStore } from './config/store.js';
+import { openConfigStore } from './config/open-store.js';
 import { privateDir } from './private-files.js';
 import type { Env } from './config/macros.js';
 import type { Problem } from './config/types.js';
@@ -116,13 +116,22 @@ export interface StartOptions {
 export async function startKeyway(settings: ServerSettings, options: StartOptions = {}): Promise<Keyway> {
   const log = options.log ?? createLogger(settings.logLevel);
   const env = options.env ?? process.env;
-  const configPath = settings.configPath ?? join(settings.dataDir, 'config.hujson');
-  const store = new ConfigFileStore(configPath);
+  const filePath = settings.configPath ?? join(settings.dataDir, 'config.hujson');
   // The data folder and the files in it are for keyway's user only; a killed save is repaired.
-  const fileNotes = [await privateDir(settings.dataDir), ...(await store.recover())];
+  const dirNote = await privateDir(settings.dataDir);
+  // The file, or with --database the database every replica shares (seeded once when empty).
+  const opened = await openConfigStore({ databaseUrl: settings.databaseUrl, configPath: settings.configPath, filePath }, options.starter ?? STARTER_CONFIG, env, log).catch((err: Error) => {
+    log.error({ err: err.message }, 'the configuration store cannot be opened; keyway did not start');
+    throw err;
+  });
+  const store = opened.store;
+  const configPath = store.location;
+  const fileNotes = [dirNote, ...opened.notes];
   const pools = new PoolRegistry(settings.pools);
-  // A starter config is written only into keyway's own data folder, never over an explicit --config path.
-  const runtime = await ConfigRuntime.open(store, pools, env, settings.configPath ? undefined : (options.starter ?? STARTER_CONFIG));
+  const runtime = await ConfigRuntime.open(store, pools, env, opened.starter).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const chosen = options.identity
     ? { source: options.identity, reason: 'given by the embedding program' }
     : await chooseIdentitySource(settings.identity, settings.tailscaleSocket, log);
@@ -166,7 +175,8 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     log.error({ source, err: err.message }, 'the applied configuration could not be added to the history');
   });
   await runtime.recordRunning();
-  if (settings.watch) runtime.watch();
+  // In database mode watching is how other replicas' saves arrive: never off.
+  if (settings.watch || store.changeSource === 'database') runtime.watch();
 
   const unixPath = settings.host.startsWith('unix:') ? settings.host.slice('unix:'.length) : undefined;
   const hosts = new HostAllowlist(settings.host, settings.hostNames);
@@ -184,7 +194,10 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   const credentials = new UpstreamCredentials();
   const mcp = new McpGateway({ config: runtime, log, bodyLimit: settings.bodyLimit });
   if (telemetry) mcp.observer = new McpTelemetry(telemetry, mcp);
-  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation, mcp, hooks });
+  let draining = false;
+  // /readyz: not while shutting down, nor while the configuration's database does not answer.
+  const notReady = () => (draining ? 'shutting down' : store.unavailable());
+  const gateway = createGateway({ config: runtime, pools, credentials, identity, log, bodyLimit: settings.bodyLimit, telemetry, store: dataStore, csrf: new CsrfGuard(), hosts, clientLimits, modelDates, quotas, translation: settings.translation, mcp, hooks, notReady });
   try {
     if (unixPath) {
       await removeStaleSocket(unixPath);
@@ -207,6 +220,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     await pools.closeAll();
     await modelDates.flush();
     await credentials.close();
+    await store.close();
     throw err;
   }
   const port = unixPath ? 0 : (gateway.server.address() as AddressInfo).port;
@@ -231,6 +245,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
     close(graceMs = 10_000) {
       // Closing twice (a signal during shutdown, a test's cleanup) waits for the first close.
       closing ??= (async () => {
+        draining = true;
         stopNames();
         runtime.close();
         // First: its sessions' open streams would otherwise hold the server's close up.
@@ -245,6 +260,7 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
         await pools.closeAll();
         await modelDates.flush();
         await credentials.close();
+        await store.close();
       })();
       return closing;
     },

@@ -16,6 +16,7 @@ import { hooksScenario } from './hooks.js';
 import { telemetryScenario } from './telemetry.js';
 import { translationScenario } from './translation.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
+import { replicasScenario } from './replicas.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   latencyScenario,
@@ -33,4 +34,5 @@ export const SCENARIOS: readonly Scenario[] = [
   profileScenario,
   catalogScenario,
   translationScenario,
+  replicasScenario,
 ];

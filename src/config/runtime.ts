@@ -14,18 +14,19 @@ import type { Env } from './macros.js';
 import { blocking } from './problems.js';
 import { restoreSecrets } from './secrets.js';
 import { compileSnapshot, hashText, type Snapshot } from './snapshot.js';
-import type { ConfigFileStore } from './store.js';
+import type { ConfigStore } from './store.js';
 import type { Problem } from './types.js';
 import { validateConfigText } from './validate.js';
 
-export type ApplySource = 'startup' | 'file' | 'signal' | 'api';
+/** What brought a version in; `database`: another replica stored it (PgConfigStore). */
+export type ApplySource = 'startup' | 'file' | 'signal' | 'api' | 'database';
 
 export type SaveResult =
   | { ok: true; hash: string; problems: Problem[] }
   | { ok: false; reason: 'conflict'; hash: string }
   | { ok: false; reason: 'invalid'; problems: Problem[] };
 
-/** A change of the file on disk that keyway refused: the running configuration stayed. */
+/** A change of the stored document (the file, or the database's version) that keyway refused: the running configuration stayed. */
 export interface Refusal {
   source: ApplySource;
   /** When it was refused (ISO 8601). */
@@ -55,7 +56,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
   private self: SelfAddress | undefined;
 
   private constructor(
-    readonly store: ConfigFileStore,
+    readonly store: ConfigStore,
     private readonly pools: PoolRegistry,
     private readonly env: Env,
     initial: Snapshot,
@@ -70,7 +71,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
    * open loads the stored config (writing `starter` first when there is none). It fails
    * when the stored config has errors: a gateway must not start on a config it cannot read.
    */
-  static async open(store: ConfigFileStore, pools: PoolRegistry, env: Env, starter: string | undefined): Promise<ConfigRuntime> {
+  static async open(store: ConfigStore, pools: PoolRegistry, env: Env, starter: string | undefined): Promise<ConfigRuntime> {
     let text = await store.read();
     if (text === undefined && starter !== undefined) {
       await store.write(starter);
@@ -79,7 +80,7 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
     const exists = text !== undefined;
     const result = validateConfigText(text ?? '{"providers": {}}', { env });
     if (!result.config) {
-      const err = new Error(`configuration ${store.path} is not valid`);
+      const err = new Error(`configuration ${store.location} is not valid`);
       (err as Error & { problems: Problem[] }).problems = result.problems;
       throw err;
     }
@@ -134,6 +135,9 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
    */
   save(text: string, expectedHash: string, extraCheck?: (snapshot: Snapshot) => Problem[]): Promise<SaveResult> {
     return this.serialise(async (): Promise<SaveResult> => {
+      // Behind a load balancer the editor may have read a version another replica stored a
+      // moment ago, which has not reached this one yet: catch up before comparing.
+      if (expectedHash !== this.snapshot.hash && this.store.changeSource === 'database') await this.reloadNow('database');
       if (expectedHash !== this.snapshot.hash) return { ok: false, reason: 'conflict', hash: this.snapshot.hash };
       const restored = restoreSecrets(text, this.snapshot.text);
       const result = validateConfigText(restored.text, { env: this.env, self: this.self });
@@ -145,7 +149,13 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
       const next = compileSnapshot(restored.text, result.config, problems);
       const extra = extraCheck?.(next) ?? [];
       if (extra.length > 0) return { ok: false, reason: 'invalid', problems: [...problems, ...extra] };
-      await this.store.write(restored.text);
+      const written = await this.store.write(restored.text, { base: expectedHash, source: 'api' });
+      if (!written.ok) {
+        // Another replica stored a version this one has not applied yet: apply it now, so
+        // the 409's hash is also what GET /api/config reports next.
+        await this.reloadNow(this.store.changeSource);
+        return { ok: false, reason: 'conflict', hash: written.hash };
+      }
       this.exists = true;
       this.swap(next, 'api');
       return { ok: true, hash: next.hash, problems };
@@ -157,33 +167,45 @@ export class ConfigRuntime extends EventEmitter<ConfigRuntimeEvents> {
    * text is kept as `refusal` (and announced once: the watcher may see one edit twice).
    */
   reload(source: ApplySource): Promise<boolean> {
-    return this.serialise(async () => {
-      const text = await this.store.read();
-      if (text === undefined) return false;
-      const hash = hashText(text);
-      if (hash === this.snapshot.hash) {
-        // The file holds what runs again (an edit undone): an earlier refusal is over.
-        this.refused = undefined;
-        return false;
-      }
-      if (source === 'file' && this.refused?.textHash === hash) return false;
-      const result = validateConfigText(text, { env: this.env, self: this.self });
-      if (!result.config) {
-        this.refused = { source, at: new Date().toISOString(), problems: result.problems, textHash: hash, text };
-        this.emit('rejected', result.problems, source);
-        return false;
-      }
-      this.exists = true;
-      this.swap(compileSnapshot(text, result.config, result.problems), source);
-      await this.remember(text, source);
-      return true;
-    });
+    return this.serialise(() => this.reloadNow(source));
   }
 
-  /** watch reloads on file changes and on SIGHUP until `close`. */
+  /** reloadNow is reload inside work that is serialised already (a save that met a newer version). */
+  private async reloadNow(source: ApplySource): Promise<boolean> {
+    const text = await this.store.read();
+    if (text === undefined) return false;
+    const hash = hashText(text);
+    if (hash === this.snapshot.hash) {
+      // The file holds what runs again (an edit undone): an earlier refusal is over.
+      this.refused = undefined;
+      return false;
+    }
+    // A watcher may report one change twice (an editor's save, a notification and the poll).
+    if ((source === 'file' || source === 'database') && this.refused?.textHash === hash) return false;
+    const result = validateConfigText(text, { env: this.env, self: this.self });
+    if (!result.config) {
+      this.refused = { source, at: new Date().toISOString(), problems: result.problems, textHash: hash, text };
+      this.emit('rejected', result.problems, source);
+      return false;
+    }
+    this.exists = true;
+    this.swap(compileSnapshot(text, result.config, result.problems), source);
+    await this.remember(text, source);
+    return true;
+  }
+
+  /**
+   * watch applies changes of the stored document until `close`: file edits and SIGHUP for
+   * a file; for the database, versions other replicas store (there is no file to re-read).
+   */
   watch(): void {
     this.stopWatching?.();
-    const stop = this.store.watch(() => void this.reload('file').catch(() => {}));
+    const source = this.store.changeSource;
+    const stop = this.store.watch(() => void this.reload(source).catch(() => {}));
+    if (source !== 'file') {
+      this.stopWatching = stop;
+      return;
+    }
     const onHup = () => void this.reload('signal').catch(() => {});
     process.on('SIGHUP', onHup);
     this.stopWatching = () => {

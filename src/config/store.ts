@@ -15,16 +15,63 @@ export interface HistoryEntry {
   id: string;
   savedAt: string;
   hash: string;
+  /** What wrote it (`seed`, `api`, `import`), where the store knows. */
+  source?: string;
 }
 
-export class ConfigFileStore {
+/** What a write came to: stored, or refused because the stored version is no longer the writer's base. */
+export type WriteResult = { ok: true; id?: string } | { ok: false; reason: 'conflict'; hash: string };
+
+export interface WriteOptions {
+  /**
+   * The hash of the version the writer started from. A store shared by several keyways
+   * (PgConfigStore) refuses the write when the stored version has another hash, so
+   * optimistic concurrency spans processes; `null` means "only into an empty store".
+   */
+  base?: string | null;
+  /** What wrote it, for the history (`api`, `seed`, `import`). */
+  source?: string;
+}
+
+/**
+ * ConfigStore is what ConfigRuntime needs from the place the document lives: a file
+ * (ConfigFileStore) or PostgreSQL shared by replicas (pg-store.ts PgConfigStore).
+ */
+export interface ConfigStore {
+  /** Where the document lives, for log lines and errors: a path, or a database without its password. */
+  readonly location: string;
+  /** What a change seen by `watch` is: an edit of the file, or a version another keyway stored. */
+  readonly changeSource: 'file' | 'database';
+  /** read returns the stored text, or undefined when there is none yet. */
+  read(): Promise<string | undefined>;
+  /** write stores a new current version and records it in the history. */
+  write(text: string, options?: WriteOptions): Promise<WriteResult>;
+  /** recordApplied adds a version applied without a save to the history (a file edit), unless it is the newest. */
+  recordApplied(text: string): Promise<void>;
+  /** history lists saved versions, newest first. */
+  history(): Promise<HistoryEntry[]>;
+  /** readVersion returns one saved version's text, or undefined for an unknown id. */
+  readVersion(id: string): Promise<string | undefined>;
+  /** watch calls `onChange` when the stored document may have changed, until the returned stop is called. */
+  watch(onChange: () => void): () => void;
+  /** unavailable says why the store cannot be reached now (for /readyz), or undefined when it can. */
+  unavailable(): string | undefined;
+  close(): Promise<void>;
+}
+
+export class ConfigFileStore implements ConfigStore {
   readonly historyDir: string;
+  readonly changeSource = 'file';
 
   constructor(
     readonly path: string,
     private readonly keepVersions = 50,
   ) {
     this.historyDir = join(dirname(path), 'config-history');
+  }
+
+  get location(): string {
+    return this.path;
   }
 
   /** read returns the stored text, or undefined when there is no file yet. */
@@ -37,12 +84,23 @@ export class ConfigFileStore {
     }
   }
 
-  /** write replaces the file atomically and records the new text in the history. */
-  async write(text: string): Promise<void> {
+  /**
+   * write replaces the file atomically and records the new text in the history. One
+   * process owns the file, so the runtime's own hash check is the whole of the
+   * optimistic concurrency: `options.base` is not needed here.
+   */
+  async write(text: string, _options?: WriteOptions): Promise<WriteResult> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await writeAtomic(this.path, text);
-    await this.record(text);
+    return { ok: true, id: await this.record(text) };
   }
+
+  /** A file on this machine is always there to read. */
+  unavailable(): string | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {}
 
   /**
    * recordApplied adds a version that was applied without a save (a file edit, SIGHUP,

@@ -42,6 +42,8 @@ export interface GatewayContext {
   mcp: McpGateway;
   /** Hooks: the pre_request chain before forwarding, the events after the answer. */
   hooks: Hooks;
+  /** Why keyway should get no new traffic now (`/readyz` 503), or undefined when it is ready. */
+  notReady?: () => string | undefined;
 }
 
 export interface ClientLimits {

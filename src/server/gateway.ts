@@ -81,8 +81,9 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   const pathname = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q);
 
-  // A liveness probe reveals nothing, and load balancers send it under any name.
+  // Liveness and readiness probes reveal nothing, and load balancers send them under any name.
   if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (pathname === '/readyz') return readiness(ctx, res);
   // Before identity: a name keyway does not know may be a DNS-rebinding page.
   const host = req.headers.host;
   if (!ctx.hosts.allows(host)) {
@@ -238,15 +239,35 @@ function failRequest(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
 const BEDROCK_PROFILES = '/bedrock/inference-profiles';
 
 function isOwnPath(pathname: string): boolean {
-  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/v1/connectors/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/metrics';
+  return pathname.startsWith('/api/') || pathname.startsWith('/aperture/') || pathname.startsWith('/v1/connectors/') || pathname.startsWith('/ui') || pathname.startsWith('/chat') || pathname === '/healthz' || pathname === '/readyz' || pathname === '/metrics';
 }
 
+/**
+ * readiness answers a load balancer: 200 once the configuration is loaded (the server only
+ * listens after that), 503 with a short reason while the configuration's database does
+ * not answer or keyway is shutting down. The reason is a fixed phrase, never an address.
+ */
+function readiness(ctx: GatewayContext, res: ServerResponse): void {
+  const reason = ctx.notReady?.();
+  if (reason === undefined) return sendJson(res, 200, { status: 'ready' }, { 'cache-control': 'no-store' });
+  sendJson(res, 503, { status: 'not ready', reason }, { 'cache-control': 'no-store' });
+}
+
+/**
+ * closeServer stops accepting, lets requests in flight finish for up to `graceMs`, then
+ * cuts what is left. A keep-alive connection whose last answer ends during the drain is
+ * closed as soon as it is idle (checked every 100 ms): server.close closes only the ones
+ * idle when it is called, and a client holding one open would keep the drain to its end.
+ */
 function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    idle.unref();
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(idle);
       resolve();
     });
     server.closeIdleConnections();
