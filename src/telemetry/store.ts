@@ -125,6 +125,8 @@ export interface TelemetryStore {
   /** purge deletes captures (and tool calls) older than the cutoffs; `onlyExported` keeps what the S3 export has not sent. */
   purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean): Promise<{ captures: number; tools: number }>;
   quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
+  /** Whether the database takes writes (PostgreSQL can be away; SQLite always answers). */
+  status?(): Promise<StoreStatus>;
   close(): Promise<void>;
 }
 
