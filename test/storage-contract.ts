@@ -216,6 +216,13 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.equal(await store.request('req_missing'), null);
   });
 
+  withStore('a body with a NUL is kept (PostgreSQL text cannot hold one: it becomes U+FFFD there)', async (store) => {
+    const r = record();
+    await store.insert([{ record: r, capture: capture(r, { responseBody: 'before\0after' }) }]);
+    const body = (await store.request(r.id))?.capture?.responseBody ?? '';
+    assert.match(body, /^before.after$/);
+  });
+
   withStore('usageTable (CSV), sessions, adoption', async (store) => {
     await store.insert(history());
     const table = await store.usageTable({});
@@ -349,6 +356,9 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.equal(await store.appendMessages('alice@example.com', 'conv-1', [msg('m3', 'assistant', 'again')], 1), true, 'retry drops the last answer');
     const got = await store.getConversation('alice@example.com', 'conv-1');
     assert.deepEqual(got?.messages.map((m) => [m.id, m.content]), [['m1', 'hi'], ['m3', 'again']]);
+    // A NUL (which PostgreSQL text cannot hold) does not lose the answer.
+    assert.equal(await store.finishMessage('alice@example.com', 'conv-1', 'm3', 'again\0', 'complete', null, null), true);
+    assert.match((await store.getConversation('alice@example.com', 'conv-1'))!.messages[1]!.content, /^again/);
     const updated = await store.updateConversation('alice@example.com', 'conv-1', { title: 'Renamed' });
     assert.equal(updated?.title, 'Renamed');
     assert.equal(await store.updateConversation('bob@example.com', 'conv-1', { title: 'no' }), null);

@@ -5,7 +5,7 @@
  */
 import type { Pool } from '../../pg/pool.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from '../db/conversations-db.js';
-import { inTransaction } from './sql.js';
+import { inTransaction, pgText } from './sql.js';
 
 const COLUMNS = 'id, title, model, system_prompt, created_at, updated_at';
 
@@ -74,7 +74,7 @@ export class PgConversations {
         await client.query({
           name: 'chat-insert',
           text: 'INSERT INTO chat_messages (id, conversation_id, seq, role, content, model, status, error, request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-          values: [m.id, conversationId, last + i + 1, m.role, m.content, m.model, m.status, m.error, m.request_id, m.created_at],
+          values: [m.id, conversationId, last + i + 1, m.role, pgText(m.content), m.model, m.status, m.error, m.request_id, m.created_at],
         });
       }
       await client.query({ name: 'chat-touch', text: 'UPDATE conversations SET updated_at = $1 WHERE id = $2', values: [now, conversationId] });
@@ -87,7 +87,7 @@ export class PgConversations {
     const r = await this.pool.query({
       name: 'chat-finish',
       text: 'UPDATE chat_messages SET content = $1, status = $2, error = $3, request_id = $4 WHERE id = $5 AND conversation_id IN (SELECT id FROM conversations WHERE id = $6 AND login = $7)',
-      values: [content, status, error, requestId, messageId, conversationId, login],
+      values: [pgText(content), status, error, requestId, messageId, conversationId, login],
     });
     return (r.rowCount ?? 0) > 0;
   }
