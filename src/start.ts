@@ -28,7 +28,8 @@ import { ModelDates } from './server/model-dates.js';
 import { createGateway, type Gateway } from './server/gateway.js';
 import { McpGateway } from './mcp/gateway.js';
 import { McpTelemetry } from './mcp/telemetry.js';
-import { SqliteTelemetryStore } from './telemetry/store.js';
+import { WorkerTelemetryStore } from './telemetry/store.js';
+import { redactUrl } from './pg/pool.js';
 import { DEFAULT_CAPTURE_LIMIT, Telemetry } from './telemetry/telemetry.js';
 import { DEFAULT_POOL_SETTINGS, PoolRegistry, type PoolSettings } from './upstream/pools.js';
 import { UpstreamCredentials } from './upstream/credentials/index.js';
@@ -139,14 +140,18 @@ export async function startKeyway(settings: ServerSettings, options: StartOption
   log.info({ identity: identity.name, reason: chosen.reason }, 'identity source');
 
   logProblems(log, runtime.current.problems, configPath);
-  // One SQLite database (in a worker thread) holds telemetry and chat conversations. With
-  // --config elsewhere nothing has created the data folder yet.
+  // One database (in a worker thread) holds telemetry, quota balances and chat
+  // conversations: SQLite in the data folder, or the PostgreSQL every replica shares
+  // (--database). With --config elsewhere nothing has created the data folder yet.
   await mkdir(settings.dataDir, { recursive: true });
-  const dataStore = await SqliteTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
+  const dataStore = settings.databaseUrl ? await WorkerTelemetryStore.openPostgres(settings.databaseUrl) : await WorkerTelemetryStore.open(join(settings.dataDir, 'keyway.db'));
+  if (settings.databaseUrl) log.info({ database: redactUrl(settings.databaseUrl) }, 'telemetry, quota balances and chats in PostgreSQL');
   for (const n of [...fileNotes, ...dataStore.fileNotes]) if (n) log[n.level]({ path: n.path }, n.message);
+  const sharedSecret = settings.databaseUrl ? (candidate: string) => dataStore.fingerprintSecret(candidate) : undefined;
   const telemetry = settings.telemetry
-    ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit, env }, () => runtime.current)
+    ? await Telemetry.open(dataStore, settings.dataDir, log, { captureLimit: settings.captureLimit, env, sharedSecret }, () => runtime.current)
     : undefined;
+  telemetry?.metrics.watchStore(() => dataStore.status());
   // Before any listing is served: every model of the running configuration has its date.
   const modelDates = await ModelDates.open(join(settings.dataDir, 'model-dates.json'), log);
   modelDates.note(runtime.current);

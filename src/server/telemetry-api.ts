@@ -27,6 +27,7 @@ export async function handleTelemetryApi(r: TelemetryRequest): Promise<boolean> 
   const { pathname } = r;
   if (pathname === '/metrics') return metrics(r);
   if (pathname === '/api/adoption') return adoption(r);
+  if (pathname === '/api/telemetry/status') return storeStatus(r);
   if (pathname === '/api/usage' || pathname === '/api/usage.csv' || pathname === '/api/requests' || pathname === '/api/sessions' || pathname === '/api/tool-use' || pathname.startsWith('/api/requests/')) {
     const telemetry = r.telemetry;
     if (!telemetry) throw new GatewayError('TELEMETRY_OFF');
@@ -88,6 +89,36 @@ async function adoption(r: TelemetryRequest): Promise<boolean> {
   } else {
     sendJson(r.res, 200, { filter: describe(filter), ...data });
   }
+  return true;
+}
+
+/**
+ * `GET /api/telemetry/status` (admins): whether the telemetry database takes writes, and
+ * the recorder queue's counts, for the dashboard's banner while PostgreSQL is away.
+ */
+async function storeStatus(r: TelemetryRequest): Promise<boolean> {
+  if (r.access.role !== 'admin') throw new GatewayError('NOT_ADMIN', 'access denied: only admins can read the telemetry status');
+  const telemetry = r.telemetry;
+  if (!telemetry) throw new GatewayError('TELEMETRY_OFF');
+  const s = await telemetry.store.status?.();
+  const q = telemetry.recorder.stats;
+  sendJson(
+    r.res,
+    200,
+    {
+      backend: s?.backend ?? 'sqlite',
+      available: s?.available ?? true,
+      failing_since: s?.failingSince ? new Date(s.failingSince).toISOString() : null,
+      last_error: s?.lastError ?? null,
+      retries: s?.retries ?? 0,
+      queued: q.queued,
+      written_records: q.written,
+      dropped_records: q.droppedRecords,
+      dropped_captures: q.droppedCaptures,
+      failed_writes: q.failedWrites,
+    },
+    { 'cache-control': 'no-store' },
+  );
   return true;
 }
 

@@ -30,10 +30,18 @@ export const OTHER_AGENT = 'other';
 export const AGENTS: readonly string[] = [...AGENT_PATTERNS.map(([a]) => a), ...Object.values(CLIENT_AGENTS), OTHER_AGENT];
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-// `_` and `%` are LIKE wildcards; the prefixes escape them with `\`.
-const like = (prefix: string) => `user_agent LIKE ${quote(prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE '\\'`;
+/**
+ * agentSql is the agent of a `requests` row, as an SQL expression over its columns; `like`
+ * is the case-blind LIKE of the dialect (SQLite's LIKE ignores ASCII case, PostgreSQL's
+ * ILIKE does).
+ */
+export function agentSql(like: 'LIKE' | 'ILIKE'): string {
+  // `_` and `%` are LIKE wildcards; the prefixes escape them with `\`.
+  const prefix = (p: string) => `user_agent ${like} ${quote(p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE '\\'`;
+  return `(CASE${Object.entries(CLIENT_AGENTS)
+    .map(([client, agent]) => ` WHEN client = ${quote(client)} THEN ${quote(agent)}`)
+    .join('')}${AGENT_PATTERNS.map(([agent, prefixes]) => ` WHEN ${prefixes.map(prefix).join(' OR ')} THEN ${quote(agent)}`).join('')} ELSE ${quote(OTHER_AGENT)} END)`;
+}
 
-/** AGENT_SQL is the agent of a `requests` row, as an SQL expression over its columns. */
-export const AGENT_SQL = `(CASE${Object.entries(CLIENT_AGENTS)
-  .map(([client, agent]) => ` WHEN client = ${quote(client)} THEN ${quote(agent)}`)
-  .join('')}${AGENT_PATTERNS.map(([agent, prefixes]) => ` WHEN ${prefixes.map(like).join(' OR ')} THEN ${quote(agent)}`).join('')} ELSE ${quote(OTHER_AGENT)} END)`;
+/** AGENT_SQL is the agent of a `requests` row in SQLite. */
+export const AGENT_SQL = agentSql('LIKE');

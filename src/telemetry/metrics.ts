@@ -10,6 +10,7 @@ import type { HookFailure } from '../hooks/hook-client.js';
 import type { HookObserver } from '../hooks/hooks.js';
 import type { RequestRecord } from './record.js';
 import type { RecorderStats } from './recorder.js';
+import type { StoreStatus } from './store.js';
 import { SeriesCounter, SeriesHistogram } from './series.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -46,6 +47,7 @@ export class Metrics implements QuotaObserver, HookObserver {
   readonly hookFailures: SeriesCounter<'hook' | 'event' | 'reason'>;
   readonly hookDrops: SeriesCounter<'hook' | 'event'>;
   private hookDepth: (() => number) | undefined;
+  private storeStatus: (() => Promise<StoreStatus>) | undefined;
 
   constructor(stats: () => RecorderStats | undefined) {
     const registers = [this.registry];
@@ -102,6 +104,20 @@ export class Metrics implements QuotaObserver, HookObserver {
     gauge('keyway_telemetry_dropped_captures', 'Captures dropped under pressure (their records were kept)', (s) => s.droppedCaptures);
     gauge('keyway_telemetry_failed_writes', 'Batches the store failed to write', (s) => s.failedWrites);
     gauge('keyway_telemetry_written_records', 'Request records written', (s) => s.written);
+    // Asked of the store's worker when /metrics is read: whether its database takes writes.
+    const storeStatus = () => this.storeStatus?.().catch(() => undefined);
+    const storeGauge = (name: string, help: string, read: (s: StoreStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const status = await storeStatus();
+          this.set(status ? read(status) : 1);
+        },
+      });
+    storeGauge('keyway_telemetry_store_available', 'Whether the telemetry database takes writes (0 while writes fail and are retried)', (s) => (s.available ? 1 : 0));
+    storeGauge('keyway_telemetry_store_retries', 'Telemetry writes that failed and were retried (database unreachable), since start', (s) => s.retries);
     collectDefaultMetrics({ register: this.registry, prefix: 'keyway_' });
   }
 
@@ -148,6 +164,11 @@ export class Metrics implements QuotaObserver, HookObserver {
 
   unmetered(quota: string, reason: 'unpriced' | 'no_usage'): void {
     this.quotaUnmetered.inc(`${quota}\0${reason}`, () => ({ quota, reason }));
+  }
+
+  /** watchStore gives the store gauges their source (read when /metrics is scraped). */
+  watchStore(status: () => Promise<StoreStatus>): void {
+    this.storeStatus = status;
   }
 
   /** watchHooks gives the hook queue gauge its source (read when /metrics is scraped). */

@@ -1,7 +1,9 @@
 /**
- * TelemetryStore is the storage interface the rest of keyway uses: small enough that a
- * PostgreSQL implementation can follow without touching its callers. The SQLite
- * implementation runs the database in a worker thread and talks to it by messages.
+ * TelemetryStore is the storage interface the rest of keyway uses. One implementation
+ * serves both backends: it runs the database in a worker thread and talks to it by
+ * messages, and the worker holds either SQLite (db/telemetry-db.ts, the default) or
+ * PostgreSQL (pg/telemetry-pg.ts, `--database`), which give the same answers
+ * (test/storage-contract.ts runs one suite against each).
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -10,8 +12,9 @@ import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from
 import type { ExportBatch, ExportState } from './db/export-db.js';
 import type { Adoption, AdoptionBucket, GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
 import { toWire } from './db/wire.js';
-import type { WorkerReply, WorkerRequest } from './db/worker.js';
+import type { WorkerData, WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
+import type { BucketRule } from '../governance/bucket.js';
 
 export type { Adoption, AdoptionBucket, ChatMessage, Conversation, ConversationPatch, ExportBatch, ExportState, GroupBy, MessageStatus, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow };
 
@@ -52,18 +55,40 @@ export interface QuotaBalanceRow {
 
 /**
  * One bucket's change since the previous save: its whole new state, and `delta`, the net
- * nanodollars taken meanwhile (charges minus refills). The SQLite store writes the row; a
- * store shared by several gateways would apply the delta to its own balance instead.
+ * nanodollars taken meanwhile (charges minus admin refills; refill over time and clamps
+ * to a smaller capacity are not in it). The SQLite store writes the row; the shared
+ * PostgreSQL store applies the delta to its own balance, refilled and clamped by `rule`
+ * (pg/quotas-pg.ts), and adds `unmeteredDelta` to its count.
  */
 export interface QuotaBalanceChange {
   row: QuotaBalanceRow;
   delta: number;
+  /** The bucket's quota rule, for a store that refills the stored balance itself. */
+  rule?: BucketRule;
+  /** Requests counted unmetered since the last save. */
+  unmeteredDelta?: number;
 }
 
 /** Where quota balances persist: the telemetry database, whether or not telemetry is on. */
 export interface QuotaBalanceStore {
   loadQuotaBalances(): Promise<QuotaBalanceRow[]>;
   saveQuotaBalances(changes: QuotaBalanceChange[], forget: string[]): Promise<void>;
+  /**
+   * True when other gateways charge the same balances (PostgreSQL): the ledger then saves
+   * more often and reads the stored balances back on a timer (governance/ledger.ts).
+   */
+  readonly sharedBalances?: boolean;
+}
+
+/** Whether the store's database can be written, for /metrics and the dashboard. */
+export interface StoreStatus {
+  backend: 'sqlite' | 'postgres';
+  /** False while writes fail and are retried (the database is down or unreachable). */
+  available: boolean;
+  failingSince: number | null;
+  lastError: string | null;
+  /** Write attempts that failed and were retried, since start. */
+  retries: number;
 }
 
 export interface QuotaHistoryFilter {
@@ -100,10 +125,12 @@ export interface TelemetryStore {
   /** purge deletes captures (and tool calls) older than the cutoffs; `onlyExported` keeps what the S3 export has not sent. */
   purge(capturesBefore?: number, toolsBefore?: number, onlyExported?: boolean): Promise<{ captures: number; tools: number }>;
   quotaHistory(filter: QuotaHistoryFilter): Promise<QuotaHistoryRow[]>;
+  /** Whether the database takes writes (PostgreSQL can be away; SQLite always answers). */
+  status?(): Promise<StoreStatus>;
   close(): Promise<void>;
 }
 
-export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
+export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
@@ -111,7 +138,10 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
   /** Modes changed (or found too open) on the database files when it opened, for the log. */
   fileNotes: FileNote[] = [];
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    readonly backend: StoreStatus['backend'],
+  ) {
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
@@ -129,14 +159,37 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
    * `-wal` and `-shm` files SQLite makes beside it get the same mode; older ones are
    * tightened (private-files.ts).
    */
-  static async open(path: string): Promise<SqliteTelemetryStore> {
+  static async open(path: string): Promise<WorkerTelemetryStore> {
     const notes = [await privateFile(path)];
     for (const suffix of ['-wal', '-shm', '-journal']) notes.push(await tightenIfExists(path + suffix));
-    const worker = new Worker(new URL('./db/worker.js', import.meta.url), { workerData: { path } });
-    const store = new SqliteTelemetryStore(worker);
+    const store = await WorkerTelemetryStore.start({ path }, 'sqlite');
     store.fileNotes = notes.filter((n): n is FileNote => n !== undefined);
-    await store.call({ op: 'usage', filter: { from: 0, to: 0 } });
     return store;
+  }
+
+  /**
+   * openPostgres starts the worker on a PostgreSQL database shared with other replicas,
+   * migrating its schema (under an advisory lock) first. A database that cannot be reached
+   * fails the open with a line that never shows the password (pg/pool.ts).
+   */
+  static openPostgres(databaseUrl: string): Promise<WorkerTelemetryStore> {
+    return WorkerTelemetryStore.start({ databaseUrl }, 'postgres');
+  }
+
+  private static async start(workerData: WorkerData, backend: StoreStatus['backend']): Promise<WorkerTelemetryStore> {
+    const worker = new Worker(new URL('./db/worker.js', import.meta.url), { workerData });
+    const store = new WorkerTelemetryStore(worker, backend);
+    try {
+      await store.call({ op: 'usage', filter: { from: 0, to: 0 } });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    return store;
+  }
+
+  get sharedBalances(): boolean {
+    return this.backend === 'postgres';
   }
 
   private call<T>(request: WorkerRequest): Promise<T> {
@@ -219,6 +272,14 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
   }
   finishMessage(login: string, id: string, messageId: string, content: string, status: MessageStatus, error: string | null, requestId: string | null) {
     return this.call<boolean>({ op: 'chat.finish', login, id, messageId, content, status, error, requestId });
+  }
+
+  async status(): Promise<StoreStatus> {
+    return { backend: this.backend, ...(await this.call<Omit<StoreStatus, 'backend'>>({ op: 'status' })) };
+  }
+  /** fingerprintSecret is the telemetry secret shared in the database: `candidate` when none was stored yet. */
+  fingerprintSecret(candidate: string) {
+    return this.call<string>({ op: 'secret', candidate });
   }
 
   async close(): Promise<void> {

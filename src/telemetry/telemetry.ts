@@ -26,9 +26,18 @@ export interface TelemetryOptions {
   purgeIntervalMs?: number;
   /** Where the S3 export reads the standard AWS variables (default: none). */
   env?: Env;
+  /**
+   * The fingerprint secret shared by every replica (`--database`): stores a candidate
+   * unless one is stored and returns the stored one. Without it the secret is
+   * `<dataDir>/telemetry.secret`.
+   */
+  sharedSecret?: (candidateHex: string) => Promise<string>;
 }
 
 export const DEFAULT_CAPTURE_LIMIT = 1024 * 1024; // 1 MiB of text per body
+
+/** Longest a shutdown waits for the queued records to be written. */
+const DRAIN_LIMIT_MS = 10_000;
 
 /** What a configuration says about keeping captures. */
 export interface RetentionPolicy {
@@ -65,9 +74,10 @@ export class Telemetry {
     };
   }
 
-  /** open starts recording into `store`, with the fingerprint secret `<dataDir>/telemetry.secret`. */
+  /** open starts recording into `store`, with the fingerprint secret `<dataDir>/telemetry.secret` (or the shared one). */
   static async open(store: TelemetryStore & ExportStore, dataDir: string, log: Logger, options: TelemetryOptions, currentSnapshot: () => Snapshot): Promise<Telemetry> {
-    const fingerprints = await CredentialFingerprinter.load(join(dataDir, 'telemetry.secret'));
+    const secretPath = join(dataDir, 'telemetry.secret');
+    const fingerprints = options.sharedSecret ? await CredentialFingerprinter.shared(secretPath, options.sharedSecret) : await CredentialFingerprinter.load(secretPath);
     const recorder = new Recorder(store, log, options.recorder ?? DEFAULT_RECORDER_OPTIONS);
     const telemetry = new Telemetry(store, recorder, fingerprints, log, options, currentSnapshot);
     telemetry.schedulePurge(currentSnapshot, options.purgeIntervalMs ?? 3_600_000);
@@ -126,10 +136,21 @@ export class Telemetry {
     this.purgeTimer.unref();
   }
 
-  /** close writes what is queued (clean shutdown) and stops the export; the store's owner closes the store. */
+  /**
+   * close writes what is queued (clean shutdown) and stops the export; the store's owner
+   * closes the store. A database that is away (PostgreSQL down: its writes are retried
+   * until it answers) does not hold the shutdown up past DRAIN_LIMIT_MS; what is still
+   * queued then is lost, and the log says how much.
+   */
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     await this.exporter.close();
-    await this.recorder.drain();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.recorder.drain().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_LIMIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.log.error({ queued: this.recorder.stats.queued }, 'telemetry store did not answer at shutdown; queued records are lost');
   }
 }

@@ -12,6 +12,7 @@ import Page from './ui/page';
 import { Failed, Loading } from './ui/state';
 import { ToastProvider } from './ui/toast';
 import { ExportBanner } from './views/export-status';
+import { TelemetryStoreBanner } from './views/telemetry-status';
 
 const OverviewView = lazy(() => import('./views/overview-view'));
 const ModelsView = lazy(() => import('./views/models-view'));
@@ -127,6 +128,7 @@ function Shell({ who }: { who: Whoami }) {
       </nav>
       <main id="main" className="content" tabIndex={-1}>
         {isAdmin(who) && <ExportBanner />}
+        {isAdmin(who) && <TelemetryStoreBanner />}
         {who.role === null ? <NoRole who={who} /> : <Screen who={who} path={path} />}
       </main>
     </div>

@@ -43,7 +43,7 @@ export interface QueryFilter {
 }
 
 /** Beyond any time a record can have (a JavaScript Date's range), for an open end of a period. */
-const MAX_TIME_MS = 8.64e15;
+export const MAX_TIME_MS = 8.64e15;
 
 /** The format MCP tool calls are recorded under (src/mcp/telemetry.ts). */
 export const MCP_FORMAT = 'mcp';
@@ -158,7 +158,7 @@ export interface Adoption {
 }
 
 /** One group of the adoption query: a day, login, agent and model. */
-interface AdoptionGroup {
+export interface AdoptionGroup {
   day: string;
   login: string;
   agent: string;
@@ -197,7 +197,7 @@ function weekOf(day: string): string {
 }
 
 /** summarise sums the day/login/agent/model groups into the adoption tables. */
-function summarise(groups: AdoptionGroup[], bucket: AdoptionBucket): Adoption {
+export function summarise(groups: AdoptionGroup[], bucket: AdoptionBucket): Adoption {
   const totals = new Tally();
   const tables = { period: new Map<string, Tally>(), login: new Map<string, Tally>(), agent: new Map<string, Tally>(), model: new Map<string, Tally>(), periodAgent: new Map<string, Tally>(), periodModel: new Map<string, Tally>() };
   const days = new Map<string, Set<string>>();
@@ -537,7 +537,7 @@ export class TelemetryDb {
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): StoredRequest {
+export function fromRow(r: Row): StoredRequest {
   const has = r.has_usage === 1;
   return {
     id: String(r.id),

@@ -1,13 +1,16 @@
 /**
- * The telemetry worker thread: owns the SQLite database and prices requests, so neither
- * disk writes, queries nor price lookups ever run on the thread that serves requests.
- * Speaks a small request/response protocol over its parent port (see store.ts).
+ * The telemetry worker thread: owns the database (SQLite, or PostgreSQL with
+ * `--database`: workerData says which) and prices requests, so neither writes, queries
+ * nor price lookups ever run on the thread that serves requests. Speaks a small
+ * request/response protocol over its parent port (see store.ts); the PostgreSQL backend
+ * answers with promises, which the protocol already carries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
 import { fromWire, type WireItem } from './wire.js';
+import type { PgTelemetryDb } from '../pg/telemetry-pg.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
@@ -33,6 +36,8 @@ export type WorkerRequest =
   | { op: 'chat.delete'; login: string; id: string }
   | { op: 'chat.append'; login: string; id: string; messages: ChatMessage[]; dropLast: number; now: number }
   | { op: 'chat.finish'; login: string; id: string; messageId: string; content: string; status: MessageStatus; error: string | null; requestId: string | null }
+  | { op: 'status' }
+  | { op: 'secret'; candidate: string }
   | { op: 'close' };
 
 export type WorkerMessage = { id: number; request: WorkerRequest };
@@ -40,7 +45,15 @@ export type WorkerReply = { id: number; ok: true; result: unknown } | { id: numb
 
 const port = parentPort;
 if (!port) throw new Error('telemetry worker must run in a worker thread');
-const db = new TelemetryDb((workerData as { path: string }).path);
+/** What the worker is started with: a SQLite file, or a PostgreSQL URL. */
+export type WorkerData = { path: string; databaseUrl?: undefined } | { databaseUrl: string; path?: undefined };
+const data = workerData as WorkerData;
+// The PostgreSQL backend (and its driver) is loaded only when asked for: SQLite's start stays as it was.
+const db: TelemetryDb | PgTelemetryDb =
+  data.databaseUrl !== undefined ? await (await import('../pg/telemetry-pg.js')).PgTelemetryDb.open(data.databaseUrl) : new TelemetryDb(data.path);
+
+/** then runs `next` after `result`, at once when it is not a promise (SQLite answers synchronously). */
+const then = <T>(result: void | Promise<void>, next: () => T): T | Promise<T> => (result instanceof Promise ? result.then(next) : next());
 
 function handle(req: WorkerRequest): unknown {
   switch (req.op) {
@@ -49,8 +62,7 @@ function handle(req: WorkerRequest): unknown {
         const { record, capture } = fromWire(wire);
         return { record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture };
       });
-      db.insert(items);
-      return items.map((i) => i.cost?.usd ?? null);
+      return then(db.insert(items), () => items.map((i) => i.cost?.usd ?? null));
     case 'usage':
       return db.usage(req.filter, req.groupBy);
     case 'requests':
@@ -78,8 +90,7 @@ function handle(req: WorkerRequest): unknown {
     case 'quota.load':
       return db.quotas.load();
     case 'quota.save':
-      db.quotas.save(req.changes, req.forget);
-      return true;
+      return then(db.quotas.save(req.changes, req.forget), () => true);
     case 'chat.list':
       return db.conversations.list(req.login);
     case 'chat.create':
@@ -94,9 +105,13 @@ function handle(req: WorkerRequest): unknown {
       return db.conversations.append(req.login, req.id, req.messages, req.dropLast, req.now);
     case 'chat.finish':
       return db.conversations.finishMessage(req.login, req.id, req.messageId, req.content, req.status, req.error, req.requestId);
+    case 'status':
+      return 'status' in db ? db.status() : { available: true, failingSince: null, lastError: null, retries: 0 };
+    case 'secret':
+      if (!('fingerprintSecret' in db)) throw new Error('the fingerprint secret is in the database only with --database');
+      return db.fingerprintSecret(req.candidate);
     case 'close':
-      db.close();
-      return true;
+      return then(db.close(), () => true);
   }
 }
 
@@ -114,7 +129,9 @@ port.on('message', (msg: WorkerMessage) => {
     result.then(
       (value: unknown) => port.postMessage({ id: msg.id, ok: true, result: value } satisfies WorkerReply),
       (err: Error) => port.postMessage({ id: msg.id, ok: false, error: err.message } satisfies WorkerReply),
-    );
+    ).finally(() => {
+      if (msg.request.op === 'close') port.close();
+    });
     return;
   }
   port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
