@@ -46,9 +46,12 @@ export function openPool(url: string, opts: PoolOptions = {}): Pool {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle connection the server closes (restart, failover) emits 'error' on the pool;
-  // without a listener that would end the process. The next query reconnects.
+  // A connection the server closes (restart, failover, a cut network) emits 'error': on
+  // the pool when it is idle, on its client when it is checked out between two queries
+  // (inside a transaction, say). Without a listener either would end the process (or the
+  // worker thread). The query in flight, if any, fails on its own; the next one reconnects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
