@@ -143,7 +143,7 @@ export const hooksScenario: Scenario = {
           keyway: inProcess,
           target: `≤ ${ASYNC_TARGET_US} µs`,
           status: inProcess <= ASYNC_TARGET_US ? 'meets' : 'misses',
-          note: 'main-thread CPU per event: the hook run, its payload (1 KB request, 1 KB answer, a tool call, the cost), the bounds, the hand-over to the events thread and its reports back; median of 5 runs',
+          note: 'main-thread CPU per event: the hook run, its payload parts (1 KB request, 1 KB answer, a tool call, the cost), the bounds, the hand-over to the events thread (which writes the JSON) and its reports back; median of 5 runs',
         },
         cpuRow('pre_request hook', 'pre'),
         cpuRow('entire_request event hook', 'events'),
@@ -157,8 +157,9 @@ export const hooksScenario: Scenario = {
 /**
  * measureEventInProcess measures what an entire_request event costs the request thread, as
  * its CPU time (from /proc, so the events thread and other programs do not count): the
- * hook run, the payload (a 1 KB request, a 1 KB answer, a tool call, the cost), the bounds,
- * handing it to the events thread and reading its reports back. The events thread sends
+ * hook run, the payload's parts (a 1 KB request, a 1 KB answer, a tool call, the cost), the
+ * bounds, handing them to the events thread (which writes the payload) and reading its
+ * reports back. The events thread sends
  * the calls to a port nothing listens on. As with telemetry on (the default), the session
  * (here from a header, as Claude Code and Codex send it; else the record's fingerprint)
  * and the answer's JSON (the tap's) are not worked out again for the hook. In µs per event.
