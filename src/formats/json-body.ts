@@ -47,6 +47,54 @@ export function hasDuplicateTopLevelKey(text: string, key: string): boolean {
 }
 
 /**
+ * topLevelValueText returns the text of the value of the top-level `key` of `text` (valid
+ * JSON: it was parsed first) exactly as written, or undefined when the key is absent or
+ * named twice. A relay that changes only the envelope around a value (an MCP answer's
+ * `result` under another id) copies it instead of serializing the parsed value again.
+ */
+export function topLevelValueText(text: string, key: string): string | undefined {
+  const keys = topLevelKeys(text, key);
+  if (keys.length !== 1) return undefined;
+  let i = keys[0]!;
+  while (i < text.length && text.charCodeAt(i) !== 0x3a /* : */) i++;
+  i++;
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return text.slice(i, endOfValue(text, i));
+}
+
+/** endOfValue returns the index just past the JSON value that starts at `start` (valid JSON). */
+function endOfValue(text: string, start: number): number {
+  const first = text.charCodeAt(start);
+  if (first === 0x22 /* " */) return endOfString(text, start);
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */) {
+    // A number, true, false or null: up to the next delimiter.
+    let i = start;
+    while (i < text.length) {
+      const ch = text.charCodeAt(i);
+      if (ch === 0x2c || ch === 0x7d || ch === 0x5d || isSpace(ch)) break;
+      i++;
+    }
+    return i;
+  }
+  let depth = 0;
+  let i = start;
+  while (i < text.length) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      i = endOfString(text, i);
+      continue;
+    }
+    if (ch === 0x7b || ch === 0x5b) depth++;
+    else if (ch === 0x7d || ch === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+  return i;
+}
+
+/**
  * topLevelKeys returns, for every key of the top-level object that is `key` once
  * unescaped, the index just past the key's closing quote. One pass over the text:
  * strings are skipped with indexOf, only the bytes between them are looked at.

@@ -33,6 +33,8 @@ export interface EventJob {
   event: HookEvent;
   payload: string;
   attempts: number;
+  /** The size the request thread counted against its byte bound (event-wire.ts sizeOf), reported back with the outcome. */
+  size?: number;
 }
 
 /** What happens to each call, for logs and /metrics. */

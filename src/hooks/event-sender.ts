@@ -4,18 +4,22 @@
  * record can say `queued` or `dropped`, and hands the calls to the events thread
  * (event-worker.ts) in one message every FLUSH_MS: a message costs the request thread
  * about 10 µs however much it carries, so one per event would cost more than the rest
- * of the event together. The thread starts with the first event, so a gateway without
- * event hooks never has it.
+ * of the event together. What it hands over is each request's PayloadParts (once for
+ * all of its calls) in the flat layout of event-wire.ts; the JSON of the payloads is
+ * written on the events thread. The thread starts with the first event, so a gateway
+ * without event hooks never has it.
  *
  * Its counts of what is outstanding are lowered as the thread reports outcomes (every
  * 50 ms), so the bounds are a little conservative, never loose.
  */
 import { Worker } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
-import type { EventJob, EventQueueSettings } from './event-queue.js';
+import type { EventQueueSettings } from './event-queue.js';
+import { sizeOf, writeCall, writeParts, type Wire } from './event-wire.js';
 import type { EventWorkerData, FromEventWorker, OutcomeGroup, ToEventWorker } from './event-worker.js';
 import type { HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
+import type { PayloadParts } from './payload.js';
 
 /** How long calls gather before they go to the events thread, in one message. */
 const FLUSH_MS = 20;
@@ -33,8 +37,13 @@ export interface EventReport {
 
 export class EventSender {
   private worker: Worker | undefined;
-  /** Flat triples: hook number, event, payload. */
-  private pending: Array<number | string> = [];
+  /** The batch being gathered (event-wire.ts), and how many calls it holds. */
+  private pending: Wire = [];
+  private calls = 0;
+  /** The request whose block ends the batch: its further calls join that block. */
+  private lastParts: PayloadParts | undefined;
+  private lastCountAt = 0;
+  private lastSize = 0;
   private newHooks: Array<[number, CompiledHook]> = [];
   private hookNumbers = new WeakMap<CompiledHook, number>();
   private nextHook = 0;
@@ -56,22 +65,33 @@ export class EventSender {
     return this.outstanding;
   }
 
-  /** push hands a call over; false when the bounds are reached and it was dropped (and counted). */
-  push(job: EventJob): boolean {
-    if (this.outstanding >= this.capacity || this.bytes + job.payload.length > this.settings.events.maxQueuedBytes) {
-      this.report.dropped(job.hook.id, job.event);
+  /**
+   * push hands over one call of a request, made from `parts` (the calls of one request
+   * share one parts object, handed over once); false when the bounds are reached and it
+   * was dropped (and counted).
+   */
+  push(parts: PayloadParts, hook: CompiledHook, event: HookEvent, send: number): boolean {
+    const same = parts === this.lastParts;
+    const size = same ? this.lastSize : sizeOf(parts);
+    if (this.outstanding >= this.capacity || this.bytes + size > this.settings.events.maxQueuedBytes) {
+      this.report.dropped(hook.id, event);
       return false;
     }
     this.outstanding++;
-    this.bytes += job.payload.length;
+    this.bytes += size;
     // Hooks are objects of a snapshot: each is sent to the thread once, then named by number.
-    let n = this.hookNumbers.get(job.hook);
+    let n = this.hookNumbers.get(hook);
     if (n === undefined) {
-      this.hookNumbers.set(job.hook, (n = this.nextHook++));
-      this.newHooks.push([n, job.hook]);
+      this.hookNumbers.set(hook, (n = this.nextHook++));
+      this.newHooks.push([n, hook]);
     }
-    this.pending.push(n, job.event, job.payload);
-    if (this.pending.length >= FLUSH_JOBS * 3) this.flush();
+    if (!same) {
+      this.lastParts = parts;
+      this.lastSize = size;
+      this.lastCountAt = writeParts(this.pending, parts);
+    }
+    writeCall(this.pending, this.lastCountAt, n, event, send, size);
+    if (++this.calls >= FLUSH_JOBS) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(this.flush, FLUSH_MS);
       this.timer.unref();
@@ -85,6 +105,8 @@ export class EventSender {
     if (this.pending.length === 0) return;
     const msg: ToEventWorker = { op: 'send', hooks: this.newHooks, jobs: this.pending };
     this.pending = [];
+    this.calls = 0;
+    this.lastParts = undefined;
     this.newHooks = [];
     this.thread().postMessage(msg);
   };
@@ -122,6 +144,8 @@ export class EventSender {
     this.hookNumbers = new WeakMap();
     this.newHooks = [];
     this.pending = [];
+    this.calls = 0;
+    this.lastParts = undefined;
     this.outstanding = 0;
     this.bytes = 0;
     this.drained?.();

@@ -7,8 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
 import { EventQueue, type EventJob, type EventQueueSettings } from './event-queue.js';
+import { readBlocks, type Wire } from './event-wire.js';
 import { HookClient, type HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
+import { PayloadBuilder } from './payload.js';
 
 export interface EventWorkerData {
   client: HookClientSettings;
@@ -16,12 +18,12 @@ export interface EventWorkerData {
 }
 
 /**
- * From the request thread: calls to send, as flat triples `[hook number, event, payload, …]`
- * with the definitions of hooks this thread has not been sent yet; or a request to drain
- * (reply `drained`). Flat, and one message per batch: a message costs the sender about
- * 10 µs whatever it holds, an object field a little more.
+ * From the request thread: calls to send, each request's parts and calls in the flat
+ * layout of event-wire.ts, with the definitions of hooks this thread has not been sent
+ * yet; or a request to drain (reply `drained`). Flat, and one message per batch: a
+ * message costs the sender about 10 µs whatever it holds, an object field a little more.
  */
-export type ToEventWorker = { op: 'send'; hooks: Array<[number, CompiledHook]>; jobs: Array<number | string> } | { op: 'drain'; timeoutMs: number };
+export type ToEventWorker = { op: 'send'; hooks: Array<[number, CompiledHook]>; jobs: Wire } | { op: 'drain'; timeoutMs: number };
 
 /**
  * The outcomes of a batch, grouped by hook, event, result and reason: how many calls, how
@@ -72,7 +74,7 @@ function report(job: EventJob, result: Group['result'], reason: string | null, d
   g.ms.push(ms);
   if (final) {
     g.final++;
-    g.bytes += job.payload.length;
+    g.bytes += job.size ?? job.payload.length;
   }
   timer ??= setTimeout(flush, REPORT_MS);
 }
@@ -94,11 +96,14 @@ const queue = new EventQueue(client, settings.events, {
 port.on('message', (msg: ToEventWorker) => {
   if (msg.op === 'send') {
     for (const [n, hook] of msg.hooks) hooks.set(n, hook);
-    const jobs = msg.jobs;
-    for (let i = 0; i + 2 < jobs.length; i += 3) {
-      const hook = hooks.get(jobs[i] as number);
-      if (hook) queue.push({ hook, event: jobs[i + 1] as HookEvent, payload: jobs[i + 2] as string, attempts: 0 });
-    }
+    // The payloads are written here, from the parts the request thread handed over.
+    readBlocks(msg.jobs, (parts, calls) => {
+      const builder = new PayloadBuilder(parts);
+      for (const c of calls) {
+        const hook = hooks.get(c.hook);
+        if (hook) queue.push({ hook, event: c.event, payload: builder.build(c.event, c.send), attempts: 0, size: c.size });
+      }
+    });
     return;
   }
   void queue.drain(msg.timeoutMs).then(async () => {

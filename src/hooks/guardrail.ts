@@ -15,7 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { HookEntry } from '../telemetry/record.js';
 import type { HookCallResult, HookClient, HookFailure } from './hook-client.js';
 import type { HookCall } from './hook-plan.js';
-import { PayloadBuilder, type HookRequest } from './payload.js';
+import { PayloadBuilder, partsOf, type HookRequest } from './payload.js';
 
 export const DEFAULT_BLOCK_MESSAGE = 'request blocked by guardrail';
 
@@ -45,7 +45,9 @@ export interface ChainRequest extends HookRequest {
 export async function runChain(client: HookClient, calls: readonly HookCall[], request: ChainRequest, observer: ChainObserver): Promise<ChainOutcome> {
   const entries: HookEntry[] = [];
   let current: HookRequest = request;
-  let builder = new PayloadBuilder(current, undefined);
+  let send = 0;
+  for (const call of calls) send |= call.send;
+  let builder = new PayloadBuilder(partsOf(current, send));
   let modified = false;
   for (const call of calls) {
     const started = performance.now();
@@ -77,7 +79,7 @@ export async function runChain(client: HookClient, calls: readonly HookCall[], r
     }
     if (verdict.action === 'modify') {
       current = { ...current, body: verdict.body, bodyText: verdict.text };
-      builder = new PayloadBuilder(current, undefined);
+      builder = new PayloadBuilder(partsOf(current, send));
       modified = true;
     }
   }

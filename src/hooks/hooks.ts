@@ -20,12 +20,12 @@ import type { HookEntry } from '../telemetry/record.js';
 import { sessionOf } from '../telemetry/session.js';
 import type { TapResult } from '../telemetry/tap.js';
 import { newRequestId, type RequestTrace } from '../telemetry/trace.js';
-import { DEFAULT_EVENT_QUEUE_SETTINGS, type EventJob, type EventQueueSettings } from './event-queue.js';
+import { DEFAULT_EVENT_QUEUE_SETTINGS, type EventQueueSettings } from './event-queue.js';
 import { EventSender, type EventReport } from './event-sender.js';
 import { runChain, type ChainOutcome, type ChainRequest } from './guardrail.js';
 import { DEFAULT_HOOK_CLIENT_SETTINGS, HookClient, type HookClientSettings, type HookFailure } from './hook-client.js';
 import { HookPlan, NO_HOOKS, SEND_BITS, type HookCall, type RequestHooks } from './hook-plan.js';
-import { PayloadBuilder, usageTokens, type EstimatedCost, type HookRequest, type QuotaState } from './payload.js';
+import { partsOf, type HookRequest, type PartsCost, type PayloadParts, type QuotaState } from './payload.js';
 
 /** What counts hook calls for /metrics (telemetry/metrics.ts implements it). */
 export interface HookObserver {
@@ -212,27 +212,27 @@ export class Hooks {
 
   private answered(hooks: RequestHooks, request: HookRequest, r: HookRequestArgs, formatFlag: string, result: TapResult | undefined): HookEntry[] {
     const summary = result?.summary;
-    let cost: EstimatedCost | undefined;
+    let cost: PartsCost | undefined;
     if (hooks.asyncSend & SEND_BITS.estimated_cost && summary?.usage) {
       const pricing = pricingFor(r.provider.spec, formatFlag, r.upstreamModel, r.snapshot.config.autoCostBasis);
       const estimate = pricing ? estimateCost(pricing, summary.usage) : null;
-      if (estimate) cost = { dollars: estimate.usd, cost_basis: estimate.basis, usage: usageTokens(summary.usage) };
+      if (estimate) cost = { dollars: estimate.usd, basis: estimate.basis, usage: summary.usage };
     }
-    const builder = new PayloadBuilder(request, { summary, raw: result?.raw, json: result?.answerJson, cost });
+    // The parts, once for every call; the payloads' JSON is written on the events thread.
+    const parts = partsOf(request, hooks.asyncSend, { summary, raw: result?.raw, json: result?.answerJson, cost });
     const entries: HookEntry[] = [];
-    for (const call of hooks.entire) entries.push(this.enqueue(call, 'entire_request', builder, request.requestId));
-    if (summary && summary.toolCalls.length > 0) for (const call of hooks.toolCalls) entries.push(this.enqueue(call, 'tool_call_entire_request', builder, request.requestId));
+    for (const call of hooks.entire) entries.push(this.enqueue(call, 'entire_request', parts, request.requestId));
+    if (summary && summary.toolCalls.length > 0) for (const call of hooks.toolCalls) entries.push(this.enqueue(call, 'tool_call_entire_request', parts, request.requestId));
     return entries;
   }
 
-  private enqueue(call: HookCall, event: HookEvent, builder: PayloadBuilder, requestId: string): HookEntry {
+  private enqueue(call: HookCall, event: HookEvent, parts: PayloadParts, requestId: string): HookEntry {
     if (!call.hook) {
       this.observer?.hookFailed(call.name, event, 'not_configured');
       this.log.warn({ hook: call.name, event, request: requestId }, 'hook event not sent: no hook of that name is configured');
       return { hook: call.name, event, verdict: 'failed_open', ms: null, detail: `not_configured: no hook "${call.name}" is configured` };
     }
-    const job: EventJob = { hook: call.hook, event, payload: builder.build(event, call.send), attempts: 0 };
-    return { hook: call.name, event, verdict: this.events.push(job) ? 'queued' : 'dropped', ms: null };
+    return { hook: call.name, event, verdict: this.events.push(parts, call.hook, event, call.send) ? 'queued' : 'dropped', ms: null };
   }
 
   /** close waits up to `graceMs` for queued events, then drops the hook connections. */

@@ -6,9 +6,10 @@
  * `Tailscale-*` identity header, and the URL's query has its credential parameters
  * redacted (telemetry/capture.ts) before it gets here.
  *
- * A PayloadBuilder serves one request: the parts several hooks send alike (metadata,
- * the request body, tool calls) are serialized once, and the request body is embedded as
- * the text keyway received (it was parsed, so it is JSON) rather than serialized again.
+ * A request's PayloadParts are taken once (for the union of what its calls send); the
+ * request body is embedded as the text keyway received (it was parsed, so it is JSON)
+ * rather than serialized again, and the parts several hooks send alike are serialized
+ * once by the request's PayloadBuilder.
  */
 import type { Access } from '../access/grants.js';
 import type { HookEvent } from '../config/types.js';
@@ -52,7 +53,7 @@ export interface HookAnswer {
   raw: unknown;
   /** `summary.reassembled` as JSON text, when the tap has it already. */
   json?: string;
-  cost: EstimatedCost | undefined;
+  cost: PartsCost | undefined;
 }
 
 /** The reference's CostEstimate: dollars, the price list and model it came from, the usage priced. */
@@ -62,54 +63,117 @@ export interface EstimatedCost {
   usage: Record<string, number>;
 }
 
+/** An estimated cost as it was worked out: written as an EstimatedCost when a payload is built. */
+export interface PartsCost {
+  dollars: number;
+  basis: string;
+  usage: Usage;
+}
+
+/**
+ * PayloadParts is what the payloads of one request are built from, as plain values: the
+ * metadata strings, JSON texts that exist already (the request body as received, the
+ * tap's answer), and the rest unserialized (tool calls, the cost). An event's parts cross
+ * to the events thread as they are (event-wire.ts) and its JSON is written there: on the
+ * request thread, building the text and then copying it into a message cost about five
+ * times what copying the parts does (10 against 2 µs an event; docs/performance.md).
+ */
+export interface PayloadParts {
+  login: string;
+  userAgent: string;
+  url: string;
+  model: string;
+  provider: string;
+  tailnetName: string;
+  nodeId: string;
+  requestId: string;
+  sessionId: string;
+  // Present only when a call sends them.
+  /** `metadata.grants` as JSON. */
+  grants?: string;
+  /** The request body's JSON text. */
+  bodyText?: string;
+  /** The last user message, as text. */
+  userMessage?: string;
+  /** The quota buckets as JSON (read when the parts were made). */
+  quotas?: string;
+  /** The answer's parts (asynchronous events only): the reassembled answer and the raw responses as JSON. */
+  response?: string;
+  raw?: string;
+  toolCalls?: readonly ToolCall[];
+  cost?: PartsCost;
+}
+
+/**
+ * partsOf takes from a request (and, for the events, its answer) the parts that the
+ * fields in `send` (SEND_BITS, the union over the calls) need. Only what exists is
+ * serialized here: the grants, the quotas, an answer the tap kept no text of.
+ */
+export function partsOf(r: HookRequest, send: number, answer?: HookAnswer): PayloadParts {
+  const p: PayloadParts = {
+    login: r.identity.login,
+    userAgent: r.userAgent,
+    url: r.url,
+    model: r.model,
+    provider: r.provider,
+    tailnetName: r.tailnetName,
+    nodeId: r.identity.nodeId,
+    requestId: r.requestId,
+    sessionId: r.sessionId,
+  };
+  if (send & SEND_BITS.grants) p.grants = JSON.stringify(r.access.otherApps);
+  if (send & SEND_BITS.request_body) p.bodyText = r.bodyText;
+  if (send & SEND_BITS.user_message) p.userMessage = r.format.userMessage?.(r.body) ?? '';
+  if (send & SEND_BITS.quotas) {
+    const quotas = r.quotas();
+    if (quotas) p.quotas = JSON.stringify(quotas);
+  }
+  // The answer's parts exist only after it: absent from pre_request calls.
+  if (!answer) return p;
+  const reassembled = answer.summary?.reassembled;
+  const responseJson = () => (p.response ??= answer.json ?? JSON.stringify(reassembled));
+  if (send & SEND_BITS.response_body && reassembled !== undefined) responseJson();
+  // A JSON answer's raw response is the reassembled one, the same object.
+  if (send & SEND_BITS.raw_responses && answer.raw !== undefined) p.raw = answer.raw === reassembled ? responseJson() : JSON.stringify(answer.raw);
+  if (send & SEND_BITS.tools) p.toolCalls = answer.summary?.toolCalls ?? [];
+  if (send & SEND_BITS.estimated_cost && answer.cost) p.cost = answer.cost;
+  return p;
+}
+
+/**
+ * A PayloadBuilder writes the calls of one request from its parts: what several hooks
+ * send alike (metadata, tool calls) is serialized once.
+ */
 export class PayloadBuilder {
   private meta: string | undefined;
-  private grants: string | undefined;
   private userMessage: string | undefined;
   private tools: string | undefined;
-  private response: string | undefined;
-  private raw: string | undefined;
+  private cost: string | undefined;
 
-  constructor(
-    private readonly request: HookRequest,
-    private readonly answer: HookAnswer | undefined,
-  ) {}
+  constructor(private readonly parts: PayloadParts) {}
 
-  /** build returns the JSON text of one call for `event` with the fields of `send` (SEND_BITS). */
+  /** build returns the JSON text of one call for `event` with the fields of `send` (SEND_BITS) that the parts have. */
   build(event: HookEvent, send: number): string {
+    const p = this.parts;
     let out = `{"event":"${event}","metadata":${this.metadata(send)}`;
-    if (send & SEND_BITS.request_body) out += `,"request_body":${this.request.bodyText}`;
-    if (send & SEND_BITS.user_message) out += `,"user_message":${(this.userMessage ??= JSON.stringify(this.request.format.userMessage?.(this.request.body) ?? ''))}`;
-    // The answer's parts exist only after it: absent from pre_request calls.
-    const answer = this.answer;
-    if (answer) {
-      if (send & SEND_BITS.response_body && answer.summary?.reassembled !== undefined) out += `,"response_body":${this.responseJson(answer)}`;
-      if (send & SEND_BITS.raw_responses && answer.raw !== undefined) {
-        // A JSON answer's raw response is the reassembled one, the same object.
-        out += `,"raw_responses":${(this.raw ??= answer.raw === answer.summary?.reassembled ? this.responseJson(answer) : JSON.stringify(answer.raw))}`;
-      }
-      if (send & SEND_BITS.tools) out += `,"tool_calls":${(this.tools ??= JSON.stringify(toolCallsOf(answer.summary?.toolCalls ?? [])))}`;
-    }
+    if (send & SEND_BITS.request_body && p.bodyText !== undefined) out += `,"request_body":${p.bodyText}`;
+    if (send & SEND_BITS.user_message && p.userMessage !== undefined) out += `,"user_message":${(this.userMessage ??= JSON.stringify(p.userMessage))}`;
+    if (send & SEND_BITS.response_body && p.response !== undefined) out += `,"response_body":${p.response}`;
+    if (send & SEND_BITS.raw_responses && p.raw !== undefined) out += `,"raw_responses":${p.raw}`;
+    if (send & SEND_BITS.tools && p.toolCalls) out += `,"tool_calls":${(this.tools ??= JSON.stringify(toolCallsOf(p.toolCalls)))}`;
     return `${out}}`;
   }
 
-  private responseJson(answer: HookAnswer): string {
-    return (this.response ??= answer.json ?? JSON.stringify(answer.summary!.reassembled));
-  }
-
   private metadata(send: number): string {
-    const r = this.request;
+    const p = this.parts;
     // The fields every call carries, without the closing brace, so optional ones append.
     // Written out rather than JSON.stringify of an object: a third of the time, per request.
     const q = JSON.stringify;
-    this.meta ??= `{"login_name":${q(r.identity.login)},"user_agent":${q(r.userAgent)},"url":${q(r.url)},"model":${q(r.model)},"provider":${q(r.provider)},"tailnet_name":${q(r.tailnetName)},"stable_node_id":${q(r.identity.nodeId)},"request_id":${q(r.requestId)},"session_id":${q(r.sessionId)}`;
+    this.meta ??= `{"login_name":${q(p.login)},"user_agent":${q(p.userAgent)},"url":${q(p.url)},"model":${q(p.model)},"provider":${q(p.provider)},"tailnet_name":${q(p.tailnetName)},"stable_node_id":${q(p.nodeId)},"request_id":${q(p.requestId)},"session_id":${q(p.sessionId)}`;
     let out = this.meta;
-    if (send & SEND_BITS.grants) out += `,"grants":${(this.grants ??= JSON.stringify(r.access.otherApps))}`;
-    if (send & SEND_BITS.estimated_cost && this.answer?.cost) out += `,"estimated_cost":${JSON.stringify(this.answer.cost)}`;
-    if (send & SEND_BITS.quotas) {
-      const quotas = r.quotas();
-      if (quotas) out += `,"quotas":${JSON.stringify(quotas)}`;
-    }
+    if (send & SEND_BITS.grants && p.grants !== undefined) out += `,"grants":${p.grants}`;
+    if (send & SEND_BITS.estimated_cost && p.cost) out += `,"estimated_cost":${(this.cost ??= JSON.stringify({ dollars: p.cost.dollars, cost_basis: p.cost.basis, usage: usageTokens(p.cost.usage) } satisfies EstimatedCost))}`;
+    if (send & SEND_BITS.quotas && p.quotas !== undefined) out += `,"quotas":${p.quotas}`;
     return `${out}}`;
   }
 }

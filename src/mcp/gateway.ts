@@ -239,16 +239,18 @@ export class McpGateway implements SessionOps, FastOps {
     return this.catalog.visible(caller.access.mcp).templates;
   }
 
-  /** callTool answers tools/call for `caller`; `out.text` receives the result's JSON when telemetry made it (fast-path.ts reuses it). */
+  /** callTool answers tools/call for `caller`; `out.text` receives the result's JSON when it exists as text (the upstream's, or telemetry's), which fast-path.ts reuses. */
   async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: { text?: string }): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     const started = performance.now();
     const name = typeof params.name === 'string' ? params.name : '';
     const args = params.arguments;
     const argumentsText = safeJson(args ?? {});
-    const finish = (outcome: ToolCallOutcome, server: string | null, tool: string | null, result: unknown, rpcCode: number | null) => {
+    // `text`: the result's JSON as the upstream wrote it, when direct-call.ts could take it from the answer.
+    const finish = (outcome: ToolCallOutcome, server: string | null, tool: string | null, result: unknown, rpcCode: number | null, text?: string) => {
+      if (out && text !== undefined) out.text = text;
       if (!this.observer) return;
-      const resultText = safeJson(result);
+      const resultText = text ?? safeJson(result);
       if (out) out.text = resultText;
       this.observer.onToolCall({
         caller, startedAt, durationMs: performance.now() - started, name, server, tool, outcome, rpcCode,
@@ -282,9 +284,10 @@ export class McpGateway implements SessionOps, FastOps {
     const forwarded = forwardParams(params, tool.upstream);
     const progressToken = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const onprogress = progressToken === undefined ? undefined : relayProgress(extra, progressToken as string | number);
+    const raw: { text?: string } = {};
     try {
-      const result = await server.request('tools/call', forwarded, { signal: extra.signal, onprogress });
-      finish(result.isError === true ? 'tool_error' : 'ok', server.id, tool.upstream, result, null);
+      const result = await server.request('tools/call', forwarded, { signal: extra.signal, onprogress, raw });
+      finish(result.isError === true ? 'tool_error' : 'ok', server.id, tool.upstream, result, null, raw.text);
       return result;
     } catch (err) {
       const failure = failureOf(err, server.id, extra.signal);

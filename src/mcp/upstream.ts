@@ -188,7 +188,7 @@ export class UpstreamServer {
    * connection it refused means the request never ran there, so keyway connects again and
    * sends it once more; any other failure is the caller's to see.
    */
-  async request(method: string, params: Record<string, unknown>, options: { signal?: AbortSignal; onprogress?: (p: Progress) => void }): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown>, options: { signal?: AbortSignal; onprogress?: (p: Progress) => void; raw?: { text?: string } }): Promise<Record<string, unknown>> {
     const send = async () => {
       const client = await this.connected();
       const transport = client.transport;
@@ -198,7 +198,7 @@ export class UpstreamServer {
           { dispatcher: this.deps.dispatcher, url: this.url, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, auth: this.auth },
           method,
           params,
-          { signal: options.signal, onprogress: options.onprogress as ((p: Record<string, unknown>) => void) | undefined, timeoutMs: CALL_TIMEOUT_MS },
+          { signal: options.signal, onprogress: options.onprogress as ((p: Record<string, unknown>) => void) | undefined, timeoutMs: CALL_TIMEOUT_MS, raw: options.raw },
         );
       }
       return (await client.request({ method, params } as never, Loose as never, {

@@ -57,6 +57,8 @@ export interface MockMcpServerOptions {
   authorize?: (headers: Record<string, string | string[] | undefined>) => boolean;
   /** Serve only the legacy HTTP+SSE transport (GET /sse, POST /messages). */
   legacySse?: boolean;
+  /** Answer every request with one JSON body instead of an SSE stream (the SDK's enableJsonResponse). */
+  jsonResponse?: boolean;
   /** Port to listen on (default 0: any). */
   port?: number;
   /** Path of the MCP endpoint (default `/mcp`). */
@@ -186,6 +188,7 @@ export async function startMockMcpServer(options: MockMcpServerOptions = {}): Pr
       const server = newServer(() => lastHeaders);
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
+        enableJsonResponse: options.jsonResponse === true,
         onsessioninitialized: (id) => {
           sessions.set(id, { server, transport });
         },
