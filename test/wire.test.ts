@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { captureFields, decodeCapture, encodeCapture, requestHeadersText } from '../src/telemetry/capture-bytes.js';
 import { fromWire, toWire } from '../src/telemetry/db/wire.js';
 import type { Capture, RequestRecord } from '../src/telemetry/record.js';
 
@@ -65,7 +66,36 @@ const capture: Capture = {
 test('a record and its capture survive the trip to the worker', () => {
   // Every field must be set in the fixture, or the round trip could not notice a lost one.
   for (const [k, v] of Object.entries(full)) assert.notEqual(v, undefined, k);
-  assert.deepEqual(fromWire(clone(toWire(full, capture))), { record: full, capture });
+  assert.deepEqual(fromWire(clone(toWire(full, encodeCapture(capture)))), { record: full, capture });
+});
+
+test('a capture as bytes: every field back, multi-byte text, empty and absent parts apart, one buffer transferred', () => {
+  const unicode: Capture = {
+    requestId: 'req_u',
+    requestHeaders: { 'x-note': 'naïve ☃ 😀', 'content-type': 'application/json' },
+    requestBody: '{"content":"Grüße, 世界 😀"}',
+    requestTruncated: true,
+    responseHeaders: {},
+    responseBody: '',
+    responseTruncated: false,
+    upstreamRequestBody: '',
+    upstreamResponseBody: null,
+  };
+  const a = encodeCapture(capture);
+  const b = encodeCapture(unicode);
+  assert.deepEqual(decodeCapture(a, capture.requestId), capture);
+  assert.deepEqual(decodeCapture(b, 'req_u'), unicode, 'an empty upstream body stays empty, an absent one null');
+  // As the store sends a batch: both in one buffer, transferred, each a view at its offset.
+  const batch = new Uint8Array(a.byteLength + b.byteLength);
+  batch.set(a, 0);
+  batch.set(b, a.byteLength);
+  const sent = structuredClone([batch.subarray(0, a.byteLength), batch.subarray(a.byteLength)], { transfer: [batch.buffer] });
+  assert.equal(batch.byteLength, 0, 'the buffer moved instead of being copied');
+  assert.deepEqual(decodeCapture(sent[1]!, 'req_u'), unicode);
+  const whole = new Uint8Array(sent[0]!.buffer);
+  assert.deepEqual(decodeCapture(whole, 'req_u', a.byteLength), unicode, 'read at its offset in the whole block');
+  assert.equal(captureFields(whole, 0).length, a.byteLength);
+  assert.equal(requestHeadersText(whole, a.byteLength), JSON.stringify(unicode.requestHeaders));
 });
 
 test('optional fields have indexes of their own: hooks at 40, absent when none', () => {

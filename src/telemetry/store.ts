@@ -9,7 +9,8 @@ import { privateFile, tightenIfExists, type FileNote } from '../private-files.js
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { ExportBatch, ExportState } from './db/export-db.js';
 import type { Adoption, AdoptionBucket, GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
-import { toWire } from './db/wire.js';
+import { encodeCapture } from './capture-bytes.js';
+import { toWire, type WireItem } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
@@ -86,8 +87,11 @@ export interface QuotaHistoryRow {
 }
 
 export interface TelemetryStore {
-  /** insert stores records and their captures; it returns each record's estimated cost. */
-  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>): Promise<Array<number | null>>;
+  /**
+   * insert stores records and their captures (as objects, or as the recorder encoded
+   * them: capture-bytes.ts); it returns each record's estimated cost.
+   */
+  insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>): Promise<Array<number | null>>;
   usage(filter: QueryFilter, groupBy?: GroupBy): Promise<{ totals: UsageRow; groups: UsageRow[] }>;
   requests(filter: QueryFilter, limit: number, before?: string): Promise<{ requests: StoredRequest[]; next: string | null }>;
   usageTable(filter: QueryFilter): Promise<Array<UsageRow & { day: string; login: string; model: string }>>;
@@ -139,12 +143,12 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
     return store;
   }
 
-  private call<T>(request: WorkerRequest): Promise<T> {
+  private call<T>(request: WorkerRequest, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new Error('telemetry store is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, request });
+      this.worker.postMessage({ id, request }, transfer);
     });
   }
 
@@ -153,8 +157,27 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
     this.pending.clear();
   }
 
-  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>) {
-    return this.call<Array<number | null>>({ op: 'insert', items: items.map((i) => toWire(i.record, i.capture)) });
+  /**
+   * The batch's captures are copied into one buffer that is transferred, not cloned: each
+   * item's capture is a view into it, and the worker stores the bytes as they come.
+   */
+  insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>) {
+    let total = 0;
+    const captures = items.map(({ capture: c }) => {
+      const bytes = c === null ? null : c instanceof Uint8Array ? c : encodeCapture(c);
+      if (bytes) total += bytes.byteLength;
+      return bytes;
+    });
+    const batch = new Uint8Array(new ArrayBuffer(total));
+    let at = 0;
+    const wire = items.map(({ record }, i): WireItem => {
+      const c = captures[i];
+      if (!c) return toWire(record, null);
+      batch.set(c, at);
+      at += c.byteLength;
+      return toWire(record, batch.subarray(at - c.byteLength, at));
+    });
+    return this.call<Array<number | null>>({ op: 'insert', items: wire }, total > 0 ? [batch.buffer] : undefined);
   }
   usage(filter: QueryFilter, groupBy?: GroupBy) {
     return this.call<{ totals: UsageRow; groups: UsageRow[] }>({ op: 'usage', filter, groupBy });

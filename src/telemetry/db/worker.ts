@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
-import { fromWire, type WireItem } from './wire.js';
+import { recordFromWire, type WireItem } from './wire.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
@@ -45,8 +45,9 @@ const db = new TelemetryDb((workerData as { path: string }).path);
 function handle(req: WorkerRequest): unknown {
   switch (req.op) {
     case 'insert':
-      const items = req.items.map((wire) => {
-        const { record, capture } = fromWire(wire);
+      // Captures stay the bytes they came as (capture-bytes.ts): SQLite stores them so.
+      const items = req.items.map(([wire, capture]) => {
+        const record = recordFromWire(wire);
         return { record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture };
       });
       db.insert(items);

@@ -1,0 +1,127 @@
+/**
+ * A capture as bytes: how captures travel to the telemetry worker and how they are stored
+ * (db/capture-blocks.ts). The recorder encodes a capture as soon as it is queued, so its
+ * bodies live outside the JavaScript heap while they wait (100 ms of captures at max load
+ * would otherwise outlive two scavenges and be copied into the old generation), a batch's
+ * captures cross to the worker as one transferred buffer instead of being cloned field by
+ * field, and the worker stores those bytes as they are, without decoding them.
+ *
+ * Layout: one flags byte, then six fields, each a little-endian u32 byte length and UTF-8:
+ * request headers (JSON), request body, response headers (JSON), response body, upstream
+ * request body, upstream response body. The request id is not in it: the record has it.
+ */
+import type { Capture } from './record.js';
+
+const REQUEST_TRUNCATED = 1;
+const RESPONSE_TRUNCATED = 2;
+const HAS_UPSTREAM_REQUEST = 4;
+const HAS_UPSTREAM_RESPONSE = 8;
+
+const FIELDS = 6;
+const HEADER_BYTES = 1 + FIELDS * 4;
+
+/**
+ * Captures are written one after another into an arena of this size and handed out as
+ * views, so queuing one allocates no buffer of its own; an arena is freed once the
+ * batches holding its captures have been sent.
+ */
+const ARENA_BYTES = 1024 * 1024;
+let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+let used = 0;
+
+/** encodeCapture writes a capture into the current arena and returns its bytes (a view). */
+export function encodeCapture(c: Capture): Uint8Array {
+  const requestHeaders = JSON.stringify(c.requestHeaders);
+  const responseHeaders = JSON.stringify(c.responseHeaders);
+  const upReq = c.upstreamRequestBody ?? '';
+  const upRes = c.upstreamResponseBody ?? '';
+  // A UTF-16 code unit is at most 3 bytes of UTF-8.
+  const bound = HEADER_BYTES + 3 * (requestHeaders.length + c.requestBody.length + responseHeaders.length + c.responseBody.length + upReq.length + upRes.length);
+  if (used + bound > arena.length) {
+    arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, bound));
+    used = 0;
+  }
+  const buf = arena;
+  const start = used;
+  buf[start] =
+    (c.requestTruncated ? REQUEST_TRUNCATED : 0) |
+    (c.responseTruncated ? RESPONSE_TRUNCATED : 0) |
+    (c.upstreamRequestBody !== null ? HAS_UPSTREAM_REQUEST : 0) |
+    (c.upstreamResponseBody !== null ? HAS_UPSTREAM_RESPONSE : 0);
+  let at = start + 1;
+  for (const text of [requestHeaders, c.requestBody, responseHeaders, c.responseBody, upReq, upRes]) {
+    const n = text.length === 0 ? 0 : buf.write(text, at + 4, 'utf8');
+    buf.writeUInt32LE(n, at);
+    at += 4 + n;
+  }
+  used = at;
+  return buf.subarray(start, at);
+}
+
+/** A stored capture's parts as text, the headers still JSON (what the export and the API read). */
+export interface CaptureFields {
+  requestHeaders: string;
+  requestBody: string;
+  requestTruncated: boolean;
+  responseHeaders: string;
+  responseBody: string;
+  responseTruncated: boolean;
+  upstreamRequestBody: string | null;
+  upstreamResponseBody: string | null;
+  /** Bytes the capture takes. */
+  length: number;
+}
+
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** captureFields reads the capture that starts at `offset` of `bytes`. */
+export function captureFields(bytes: Uint8Array, offset = 0): CaptureFields {
+  const buf = view(bytes);
+  const flags = buf[offset]!;
+  const texts: string[] = [];
+  let at = offset + 1;
+  for (let i = 0; i < FIELDS; i++) {
+    const n = buf.readUInt32LE(at);
+    texts.push(n === 0 ? '' : buf.toString('utf8', at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return {
+    requestHeaders: texts[0]!,
+    requestBody: texts[1]!,
+    requestTruncated: (flags & REQUEST_TRUNCATED) !== 0,
+    responseHeaders: texts[2]!,
+    responseBody: texts[3]!,
+    responseTruncated: (flags & RESPONSE_TRUNCATED) !== 0,
+    upstreamRequestBody: flags & HAS_UPSTREAM_REQUEST ? texts[4]! : null,
+    upstreamResponseBody: flags & HAS_UPSTREAM_RESPONSE ? texts[5]! : null,
+    length: at - offset,
+  };
+}
+
+/** requestHeadersText reads only the request headers (JSON) of the capture at `offset`: the header filter's question. */
+export function requestHeadersText(bytes: Uint8Array, offset = 0): string {
+  const buf = view(bytes);
+  const n = buf.readUInt32LE(offset + 1);
+  return buf.toString('utf8', offset + 5, offset + 5 + n);
+}
+
+/** decodeCapture gives back the capture at `offset` of `bytes` as the recorder had it. */
+export function decodeCapture(bytes: Uint8Array, requestId: string, offset = 0): Capture {
+  return captureFromFields(captureFields(bytes, offset), requestId);
+}
+
+export function captureFromFields(f: CaptureFields, requestId: string): Capture {
+  return {
+    requestId,
+    requestHeaders: JSON.parse(f.requestHeaders) as Record<string, string>,
+    requestBody: f.requestBody,
+    requestTruncated: f.requestTruncated,
+    responseHeaders: JSON.parse(f.responseHeaders) as Record<string, string>,
+    responseBody: f.responseBody,
+    responseTruncated: f.responseTruncated,
+    upstreamRequestBody: f.upstreamRequestBody,
+    upstreamResponseBody: f.upstreamResponseBody,
+  };
+}
