@@ -18,8 +18,11 @@ import { captureFields, requestHeadersText, type CaptureFields } from '../captur
 
 /** zstd level 3, the library's default: on captures as fast as level 1, and smaller. */
 const LEVEL = 3;
-/** Decompressed blocks kept for reads that walk consecutive records (the export, the header filter). */
-const CACHED_BLOCKS = 8;
+/**
+ * Decompressed blocks kept for reads that walk consecutive records (the export, the
+ * header filter): at most this many bytes, but always the last one read.
+ */
+const CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The header filter's condition on a `requests` row: the value of request header `?`
@@ -54,6 +57,7 @@ export class CaptureBlocks {
   private readonly remove: Database.Statement;
   private readonly clear: Database.Statement;
   private readonly cache = new Map<number, Buffer>();
+  private cachedBytes = 0;
 
   constructor(db: Database.Database) {
     db.function('capture_cached', (block) => (this.cache.has(Number(block)) ? 1 : 0));
@@ -78,7 +82,7 @@ export class CaptureBlocks {
     const data = captures.length === 1 ? captures[0]! : contiguous(captures) ?? Buffer.concat(captures);
     const id = Number(this.insertBlock.run(minStartedAt, compress(data, { compressionLevel: LEVEL })).lastInsertRowid);
     // The id of a deleted last block is given out again: what was cached under it is not this.
-    this.cache.delete(id);
+    this.forget(id);
     return id;
   }
 
@@ -113,21 +117,25 @@ export class CaptureBlocks {
 
   private data(block: number): Buffer | undefined {
     let data = this.cache.get(block);
-    if (data) {
-      // Most recently used last.
-      this.cache.delete(block);
-      this.cache.set(block, data);
-      return data;
-    }
+    // Most recently used last.
+    if (data) return this.remember(block, data);
     const stored = this.dataOf.get(block) as Buffer | undefined;
     return stored && this.remember(block, decompress(stored));
   }
 
   private remember(block: number, data: Buffer): Buffer {
-    this.cache.delete(block);
+    this.forget(block);
     this.cache.set(block, data);
-    if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value!);
+    this.cachedBytes += data.length;
+    while (this.cachedBytes > CACHE_BYTES && this.cache.size > 1) this.forget(this.cache.keys().next().value!);
     return data;
+  }
+
+  private forget(block: number): void {
+    const data = this.cache.get(block);
+    if (!data) return;
+    this.cache.delete(block);
+    this.cachedBytes -= data.length;
   }
 
   /**
@@ -148,7 +156,7 @@ export class CaptureBlocks {
       purged += gone;
       const kept = new Set(keep.map((r) => r.rowid));
       for (const r of rows) if (!kept.has(r.rowid)) this.clear.run(r.rowid);
-      this.cache.delete(b.id);
+      this.forget(b.id);
       if (keep.length === 0) {
         this.remove.run(b.id);
         continue;
