@@ -48,14 +48,24 @@ export function encodeCapture(c: Capture): Uint8Array {
     (c.responseTruncated ? RESPONSE_TRUNCATED : 0) |
     (c.upstreamRequestBody !== null ? HAS_UPSTREAM_REQUEST : 0) |
     (c.upstreamResponseBody !== null ? HAS_UPSTREAM_RESPONSE : 0);
-  let at = start + 1;
-  for (const text of [requestHeaders, c.requestBody, responseHeaders, c.responseBody, upReq, upRes]) {
-    const n = text.length === 0 ? 0 : buf.write(text, at + 4, 'utf8');
-    buf.writeUInt32LE(n, at);
-    at += 4 + n;
-  }
+  let at = put(buf, start + 1, requestHeaders);
+  at = put(buf, at, c.requestBody);
+  at = put(buf, at, responseHeaders);
+  at = put(buf, at, c.responseBody);
+  at = put(buf, at, upReq);
+  at = put(buf, at, upRes);
   used = at;
   return buf.subarray(start, at);
+}
+
+/** put writes one field (its length, then its UTF-8) at `at` and returns where the next one starts. */
+function put(buf: Buffer, at: number, text: string): number {
+  const n = text.length === 0 ? 0 : buf.write(text, at + 4, 'utf8');
+  buf[at] = n;
+  buf[at + 1] = n >>> 8;
+  buf[at + 2] = n >>> 16;
+  buf[at + 3] = n >>> 24;
+  return at + 4 + n;
 }
 
 /** A stored capture's parts as text, the headers still JSON (what the export and the API read). */
