@@ -6,11 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { captureFields, decodeCapture, encodeCapture, requestHeadersText } from '../src/telemetry/capture-bytes.js';
-import { fromWire, toWire } from '../src/telemetry/db/wire.js';
+import { fromWire, packBatch, toWire, unpackBatch, type WireBatch } from '../src/telemetry/db/wire.js';
 import type { Capture, RequestRecord } from '../src/telemetry/record.js';
 
-/** What postMessage does to a message. */
-const clone = <T>(value: T): T => structuredClone(value);
+/** What the store's postMessage does to a batch: clone the records, move the captures' buffer. */
+const send = (items: Array<{ record: RequestRecord; capture: Capture | null }>): WireBatch => {
+  const { batch, transfer } = packBatch(items);
+  return structuredClone(batch, { transfer });
+};
 
 const full: RequestRecord = {
   id: 'req_0123456789abcdef0123',
@@ -66,7 +69,7 @@ const capture: Capture = {
 test('a record and its capture survive the trip to the worker', () => {
   // Every field must be set in the fixture, or the round trip could not notice a lost one.
   for (const [k, v] of Object.entries(full)) assert.notEqual(v, undefined, k);
-  assert.deepEqual(fromWire(clone(toWire(full, encodeCapture(capture)))), { record: full, capture });
+  assert.deepEqual(fromWire(send([{ record: full, capture }])), [{ record: full, capture }]);
 });
 
 test('a capture as bytes: every field back, multi-byte text, empty and absent parts apart, one buffer transferred', () => {
@@ -85,14 +88,17 @@ test('a capture as bytes: every field back, multi-byte text, empty and absent pa
   const b = encodeCapture(unicode);
   assert.deepEqual(decodeCapture(a, capture.requestId), capture);
   assert.deepEqual(decodeCapture(b, 'req_u'), unicode, 'an empty upstream body stays empty, an absent one null');
-  // As the store sends a batch: both in one buffer, transferred, each a view at its offset.
-  const batch = new Uint8Array(a.byteLength + b.byteLength);
-  batch.set(a, 0);
-  batch.set(b, a.byteLength);
-  const sent = structuredClone([batch.subarray(0, a.byteLength), batch.subarray(a.byteLength)], { transfer: [batch.buffer] });
-  assert.equal(batch.byteLength, 0, 'the buffer moved instead of being copied');
-  assert.deepEqual(decodeCapture(sent[1]!, 'req_u'), unicode);
-  const whole = new Uint8Array(sent[0]!.buffer);
+  // As the store sends a batch: the records, and both captures in one buffer, transferred.
+  const noCapture: RequestRecord = { ...full, id: 'req_none' };
+  const { batch, transfer } = packBatch([{ record: full, capture: a }, { record: noCapture, capture: null }, { record: { ...full, id: 'req_u' }, capture: unicode }]);
+  assert.equal(transfer.length, 1);
+  const sent = structuredClone(batch, { transfer });
+  assert.equal(transfer[0]!.byteLength, 0, 'the buffer moved instead of being copied');
+  const unpacked = unpackBatch(sent);
+  assert.equal(unpacked[1]!.capture, null);
+  assert.deepEqual(decodeCapture(unpacked[2]!.capture!, 'req_u'), unicode);
+  assert.deepEqual(decodeCapture(unpacked[0]!.capture!, capture.requestId), capture);
+  const whole = new Uint8Array(sent.captures!);
   assert.deepEqual(decodeCapture(whole, 'req_u', a.byteLength), unicode, 'read at its offset in the whole block');
   assert.equal(captureFields(whole, 0).length, a.byteLength);
   assert.equal(requestHeadersText(whole, a.byteLength), JSON.stringify(unicode.requestHeaders));
@@ -110,5 +116,6 @@ test('optional fields have indexes of their own: hooks at 40, absent when none',
 test('empty parts: no usage, no pricing, no capture, no tool calls, no hooks', () => {
   const { hooks: _hooks, ...noHooks } = full;
   const bare: RequestRecord = { ...noHooks, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
-  assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
+  assert.deepEqual(fromWire(send([{ record: bare, capture: null }])), [{ record: bare, capture: null }]);
+  assert.equal(packBatch([{ record: bare, capture: null }]).transfer.length, 0, 'nothing to move');
 });

@@ -9,8 +9,7 @@ import { privateFile, tightenIfExists, type FileNote } from '../private-files.js
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { ExportBatch, ExportState } from './db/export-db.js';
 import type { Adoption, AdoptionBucket, GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
-import { encodeCapture } from './capture-bytes.js';
-import { toWire, type WireItem } from './db/wire.js';
+import { packBatch } from './db/wire.js';
 import type { WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 
@@ -157,27 +156,10 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
     this.pending.clear();
   }
 
-  /**
-   * The batch's captures are copied into one buffer that is transferred, not cloned: each
-   * item's capture is a view into it, and the worker stores the bytes as they come.
-   */
+  /** The batch's captures are copied into one buffer that is transferred, not cloned; the worker stores the bytes as they come. */
   insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>) {
-    let total = 0;
-    const captures = items.map(({ capture: c }) => {
-      const bytes = c === null ? null : c instanceof Uint8Array ? c : encodeCapture(c);
-      if (bytes) total += bytes.byteLength;
-      return bytes;
-    });
-    const batch = new Uint8Array(new ArrayBuffer(total));
-    let at = 0;
-    const wire = items.map(({ record }, i): WireItem => {
-      const c = captures[i];
-      if (!c) return toWire(record, null);
-      batch.set(c, at);
-      at += c.byteLength;
-      return toWire(record, batch.subarray(at - c.byteLength, at));
-    });
-    return this.call<Array<number | null>>({ op: 'insert', items: wire }, total > 0 ? [batch.buffer] : undefined);
+    const { batch, transfer } = packBatch(items);
+    return this.call<Array<number | null>>({ op: 'insert', ...batch }, transfer);
   }
   usage(filter: QueryFilter, groupBy?: GroupBy) {
     return this.call<{ totals: UsageRow; groups: UsageRow[] }>({ op: 'usage', filter, groupBy });

@@ -7,11 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
-import { recordFromWire, type WireItem } from './wire.js';
+import { unpackBatch, type WireItem } from './wire.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
-  | { op: 'insert'; items: WireItem[] }
+  | { op: 'insert'; items: WireItem[]; captures?: ArrayBuffer }
   | { op: 'usage'; filter: QueryFilter; groupBy?: GroupBy }
   | { op: 'requests'; filter: QueryFilter; limit: number; before?: string }
   | { op: 'usageTable'; filter: QueryFilter }
@@ -46,10 +46,7 @@ function handle(req: WorkerRequest): unknown {
   switch (req.op) {
     case 'insert':
       // Captures stay the bytes they came as (capture-bytes.ts): SQLite stores them so.
-      const items = req.items.map(([wire, capture]) => {
-        const record = recordFromWire(wire);
-        return { record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture };
-      });
+      const items = unpackBatch(req).map(({ record, capture }) => ({ record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture }));
       db.insert(items);
       return items.map((i) => i.cost?.usd ?? null);
     case 'usage':
