@@ -1,10 +1,10 @@
 /**
  * A capture as bytes: how captures travel to the telemetry worker and how they are stored
- * (db/capture-blocks.ts). The recorder encodes a capture as soon as it is queued, so its
- * bodies live outside the JavaScript heap while they wait (100 ms of captures at max load
- * would otherwise outlive two scavenges and be copied into the old generation), a batch's
- * captures cross to the worker as one transferred buffer instead of being cloned field by
- * field, and the worker stores those bytes as they are, without decoding them.
+ * (db/capture-blocks.ts). A batch's captures are written one after another into one
+ * buffer that is transferred to the worker, not cloned field by field, and the worker
+ * stores those bytes as they are, without decoding them; it sends the buffer back with
+ * its answer, so the next batch is written into memory that is already mapped (a fresh
+ * megabyte per batch cost a page fault every few captures).
  *
  * Layout: one flags byte, then six fields, each a little-endian u32 byte length and UTF-8:
  * request headers (JSON), request body, response headers (JSON), response body, upstream
@@ -20,42 +20,67 @@ const HAS_UPSTREAM_RESPONSE = 8;
 const FIELDS = 6;
 const HEADER_BYTES = 1 + FIELDS * 4;
 
-/**
- * Captures are written one after another into an arena of this size and handed out as
- * views, so queuing one allocates no buffer of its own; an arena is freed once the
- * batches holding its captures have been sent.
- */
-const ARENA_BYTES = 1024 * 1024;
-let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-let used = 0;
+/** CaptureWriter writes captures one after another into one buffer, growing it when needed. */
+export class CaptureWriter {
+  private buf: Buffer;
+  private used = 0;
 
-/** encodeCapture writes a capture into the current arena and returns its bytes (a view). */
-export function encodeCapture(c: Capture): Uint8Array {
-  const requestHeaders = JSON.stringify(c.requestHeaders);
-  const responseHeaders = JSON.stringify(c.responseHeaders);
-  const upReq = c.upstreamRequestBody ?? '';
-  const upRes = c.upstreamResponseBody ?? '';
-  // A UTF-16 code unit is at most 3 bytes of UTF-8.
-  const bound = HEADER_BYTES + 3 * (requestHeaders.length + c.requestBody.length + responseHeaders.length + c.responseBody.length + upReq.length + upRes.length);
-  if (used + bound > arena.length) {
-    arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, bound));
-    used = 0;
+  /** `reuse`: a buffer a previous batch was written into (its bytes are overwritten). */
+  constructor(reuse?: ArrayBuffer) {
+    this.buf = Buffer.from(reuse ?? new ArrayBuffer(64 * 1024));
   }
-  const buf = arena;
-  const start = used;
-  buf[start] =
-    (c.requestTruncated ? REQUEST_TRUNCATED : 0) |
-    (c.responseTruncated ? RESPONSE_TRUNCATED : 0) |
-    (c.upstreamRequestBody !== null ? HAS_UPSTREAM_REQUEST : 0) |
-    (c.upstreamResponseBody !== null ? HAS_UPSTREAM_RESPONSE : 0);
-  let at = put(buf, start + 1, requestHeaders);
-  at = put(buf, at, c.requestBody);
-  at = put(buf, at, responseHeaders);
-  at = put(buf, at, c.responseBody);
-  at = put(buf, at, upReq);
-  at = put(buf, at, upRes);
-  used = at;
-  return buf.subarray(start, at);
+
+  get length(): number {
+    return this.used;
+  }
+
+  /** add writes one capture (or copies one already encoded) and returns its byte length. */
+  add(c: Capture | Uint8Array): number {
+    if (c instanceof Uint8Array) {
+      this.room(c.byteLength);
+      this.buf.set(c, this.used);
+      this.used += c.byteLength;
+      return c.byteLength;
+    }
+    const requestHeaders = JSON.stringify(c.requestHeaders);
+    const responseHeaders = JSON.stringify(c.responseHeaders);
+    const upReq = c.upstreamRequestBody ?? '';
+    const upRes = c.upstreamResponseBody ?? '';
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    this.room(HEADER_BYTES + 3 * (requestHeaders.length + c.requestBody.length + responseHeaders.length + c.responseBody.length + upReq.length + upRes.length));
+    const buf = this.buf;
+    const start = this.used;
+    buf[start] =
+      (c.requestTruncated ? REQUEST_TRUNCATED : 0) |
+      (c.responseTruncated ? RESPONSE_TRUNCATED : 0) |
+      (c.upstreamRequestBody !== null ? HAS_UPSTREAM_REQUEST : 0) |
+      (c.upstreamResponseBody !== null ? HAS_UPSTREAM_RESPONSE : 0);
+    let at = put(buf, start + 1, requestHeaders);
+    at = put(buf, at, c.requestBody);
+    at = put(buf, at, responseHeaders);
+    at = put(buf, at, c.responseBody);
+    at = put(buf, at, upReq);
+    at = put(buf, at, upRes);
+    this.used = at;
+    return at - start;
+  }
+
+  /** buffer is the whole buffer (to transfer): the captures are its first `length` bytes. */
+  get buffer(): ArrayBuffer {
+    return this.buf.buffer as ArrayBuffer;
+  }
+
+  /** bytes is a view of what was written. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.used);
+  }
+
+  private room(bytes: number): void {
+    if (this.used + bytes <= this.buf.length) return;
+    const bigger = Buffer.from(new ArrayBuffer(Math.max(2 * this.buf.length, this.used + bytes)));
+    bigger.set(this.buf.subarray(0, this.used));
+    this.buf = bigger;
+  }
 }
 
 /** put writes one field (its length, then its UTF-8) at `at` and returns where the next one starts. */
@@ -66,6 +91,13 @@ function put(buf: Buffer, at: number, text: string): number {
   buf[at + 2] = n >>> 16;
   buf[at + 3] = n >>> 24;
   return at + 4 + n;
+}
+
+/** encodeCapture returns one capture's bytes. */
+export function encodeCapture(c: Capture): Uint8Array {
+  const w = new CaptureWriter(new ArrayBuffer(1024));
+  w.add(c);
+  return w.bytes();
 }
 
 /** A stored capture's parts as text, the headers still JSON (what the export and the API read). */

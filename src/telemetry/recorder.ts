@@ -6,7 +6,6 @@
  * `flushIntervalMs` worth of traffic, `maxQueued` records at most).
  */
 import type { Logger } from 'pino';
-import { encodeCapture } from './capture-bytes.js';
 import type { Capture, RequestRecord } from './record.js';
 import type { TelemetryStore } from './store.js';
 
@@ -17,7 +16,7 @@ export interface RecorderOptions {
   batchSize: number;
   /** Most records waiting to be written; beyond it new records are dropped. */
   maxQueued: number;
-  /** Most capture bytes waiting (encoded: capture-bytes.ts); beyond it new captures are dropped (their records are kept). */
+  /** Most capture bytes waiting; beyond it new captures are dropped (their records are kept). */
   maxQueuedCaptureBytes: number;
 }
 
@@ -38,8 +37,7 @@ export interface RecorderStats {
 
 interface Item {
   record: RequestRecord;
-  /** The capture, encoded when it was queued (capture-bytes.ts): its text waits outside the JavaScript heap. */
-  capture: Uint8Array | null;
+  capture: Capture | null;
 }
 
 export class Recorder {
@@ -70,21 +68,19 @@ export class Recorder {
       }
       return;
     }
-    let bytes: Uint8Array | null = null;
     if (capture) {
-      bytes = encodeCapture(capture);
-      const size = bytes.byteLength;
+      const size = capture.requestBody.length + capture.responseBody.length;
       if (this.captureBytes + size > this.options.maxQueuedCaptureBytes) {
         this.stats.droppedCaptures++;
         if (this.stats.droppedCaptures === 1 || this.stats.droppedCaptures % 1000 === 0) {
           this.log.warn({ dropped: this.stats.droppedCaptures }, 'telemetry under pressure: captures dropped, records kept');
         }
-        bytes = null;
+        capture = null;
       } else {
         this.captureBytes += size;
       }
     }
-    this.queue.push({ record, capture: bytes });
+    this.queue.push({ record, capture });
     this.stats.queued = this.queue.length;
   }
 
@@ -101,7 +97,7 @@ export class Recorder {
   private async writeAll(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSize);
-      for (const item of batch) if (item.capture) this.captureBytes -= item.capture.byteLength;
+      for (const item of batch) if (item.capture) this.captureBytes -= item.capture.requestBody.length + item.capture.responseBody.length;
       this.stats.queued = this.queue.length;
       try {
         const costs = await this.store.insert(batch);

@@ -109,6 +109,8 @@ export interface TelemetryStore {
 export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** A capture buffer the worker sent back, for the next batch (capture-bytes.ts). */
+  private spare: ArrayBuffer | undefined;
   private closed = false;
 
   /** Modes changed (or found too open) on the database files when it opened, for the log. */
@@ -116,6 +118,7 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: WorkerReply) => {
+      if (reply.recycled) this.spare = reply.recycled;
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
@@ -158,7 +161,8 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
 
   /** The batch's captures are copied into one buffer that is transferred, not cloned; the worker stores the bytes as they come. */
   insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>) {
-    const { batch, transfer } = packBatch(items);
+    const { batch, transfer } = packBatch(items, this.spare);
+    this.spare = undefined;
     return this.call<Array<number | null>>({ op: 'insert', ...batch }, transfer);
   }
   usage(filter: QueryFilter, groupBy?: GroupBy) {

@@ -8,7 +8,7 @@
  * (A typed-array view per item would be cloned one by one: slower than the captures
  * themselves as objects.)
  */
-import { decodeCapture, encodeCapture } from '../capture-bytes.js';
+import { CaptureWriter, decodeCapture } from '../capture-bytes.js';
 import type { Capture, CredentialSource, HookEntry, HookVerdict, PricingInput, QuotaOutcome, RequestRecord } from '../record.js';
 import type { ToolCall, Usage } from '../usage.js';
 
@@ -54,7 +54,7 @@ export type WireHookEntry = [hook: string, event: string, verdict: HookVerdict, 
 /** The byte length of the item's capture in its batch's capture buffer (the captures follow each other in item order). */
 export type WireCapture = number;
 
-/** A batch as it crosses: the records, and every capture's bytes in one buffer. */
+/** A batch as it crosses: the records, and every capture's bytes in one buffer (from its start). */
 export interface WireBatch {
   items: WireItem[];
   captures?: ArrayBuffer;
@@ -103,25 +103,20 @@ export function toWire(r: RequestRecord, c: WireCapture | null): WireItem {
   return item;
 }
 
-/** packBatch makes records and captures (objects, or encoded already) into one batch; `transfer` is what postMessage should move. */
-export function packBatch(items: ReadonlyArray<{ record: RequestRecord; capture: Capture | Uint8Array | null }>): { batch: WireBatch; transfer: ArrayBuffer[] } {
-  let total = 0;
-  const bytes = items.map(({ capture: c }) => {
-    const b = c === null ? null : c instanceof Uint8Array ? c : encodeCapture(c);
-    if (b) total += b.byteLength;
-    return b;
+/**
+ * packBatch makes records and captures (objects, or encoded already) into one batch,
+ * writing the captures into `reuse` when given (a buffer the worker sent back); `transfer`
+ * is what postMessage should move.
+ */
+export function packBatch(items: ReadonlyArray<{ record: RequestRecord; capture: Capture | Uint8Array | null }>, reuse?: ArrayBuffer): { batch: WireBatch; transfer: ArrayBuffer[] } {
+  let writer: CaptureWriter | undefined;
+  const wire = items.map(({ record, capture }) => {
+    if (capture === null) return toWire(record, null);
+    writer ??= new CaptureWriter(reuse);
+    return toWire(record, writer.add(capture));
   });
-  if (total === 0) return { batch: { items: items.map(({ record }) => toWire(record, null)) }, transfer: [] };
-  const captures = new Uint8Array(new ArrayBuffer(total));
-  let at = 0;
-  const wire = items.map(({ record }, i) => {
-    const b = bytes[i];
-    if (!b) return toWire(record, null);
-    captures.set(b, at);
-    at += b.byteLength;
-    return toWire(record, b.byteLength);
-  });
-  return { batch: { items: wire, captures: captures.buffer }, transfer: [captures.buffer] };
+  if (!writer) return { batch: { items: wire }, transfer: [] };
+  return { batch: { items: wire, captures: writer.buffer }, transfer: [writer.buffer] };
 }
 
 /** unpackBatch gives back each record and its capture's bytes (a view into the batch's buffer). */

@@ -36,7 +36,8 @@ export type WorkerRequest =
   | { op: 'close' };
 
 export type WorkerMessage = { id: number; request: WorkerRequest };
-export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+/** `recycled`: an insert's capture buffer, sent back for the next batch to be written into. */
+export type WorkerReply = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }) & { recycled?: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error('telemetry worker must run in a worker thread');
@@ -115,6 +116,9 @@ port.on('message', (msg: WorkerMessage) => {
     );
     return;
   }
-  port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
+  // The capture buffer goes back (its bytes are stored; nothing here keeps a view of it).
+  const recycled = msg.request.op === 'insert' ? msg.request.captures : undefined;
+  if (recycled) port.postMessage({ id: msg.id, ok: true, result, recycled } satisfies WorkerReply, [recycled]);
+  else port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
   if (msg.request.op === 'close') port.close();
 });
