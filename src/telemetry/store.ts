@@ -106,6 +106,9 @@ export interface TelemetryStore {
   close(): Promise<void>;
 }
 
+/** The largest capture buffer kept for the next batch. */
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+
 export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -118,7 +121,8 @@ export class SqliteTelemetryStore implements TelemetryStore, ConversationStore, 
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: WorkerReply) => {
-      if (reply.recycled) this.spare = reply.recycled;
+      // A buffer a burst of large captures grew is let go rather than held for good.
+      if (reply.recycled && reply.recycled.byteLength <= MAX_SPARE_BYTES) this.spare = reply.recycled;
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
