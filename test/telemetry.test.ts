@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { decompress } from 'zstd-napi';
 import type { Identity, IdentitySource } from '../src/identity/identity.js';
 import { LOCAL_OWNER } from '../src/identity/identity.js';
 import { createLogger } from '../src/log.js';
@@ -282,7 +283,14 @@ describe('the credential canary', () => {
       await keyway.close(100);
       const files = (await readdir(dataDir)).filter((f) => f.startsWith('keyway.db'));
       assert.ok(files.includes('keyway.db'));
-      const dbBytes = (await Promise.all(files.map((f) => readFile(join(dataDir, f))))).map((b) => b.toString('latin1')).join('');
+      let dbBytes = (await Promise.all(files.map((f) => readFile(join(dataDir, f))))).map((b) => b.toString('latin1')).join('');
+      // Captures are stored zstd-compressed in blocks (migration 9): search what they hold, not the compressed bytes.
+      const blocksDb = new Database(join(dataDir, 'keyway.db'), { readonly: true });
+      const blocks = blocksDb.prepare('SELECT data FROM capture_blocks').pluck().all() as Buffer[];
+      blocksDb.close();
+      assert.ok(blocks.length > 0, 'the captures are in blocks');
+      dbBytes += blocks.map((b) => decompress(b).toString('latin1')).join('');
+      assert.ok(dbBytes.includes('claude-opus-4-8'), 'the decompressed captures are searched');
       for (const [name, secret] of Object.entries(canaries)) {
         // The override/fallback/none keys live in the config file by design; everywhere else they must not.
         assert.ok(!dbBytes.includes(secret), `${name} key found in the database`);
@@ -292,7 +300,7 @@ describe('the credential canary', () => {
       // The database does hold the requests: the search above looked at real content.
       const db = new Database(join(dataDir, 'keyway.db'), { readonly: true });
       const count = (db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n;
-      const caps = (db.prepare('SELECT count(*) AS n FROM captures').get() as { n: number }).n;
+      const caps = (db.prepare('SELECT count(*) AS n FROM requests WHERE capture_block IS NOT NULL').get() as { n: number }).n;
       db.close();
       assert.equal(count, 10);
       assert.ok(caps >= 8);

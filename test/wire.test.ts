@@ -5,11 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromWire, toWire } from '../src/telemetry/db/wire.js';
+import { captureFields, decodeCapture, encodeCapture, requestHeadersText } from '../src/telemetry/capture-bytes.js';
+import { fromWire, packBatch, toWire, unpackBatch, type WireBatch } from '../src/telemetry/db/wire.js';
 import type { Capture, RequestRecord } from '../src/telemetry/record.js';
 
-/** What postMessage does to a message. */
-const clone = <T>(value: T): T => structuredClone(value);
+/** What the store's postMessage does to a batch: clone the records, move the captures' buffer. */
+const send = (items: Array<{ record: RequestRecord; capture: Capture | null }>): WireBatch => {
+  const { batch, transfer } = packBatch(items);
+  return structuredClone(batch, { transfer });
+};
 
 const full: RequestRecord = {
   id: 'req_0123456789abcdef0123',
@@ -65,7 +69,39 @@ const capture: Capture = {
 test('a record and its capture survive the trip to the worker', () => {
   // Every field must be set in the fixture, or the round trip could not notice a lost one.
   for (const [k, v] of Object.entries(full)) assert.notEqual(v, undefined, k);
-  assert.deepEqual(fromWire(clone(toWire(full, capture))), { record: full, capture });
+  assert.deepEqual(fromWire(send([{ record: full, capture }])), [{ record: full, capture }]);
+});
+
+test('a capture as bytes: every field back, multi-byte text, empty and absent parts apart, one buffer transferred', () => {
+  const unicode: Capture = {
+    requestId: 'req_u',
+    requestHeaders: { 'x-note': 'naïve ☃ 😀', 'content-type': 'application/json' },
+    requestBody: '{"content":"Grüße, 世界 😀"}',
+    requestTruncated: true,
+    responseHeaders: {},
+    responseBody: '',
+    responseTruncated: false,
+    upstreamRequestBody: '',
+    upstreamResponseBody: null,
+  };
+  const a = encodeCapture(capture);
+  const b = encodeCapture(unicode);
+  assert.deepEqual(decodeCapture(a, capture.requestId), capture);
+  assert.deepEqual(decodeCapture(b, 'req_u'), unicode, 'an empty upstream body stays empty, an absent one null');
+  // As the store sends a batch: the records, and both captures in one buffer, transferred.
+  const noCapture: RequestRecord = { ...full, id: 'req_none' };
+  const { batch, transfer } = packBatch([{ record: full, capture: a }, { record: noCapture, capture: null }, { record: { ...full, id: 'req_u' }, capture: unicode }]);
+  assert.equal(transfer.length, 1);
+  const sent = structuredClone(batch, { transfer });
+  assert.equal(transfer[0]!.byteLength, 0, 'the buffer moved instead of being copied');
+  const unpacked = unpackBatch(sent);
+  assert.equal(unpacked[1]!.capture, null);
+  assert.deepEqual(decodeCapture(unpacked[2]!.capture!, 'req_u'), unicode);
+  assert.deepEqual(decodeCapture(unpacked[0]!.capture!, capture.requestId), capture);
+  const whole = new Uint8Array(sent.captures!);
+  assert.deepEqual(decodeCapture(whole, 'req_u', a.byteLength), unicode, 'read at its offset in the whole block');
+  assert.equal(captureFields(whole, 0).length, a.byteLength);
+  assert.equal(requestHeadersText(whole, a.byteLength), JSON.stringify(unicode.requestHeaders));
 });
 
 test('optional fields have indexes of their own: hooks at 40, absent when none', () => {
@@ -80,5 +116,6 @@ test('optional fields have indexes of their own: hooks at 40, absent when none',
 test('empty parts: no usage, no pricing, no capture, no tool calls, no hooks', () => {
   const { hooks: _hooks, ...noHooks } = full;
   const bare: RequestRecord = { ...noHooks, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
-  assert.deepEqual(fromWire(clone(toWire(bare, null))), { record: bare, capture: null });
+  assert.deepEqual(fromWire(send([{ record: bare, capture: null }])), [{ record: bare, capture: null }]);
+  assert.equal(packBatch([{ record: bare, capture: null }]).transfer.length, 0, 'nothing to move');
 });

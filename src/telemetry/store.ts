@@ -11,7 +11,7 @@ import { privateFile, tightenIfExists, type FileNote } from '../private-files.js
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { ExportBatch, ExportState } from './db/export-db.js';
 import type { Adoption, AdoptionBucket, GroupBy, QueryFilter, RequestDetail, SessionRow, ToolUse, UsageRow } from './db/telemetry-db.js';
-import { toWire } from './db/wire.js';
+import { packBatch } from './db/wire.js';
 import type { WorkerData, WorkerReply, WorkerRequest } from './db/worker.js';
 import type { Capture, RequestRecord, StoredRequest } from './record.js';
 import type { BucketRule } from '../governance/bucket.js';
@@ -111,8 +111,11 @@ export interface QuotaHistoryRow {
 }
 
 export interface TelemetryStore {
-  /** insert stores records and their captures; it returns each record's estimated cost. */
-  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>): Promise<Array<number | null>>;
+  /**
+   * insert stores records and their captures (as objects, or as the recorder encoded
+   * them: capture-bytes.ts); it returns each record's estimated cost.
+   */
+  insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>): Promise<Array<number | null>>;
   usage(filter: QueryFilter, groupBy?: GroupBy): Promise<{ totals: UsageRow; groups: UsageRow[] }>;
   requests(filter: QueryFilter, limit: number, before?: string): Promise<{ requests: StoredRequest[]; next: string | null }>;
   usageTable(filter: QueryFilter): Promise<Array<UsageRow & { day: string; login: string; model: string }>>;
@@ -130,9 +133,14 @@ export interface TelemetryStore {
   close(): Promise<void>;
 }
 
+/** The largest capture buffer kept for the next batch. */
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+
 export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, QuotaBalanceStore, ExportStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** A capture buffer the worker sent back, for the next batch (capture-bytes.ts). */
+  private spare: ArrayBuffer | undefined;
   private closed = false;
 
   /** Modes changed (or found too open) on the database files when it opened, for the log. */
@@ -143,6 +151,8 @@ export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, 
     readonly backend: StoreStatus['backend'],
   ) {
     worker.on('message', (reply: WorkerReply) => {
+      // A buffer a burst of large captures grew is let go rather than held for good.
+      if (reply.recycled && reply.recycled.byteLength <= MAX_SPARE_BYTES) this.spare = reply.recycled;
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
@@ -192,12 +202,12 @@ export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, 
     return this.backend === 'postgres';
   }
 
-  private call<T>(request: WorkerRequest): Promise<T> {
+  private call<T>(request: WorkerRequest, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new Error('telemetry store is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, request });
+      this.worker.postMessage({ id, request }, transfer);
     });
   }
 
@@ -206,8 +216,11 @@ export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, 
     this.pending.clear();
   }
 
-  insert(items: Array<{ record: RequestRecord; capture: Capture | null }>) {
-    return this.call<Array<number | null>>({ op: 'insert', items: items.map((i) => toWire(i.record, i.capture)) });
+  /** The batch's captures are copied into one buffer that is transferred, not cloned; the worker stores the bytes as they come. */
+  insert(items: Array<{ record: RequestRecord; capture: Capture | Uint8Array | null }>) {
+    const { batch, transfer } = packBatch(items, this.spare);
+    this.spare = undefined;
+    return this.call<Array<number | null>>({ op: 'insert', ...batch }, transfer);
   }
   usage(filter: QueryFilter, groupBy?: GroupBy) {
     return this.call<{ totals: UsageRow; groups: UsageRow[] }>({ op: 'usage', filter, groupBy });

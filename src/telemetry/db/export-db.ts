@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CborSequence } from '../export/encode.js';
+import type { CaptureBlocks } from './capture-blocks.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
 
 /** One object ready to upload: `<prefix>/ts-aperture-export-<keySeconds>.cbor.zstd`. */
@@ -74,13 +75,17 @@ export class ExportDb {
   private readonly unexported: Database.Statement;
   private readonly firstWaiting: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly blocks: CaptureBlocks,
+  ) {
     db.prepare('INSERT OR IGNORE INTO export_cursor VALUES (?, 0, 0, NULL, 0, 0, NULL, NULL, NULL)').run(EXPORTER);
     this.cursor = db.prepare('SELECT * FROM export_cursor WHERE exporter = ?');
     this.chunk = db.prepare(`SELECT r.rowid AS seq, r.id, r.started_at, r.duration_ms, r.login, r.node_id, r.tags, r.format, r.path, r.requested_model,
         r.status, r.has_usage, r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens,
         r.reasoning_tokens, r.web_search_count, r.tool_call_count, r.cost_usd, r.session_id,
-        c.request_headers, c.request_body, c.request_truncated, c.response_headers, c.response_body, c.response_truncated
+        c.request_headers, c.request_body, c.request_truncated, c.response_headers, c.response_body, c.response_truncated,
+        r.capture_block, r.capture_offset
       FROM requests r LEFT JOIN captures c ON c.request_id = r.id
       WHERE r.rowid > ? AND r.rowid <= ? ORDER BY r.rowid LIMIT ?`);
     this.tools = db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq');
@@ -118,9 +123,10 @@ export class ExportDb {
     let last = c.after_rowid;
     for (;;) {
       const want = claimed ? CHUNK : Math.min(CHUNK, limit - sequence.count);
-      const rows = this.chunk.all(last, end, want) as ExportRow[];
+      const rows = this.chunk.all(last, end, want) as Array<ExportRow & { capture_block: number | null; capture_offset: number | null }>;
       let full = false;
       for (const row of rows) {
+        if (row.capture_block !== null) this.fillCapture(row, row.capture_block, row.capture_offset!);
         const tools = row.tool_call_count > 0 ? (this.tools.all(row.id) as ExportToolCall[]) : [];
         sequence.add(exportRecord(row, tools));
         last = row.seq;
@@ -140,6 +146,18 @@ export class ExportDb {
     if (!claimed) this.claim.run(keySeconds, last, sequence.count, EXPORTER);
     const body = sequence.compressed();
     return { keySeconds, afterSeq: c.after_rowid, toSeq: last, count: sequence.count, more: this.after.get(last) !== undefined, rawBytes: sequence.bytes, body };
+  }
+
+  /** fillCapture puts a capture kept in a block (migration 9) where the join puts one from `captures`. */
+  private fillCapture(row: ExportRow, block: number, offset: number): void {
+    const f = this.blocks.fields({ block, offset });
+    if (!f) return;
+    row.request_headers = f.requestHeaders;
+    row.request_body = f.requestBody;
+    row.request_truncated = f.requestTruncated ? 1 : 0;
+    row.response_headers = f.responseHeaders;
+    row.response_body = f.responseBody;
+    row.response_truncated = f.responseTruncated ? 1 : 0;
   }
 
   /** commit moves the cursor past a claimed object once it is uploaded. */

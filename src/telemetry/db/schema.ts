@@ -158,4 +158,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (started_at, request_id)
   ) WITHOUT ROWID;
   `,
+  // 9: captures in blocks, one row per written batch (db/capture-blocks.ts): a capture row
+  // with its primary key and created_at index was half of the writer's time per request.
+  // Each request says where its capture is; older captures stay in `captures`. And the
+  // index for MCP's Tool Use queries covers MCP calls only, so an inference request
+  // writes one index fewer (those queries name the format as a literal, which a partial
+  // index needs).
+  `
+  CREATE TABLE capture_blocks (
+    id INTEGER PRIMARY KEY,
+    -- the requests rows whose captures these are (a batch's rows are written together)
+    first_rowid INTEGER NOT NULL,
+    last_rowid INTEGER NOT NULL,
+    -- the earliest start among them: the purge looks for blocks by it
+    min_started_at INTEGER NOT NULL,
+    -- zstd frame of the captures' bytes (capture-bytes.ts), one after another
+    data BLOB NOT NULL
+  );
+  CREATE INDEX capture_blocks_started ON capture_blocks (min_started_at);
+  ALTER TABLE requests ADD COLUMN capture_block INTEGER;
+  ALTER TABLE requests ADD COLUMN capture_offset INTEGER;
+  DROP INDEX requests_format_started;
+  CREATE INDEX requests_mcp_started ON requests (started_at) WHERE format = 'mcp';
+  `,
 ];

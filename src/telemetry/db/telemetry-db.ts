@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
 import { AGENT_SQL } from '../agents.js';
+import { captureFromFields, encodeCapture } from '../capture-bytes.js';
+import { CaptureBlocks, HEADER_FILTER_SQL } from './capture-blocks.js';
 import { ConversationsDb } from './conversations-db.js';
 import { ExportDb } from './export-db.js';
 import { HooksDb } from './hooks-db.js';
@@ -104,7 +106,8 @@ export interface InsertItem {
   record: RequestRecord;
   /** The estimated cost, when the request could be priced. */
   cost: { usd: number; basis: string } | null;
-  capture: Capture | null;
+  /** The capture, or its bytes as the recorder encoded them (capture-bytes.ts). */
+  capture: Capture | Uint8Array | null;
 }
 
 /**
@@ -260,7 +263,7 @@ export interface ModelToolUse {
 }
 
 /** Columns of the `requests` table (schema.ts), in order. */
-const REQUEST_COLUMNS = 36;
+const REQUEST_COLUMNS = 38;
 
 // Outcomes of MCP calls (stop_reason of format mcp rows): see src/mcp/gateway.ts.
 const TOOL_SUMS = `count(*) AS calls,
@@ -281,8 +284,9 @@ export class TelemetryDb {
   private readonly db: Database.Database;
   private readonly insertRequest: Database.Statement;
   private readonly insertTool: Database.Statement;
-  private readonly insertCapture: Database.Statement;
   private readonly insertMany: (items: InsertItem[]) => void;
+  /** Captures since migration 9, one block per batch. */
+  private readonly blocks: CaptureBlocks;
   /** The chat conversations kept in the same database. */
   readonly conversations: ConversationsDb;
   /** Quota balances, and the buckets each request touched. */
@@ -303,30 +307,47 @@ export class TelemetryDb {
     this.migrate();
     this.conversations = new ConversationsDb(this.db);
     this.quotas = new QuotasDb(this.db);
-    this.exports = new ExportDb(this.db);
+    this.blocks = new CaptureBlocks(this.db);
+    this.exports = new ExportDb(this.db, this.blocks);
     this.hooks = new HooksDb(this.db);
     // Positional parameters, in column order: binding by name costs a lookup per column.
     this.insertRequest = this.db.prepare(`INSERT OR REPLACE INTO requests VALUES (${Array(REQUEST_COLUMNS).fill('?').join(', ')})`);
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
-    this.insertCapture = this.db.prepare('INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertMany = this.db.transaction((items: InsertItem[]) => {
+      // The batch's captures go first, as one block; each row then says where its capture is.
+      const captures: Uint8Array[] = [];
+      let minStarted = Number.MAX_SAFE_INTEGER;
+      for (const { record, capture } of items) {
+        if (!capture) continue;
+        captures.push(capture instanceof Uint8Array ? capture : encodeCapture(capture));
+        if (record.startedAt < minStarted) minStarted = record.startedAt;
+      }
+      const block = captures.length > 0 ? this.blocks.add(captures, minStarted) : null;
+      let offset = 0;
+      let next = 0;
+      let firstRowid = 0;
+      let lastRowid = 0;
       for (const { record: r, cost, capture: c } of items) {
         const u = r.usage;
-        this.insertRequest.run(
+        const at = c ? offset : null;
+        if (c) offset += captures[next++]!.byteLength;
+        const rowid = Number(this.insertRequest.run(
           r.id, r.startedAt, r.durationMs, r.ttfbMs, r.login, r.nodeId, r.tags.join(','), r.userAgent, r.client, r.format, r.path,
           r.requestedModel, r.provider, r.upstreamModel, r.status, r.errorCode, r.errorClass, r.stream ? 1 : 0, u ? 1 : 0,
           u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheReadTokens ?? 0, u?.cacheWrite5mTokens ?? 0, u?.cacheWrite1hTokens ?? 0, u?.reasoningTokens ?? 0,
           u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
           r.requestBytes ?? null, r.responseBytes ?? null,
-          r.providerFormat,
-        );
+          r.providerFormat, c ? block : null, at,
+        ).lastInsertRowid);
+        if (c) {
+          if (firstRowid === 0) firstRowid = rowid;
+          lastRowid = rowid;
+        }
         r.toolCalls.forEach((t, i) => this.insertTool.run(r.id, i, r.startedAt, t.name, t.arguments ?? null));
         if (r.quotas.length > 0) this.quotas.insertEntries(r.id, r.startedAt, r.quotas);
         if (r.hooks && r.hooks.length > 0) this.hooks.insertEntries(r.id, r.startedAt, r.hooks);
-        if (c) {
-          this.insertCapture.run(c.requestId, r.startedAt, JSON.stringify(c.requestHeaders), c.requestBody, c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders), c.responseBody, c.responseTruncated ? 1 : 0, c.upstreamRequestBody, c.upstreamResponseBody);
-        }
       }
+      if (block !== null) this.blocks.range(block, firstRowid, lastRowid);
     });
   }
 
@@ -349,7 +370,9 @@ export class TelemetryDb {
   private where(f: QueryFilter, usageOnly = false): { sql: string; params: unknown[] } {
     const clauses: string[] = [];
     const params: unknown[] = [];
-    if (f.format !== undefined) (clauses.push('format = ?'), params.push(f.format));
+    // MCP's own index is partial (migration 9): the planner uses it only for the literal.
+    if (f.format === MCP_FORMAT) clauses.push(`format = '${MCP_FORMAT}'`);
+    else if (f.format !== undefined) (clauses.push('format = ?'), params.push(f.format));
     else if (usageOnly) (clauses.push('format != ?'), params.push(MCP_FORMAT));
     if (f.server !== undefined) (clauses.push('provider = ?'), params.push(f.server));
     if (f.tool !== undefined) (clauses.push('upstream_model = ?'), params.push(f.tool));
@@ -363,8 +386,9 @@ export class TelemetryDb {
     if (f.agent !== undefined) (clauses.push(`${AGENT_SQL} = ?`), params.push(f.agent));
     if (f.header !== undefined) {
       // The capture by its primary key; the name is a header token (checked by the API), so it can be a JSON path key.
-      clauses.push('EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND json_extract(c.request_headers, ?) = ?)');
-      params.push(`$."${f.header.name}"`, f.header.value);
+      // Since migration 9 the capture is in a block; older ones are rows of `captures`.
+      clauses.push(`(${HEADER_FILTER_SQL} = ? OR EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND json_extract(c.request_headers, ?) = ?))`);
+      params.push(f.header.name, f.header.name, f.header.value, `$."${f.header.name}"`, f.header.value);
     }
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
@@ -414,12 +438,20 @@ export class TelemetryDb {
     const row = this.db.prepare(`SELECT *, ${AGENT_SQL} AS agent FROM requests WHERE id = ?`).get(id) as Row | undefined;
     if (!row) return undefined;
     const tools = this.db.prepare('SELECT name, arguments FROM tool_calls WHERE request_id = ? ORDER BY seq').all(id) as Array<{ name: string; arguments: string | null }>;
-    const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
     const request = fromRow(row);
     this.attach(request);
+    const toolCalls = tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments }));
+    if (row.capture_block !== null) {
+      const fields = this.blocks.fields({ block: Number(row.capture_block), offset: Number(row.capture_offset) });
+      if (fields) {
+        const { requestId: _id, ...capture } = captureFromFields(fields, id);
+        return { request, toolCalls, capture };
+      }
+    }
+    const c = this.db.prepare('SELECT * FROM captures WHERE request_id = ?').get(id) as Record<string, string | number> | undefined;
     return {
       request,
-      toolCalls: tools.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
+      toolCalls,
       capture: c
         ? {
             requestHeaders: JSON.parse(String(c.request_headers)) as Record<string, string>,
@@ -519,13 +551,21 @@ export class TelemetryDb {
    * follows the rows old enough to go, not the size of the table.
    */
   purge(capturesBefore: number | undefined, toolsBefore: number | undefined, onlyExported = false): { captures: number; tools: number } {
+    return this.purgeAll(capturesBefore, toolsBefore, onlyExported);
+  }
+
+  private readonly purgeAll = (capturesBefore: number | undefined, toolsBefore: number | undefined, onlyExported: boolean) =>
+    this.db.transaction(() => this.purgeNow(capturesBefore, toolsBefore, onlyExported))();
+
+  private purgeNow(capturesBefore: number | undefined, toolsBefore: number | undefined, onlyExported: boolean): { captures: number; tools: number } {
     const exported = onlyExported ? this.exports.exportedThrough() : undefined;
     const run = (sql: string, cutoff: number | undefined, idColumn: string) => {
       if (cutoff === undefined) return 0;
       if (exported === undefined) return this.db.prepare(sql).run(cutoff).changes;
       return this.db.prepare(`${sql} AND EXISTS (SELECT 1 FROM requests r WHERE r.id = ${idColumn} AND r.rowid <= ?)`).run(cutoff, exported).changes;
     };
-    const captures = run('DELETE FROM captures WHERE created_at < ?', capturesBefore, 'captures.request_id');
+    const inBlocks = capturesBefore === undefined ? 0 : this.blocks.purge(capturesBefore, exported);
+    const captures = inBlocks + run('DELETE FROM captures WHERE created_at < ?', capturesBefore, 'captures.request_id');
     const tools = run('DELETE FROM tool_calls WHERE started_at < ?', toolsBefore, 'tool_calls.request_id');
     return { captures, tools };
   }

@@ -9,12 +9,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
-import { fromWire, type WireItem } from './wire.js';
+import { unpackBatch, type WireItem } from './wire.js';
 import type { PgTelemetryDb } from '../pg/telemetry-pg.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
-  | { op: 'insert'; items: WireItem[] }
+  | { op: 'insert'; items: WireItem[]; captures?: ArrayBuffer }
   | { op: 'usage'; filter: QueryFilter; groupBy?: GroupBy }
   | { op: 'requests'; filter: QueryFilter; limit: number; before?: string }
   | { op: 'usageTable'; filter: QueryFilter }
@@ -41,7 +41,8 @@ export type WorkerRequest =
   | { op: 'close' };
 
 export type WorkerMessage = { id: number; request: WorkerRequest };
-export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+/** `recycled`: an insert's capture buffer, sent back for the next batch to be written into. */
+export type WorkerReply = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }) & { recycled?: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error('telemetry worker must run in a worker thread');
@@ -58,10 +59,9 @@ const then = <T>(result: void | Promise<void>, next: () => T): T | Promise<T> =>
 function handle(req: WorkerRequest): unknown {
   switch (req.op) {
     case 'insert':
-      const items = req.items.map((wire) => {
-        const { record, capture } = fromWire(wire);
-        return { record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture };
-      });
+      // Captures stay the bytes they came as (capture-bytes.ts): SQLite stores them so, and
+      // PostgreSQL decodes them into its text columns.
+      const items = unpackBatch(req).map(({ record, capture }) => ({ record, cost: record.pricing && record.usage ? estimateCost(record.pricing, record.usage) : null, capture }));
       return then(db.insert(items), () => items.map((i) => i.cost?.usd ?? null));
     case 'usage':
       return db.usage(req.filter, req.groupBy);
@@ -134,6 +134,9 @@ port.on('message', (msg: WorkerMessage) => {
     });
     return;
   }
-  port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
+  // The capture buffer goes back (its bytes are stored; nothing here keeps a view of it).
+  const recycled = msg.request.op === 'insert' ? msg.request.captures : undefined;
+  if (recycled) port.postMessage({ id: msg.id, ok: true, result, recycled } satisfies WorkerReply, [recycled]);
+  else port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
   if (msg.request.op === 'close') port.close();
 });

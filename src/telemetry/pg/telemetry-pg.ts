@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { migrate } from '../../pg/migrate.js';
 import { describePgError, openPool, type Pool, type PoolClient } from '../../pg/pool.js';
 import { agentSql } from '../agents.js';
+import { decodeCapture } from '../capture-bytes.js';
 import type { HookEntry, StoredRequest } from '../record.js';
 import {
   fromRow,
@@ -208,8 +209,9 @@ export class PgTelemetryDb {
       captures = CAPTURE_COLUMNS.map(() => []);
       bytes = 0;
     };
-    for (const { record: r, capture: c } of items) {
-      if (!c) continue;
+    for (const { record: r, capture } of items) {
+      if (!capture) continue;
+      const c = capture instanceof Uint8Array ? decodeCapture(capture, r.id) : capture;
       const values = [
         c.requestId, Math.round(r.startedAt), JSON.stringify(c.requestHeaders), pgText(c.requestBody), c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders),
         pgText(c.responseBody), c.responseTruncated ? 1 : 0, pgText(c.upstreamRequestBody), pgText(c.upstreamResponseBody),

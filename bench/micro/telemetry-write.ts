@@ -1,0 +1,149 @@
+/**
+ * Micro-benchmark: what storing one request record with its capture costs, in CPU, away
+ * from the noise of a max-load run. Records look like the `telemetry` scenario's (a 1 KB
+ * OpenAI chat body, a 1 KB answer, the headers wrk and the mock send), ids and times grow
+ * as they do under load, and batches are as large as 100 ms of max load makes them.
+ *
+ *   db     TelemetryDb.insert in this thread (the writer's SQLite work alone)
+ *   store  the whole path: Recorder → WorkerTelemetryStore → worker thread → SQLite;
+ *          CPU of the main thread and of all other threads, per record
+ *
+ * usage: node build/bench/micro/telemetry-write.js [db|store|both] [records] [batch]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { chatBody } from '../lib/bodies.js';
+import { TelemetryDb, type InsertItem } from '../../src/telemetry/db/telemetry-db.js';
+import { Recorder } from '../../src/telemetry/recorder.js';
+import { WorkerTelemetryStore } from '../../src/telemetry/store.js';
+import { newRequestId } from '../../src/telemetry/trace.js';
+import { redactHeaders } from '../../src/telemetry/capture.js';
+import type { Capture, RequestRecord } from '../../src/telemetry/record.js';
+
+const mode = process.argv[2] ?? 'both';
+const RECORDS = Number(process.argv[3] ?? 30_000);
+const BATCH = Number(process.argv[4] ?? 400);
+
+const REQUEST_BODY = chatBody(1024);
+const ANSWER = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-bench',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'the gateway forwards each request '.repeat(26) }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 250, completion_tokens: 230, total_tokens: 480 },
+});
+
+/** item builds one record and capture as RequestTrace.submit does. */
+export function item(): { record: RequestRecord; capture: Capture } {
+  const id = newRequestId();
+  const startedAt = Date.now();
+  const record: RequestRecord = {
+    id, startedAt, durationMs: 1.234, ttfbMs: 0.9, login: 'local-owner', nodeId: '', tags: [], userAgent: '', client: 'api',
+    format: 'openai_chat', providerFormat: 'openai_chat', path: '/v1/chat/completions', requestedModel: 'gpt-bench', provider: 'mock', upstreamModel: 'gpt-bench',
+    status: 200, errorCode: null, errorClass: null, stream: false,
+    usage: { inputTokens: 250, outputTokens: 230, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, webSearchCount: 0 },
+    toolCalls: [], stopReason: 'stop', sessionId: `fp_${(startedAt % 997).toString(16)}`, credentialSource: 'provider', credentialFingerprint: null,
+    pricing: { basis: 'openai', model: 'gpt-bench', adjustment: 1 }, quotas: [],
+  };
+  const capture: Capture = {
+    requestId: id,
+    requestHeaders: redactHeaders({ host: '127.0.0.1:40000', 'content-type': 'application/json', 'content-length': String(REQUEST_BODY.length), authorization: 'Bearer sk-test-bench' }),
+    requestBody: REQUEST_BODY,
+    requestTruncated: false,
+    responseHeaders: redactHeaders({ 'content-type': 'application/json', 'content-length': String(ANSWER.length), date: new Date(startedAt).toUTCString(), 'x-request-id': id, 'keep-alive': 'timeout=5' }),
+    responseBody: ANSWER,
+    responseTruncated: false,
+    upstreamRequestBody: null,
+    upstreamResponseBody: null,
+  };
+  return { record, capture };
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function threadCpuMs(): { main: number; other: number } {
+  const out = { main: 0, other: 0 };
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(f[11]) + Number(f[12])) * 10;
+    if (tid === String(process.pid)) out.main += ms;
+    else out.other += ms;
+  }
+  return out;
+}
+
+async function benchDb(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyway-micro-'));
+  try {
+    const db = new TelemetryDb(join(dir, 'telemetry.db'));
+    const warm = Math.min(5_000, RECORDS / 4);
+    const run = (n: number) => {
+      for (let done = 0; done < n; done += BATCH) {
+        const batch: InsertItem[] = [];
+        for (let i = 0; i < BATCH; i++) {
+          const { record, capture } = item();
+          batch.push({ record, cost: { usd: 0.001, basis: 'openai' }, capture });
+        }
+        db.insert(batch);
+      }
+    };
+    run(warm);
+    // Building the items is timed apart and subtracted: only the database's share counts.
+    const b0 = cpuMs();
+    for (let i = 0; i < RECORDS; i++) item();
+    const build = cpuMs() - b0;
+    const t0 = cpuMs();
+    run(RECORDS);
+    const total = cpuMs() - t0;
+    db.close();
+    console.log(`db: ${(((total - build) * 1000) / RECORDS).toFixed(2)} µs a record (batches of ${BATCH}, ${RECORDS} records)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchStore(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyway-micro-'));
+  try {
+    const store = await WorkerTelemetryStore.open(join(dir, 'telemetry.db'));
+    const recorder = new Recorder(store, pino({ level: 'silent' }), { flushIntervalMs: 100, batchSize: 500, maxQueued: 100_000, maxQueuedCaptureBytes: 1 << 30 });
+    // Submit at a steady rate (4,000 a second), as a max-load run does, so batches are real size.
+    const submit = async (n: number) => {
+      const perTick = 40;
+      for (let done = 0; done < n; done += perTick) {
+        for (let i = 0; i < perTick; i++) {
+          const { record, capture } = item();
+          recorder.submit(record, capture);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await recorder.flush();
+    };
+    await submit(Math.min(4_000, RECORDS / 4));
+    const b0 = cpuMs();
+    for (let i = 0; i < RECORDS; i++) item();
+    const build = cpuMs() - b0;
+    const t0 = threadCpuMs();
+    await submit(RECORDS);
+    await new Promise((r) => setTimeout(r, 300));
+    const t1 = threadCpuMs();
+    await recorder.drain();
+    await store.close();
+    const main = ((t1.main - t0.main - build) * 1000) / RECORDS;
+    const other = ((t1.other - t0.other) * 1000) / RECORDS;
+    console.log(`store: main ${main.toFixed(2)} µs + other threads ${other.toFixed(2)} µs = ${(main + other).toFixed(2)} µs a record (${RECORDS} records; timer idle included)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (mode === 'db' || mode === 'both') await benchDb();
+if (mode === 'store' || mode === 'both') await benchStore();
