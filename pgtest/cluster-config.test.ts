@@ -16,24 +16,20 @@ import pg from 'pg';
 import { startMockUpstream } from '../src/mock-upstream/index.js';
 import type { MockUpstream } from '../src/mock-upstream/types.js';
 import { configText, FAKE } from '../test/helpers.js';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { usePostgres } from './use-postgres.js';
 import { startReplica, startReplicas, stopAll, type Replica } from './replicas.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
-let server: TestPostgres;
+const server = usePostgres();
 let upstream: MockUpstream;
 let scratch: string;
 before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
   upstream = await startMockUpstream();
   scratch = await mkdtemp(join(tmpdir(), 'keyway-cluster-test-'));
 });
 after(async () => {
   await upstream?.close();
-  await server?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
 

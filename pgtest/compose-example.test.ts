@@ -7,19 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { test } from 'node:test';
+import { usePostgres } from './use-postgres.js';
 import { startReplica, stopAll, type Replica } from './replicas.js';
 
 const EXAMPLE = new URL('../../docs/examples/replicas/', import.meta.url);
 
-let server: TestPostgres;
-before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
-});
-after(async () => server?.stop());
+const server = usePostgres();
 
 /** keywayCommands returns each keyway service's command (the JSON-style arrays of compose.yaml). */
 function keywayCommands(compose: string): Map<string, string[]> {

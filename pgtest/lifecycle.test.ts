@@ -11,22 +11,18 @@ import { after, before, test } from 'node:test';
 import { startMockUpstream } from '../src/mock-upstream/index.js';
 import type { MockUpstream } from '../src/mock-upstream/types.js';
 import { configText, FAKE } from '../test/helpers.js';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { usePostgres } from './use-postgres.js';
 import { startReplica, stopAll } from './replicas.js';
 
-let server: TestPostgres;
+const server = usePostgres();
 let upstream: MockUpstream;
 let scratch: string;
 before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
   upstream = await startMockUpstream();
   scratch = await mkdtemp(join(tmpdir(), 'keyway-lifecycle-test-'));
 });
 after(async () => {
   await upstream?.close();
-  await server?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
 

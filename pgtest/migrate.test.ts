@@ -1,17 +1,11 @@
 /** The migration runner against a real PostgreSQL: once per component, safe under concurrency. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { migrate, withAdvisoryLock, type Migration } from '../src/pg/migrate.js';
 import { describePgError, openPool, redactUrl, type Pool } from '../src/pg/pool.js';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { usePostgres } from './use-postgres.js';
 
-let server: TestPostgres;
-before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
-});
-after(async () => server?.stop());
+const server = usePostgres();
 
 async function withPools<T>(n: number, fn: (pools: Pool[]) => Promise<T>): Promise<T> {
   const url = await server.freshDatabase();

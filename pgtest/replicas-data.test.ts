@@ -15,7 +15,7 @@ import pg from 'pg';
 import { startMockUpstream } from '../src/mock-upstream/server.js';
 import type { MockUpstream } from '../src/mock-upstream/types.js';
 import { FAKE } from '../test/helpers.js';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { usePostgres } from './use-postgres.js';
 import { startReplicas, stopAll, type Replica } from './replicas.js';
 
 const CAP = 'tailscale.com/cap/aperture';
@@ -23,16 +23,13 @@ const CAP = 'tailscale.com/cap/aperture';
 const BATCH_MS = 100;
 const INSERT_MARGIN_MS = 150;
 
-let server: TestPostgres;
+const server = usePostgres();
 let upstream: MockUpstream;
 let dir: string;
 let databaseUrl: string;
 let replicas: Replica[] = [];
 
 before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
   upstream = await startMockUpstream({ record: false, acceptAnyKey: true });
   dir = await mkdtemp(join(tmpdir(), 'keyway-replicas-'));
   const config = {
@@ -56,7 +53,6 @@ before(async () => {
 after(async () => {
   await stopAll(replicas);
   await upstream?.close();
-  await server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

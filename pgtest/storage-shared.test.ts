@@ -7,19 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import pg from 'pg';
 import { WorkerTelemetryStore } from '../src/telemetry/store.js';
 import type { RequestRecord } from '../src/telemetry/record.js';
-import { testPostgres, type TestPostgres } from '../test/postgres.js';
+import { usePostgres } from './use-postgres.js';
 
-let server: TestPostgres;
-before(async () => {
-  const found = await testPostgres();
-  if ('skip' in found) throw new Error(found.skip);
-  server = found;
-});
-after(async () => server?.stop());
+const server = usePostgres();
 
 async function twoStores(): Promise<{ url: string; a: WorkerTelemetryStore; b: WorkerTelemetryStore; close(): Promise<void> }> {
   const url = await server.freshDatabase();
