@@ -452,18 +452,7 @@ export class TelemetryDb {
     return {
       request,
       toolCalls,
-      capture: c
-        ? {
-            requestHeaders: JSON.parse(String(c.request_headers)) as Record<string, string>,
-            requestBody: String(c.request_body),
-            requestTruncated: c.request_truncated === 1,
-            responseHeaders: JSON.parse(String(c.response_headers)) as Record<string, string>,
-            responseBody: String(c.response_body),
-            responseTruncated: c.response_truncated === 1,
-            upstreamRequestBody: (c.upstream_request_body as string | null) ?? null,
-            upstreamResponseBody: (c.upstream_response_body as string | null) ?? null,
-          }
-        : null,
+      capture: c ? captureFromRow(c) : null,
     };
   }
 
@@ -576,6 +565,20 @@ export class TelemetryDb {
 }
 
 type Row = Record<string, unknown>;
+
+/** captureFromRow reads a row of the `captures` table (the same columns in SQLite and PostgreSQL). */
+export function captureFromRow(c: Row): Omit<Capture, 'requestId'> {
+  return {
+    requestHeaders: JSON.parse(String(c.request_headers)) as Record<string, string>,
+    requestBody: String(c.request_body),
+    requestTruncated: c.request_truncated === 1,
+    responseHeaders: JSON.parse(String(c.response_headers)) as Record<string, string>,
+    responseBody: String(c.response_body),
+    responseTruncated: c.response_truncated === 1,
+    upstreamRequestBody: (c.upstream_request_body as string | null) ?? null,
+    upstreamResponseBody: (c.upstream_response_body as string | null) ?? null,
+  };
+}
 
 export function fromRow(r: Row): StoredRequest {
   const has = r.has_usage === 1;

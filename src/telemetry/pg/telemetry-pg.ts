@@ -22,6 +22,7 @@ import { agentSql } from '../agents.js';
 import { decodeCapture } from '../capture-bytes.js';
 import type { HookEntry, StoredRequest } from '../record.js';
 import {
+  captureFromRow,
   fromRow,
   MAX_TIME_MS,
   MCP_FORMAT,
@@ -315,18 +316,7 @@ export class PgTelemetryDb {
     return {
       request,
       toolCalls: tools.rows.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
-      capture: c
-        ? {
-            requestHeaders: JSON.parse(String(c.request_headers)) as Record<string, string>,
-            requestBody: String(c.request_body),
-            requestTruncated: c.request_truncated === 1,
-            responseHeaders: JSON.parse(String(c.response_headers)) as Record<string, string>,
-            responseBody: String(c.response_body),
-            responseTruncated: c.response_truncated === 1,
-            upstreamRequestBody: (c.upstream_request_body as string | null) ?? null,
-            upstreamResponseBody: (c.upstream_response_body as string | null) ?? null,
-          }
-        : null,
+      capture: c ? captureFromRow(c) : null,
     };
   }
 
