@@ -47,16 +47,6 @@ export interface PgConfigStoreOptions {
   onListenState?: (up: boolean, detail: string) => void;
 }
 
-/**
- * describeConnectError is describePgError, also for the AggregateError a name with two
- * addresses (localhost: ::1 and 127.0.0.1) fails with, whose own message is empty.
- */
-function describeConnectError(err: unknown): string {
-  const inner = (err as { errors?: unknown[] }).errors;
-  if ((err as Error)?.message === '' && Array.isArray(inner) && inner.length > 0) return inner.map((e) => describePgError(e)).join('; ');
-  return describePgError(err);
-}
-
 /** DatabaseUnreachable: the database named on the command line cannot be used (a start that must stop). */
 export class DatabaseUnreachable extends Error {}
 
@@ -92,7 +82,7 @@ export class PgConfigStore implements ConfigStore {
     } catch (err) {
       await pool.end().catch(() => {});
       if (err instanceof Error && err.message.includes('newer than this keyway knows')) throw err;
-      throw new DatabaseUnreachable(`cannot use ${describeTarget(url)}: ${describeConnectError(err)}`);
+      throw new DatabaseUnreachable(`cannot use ${describeTarget(url)}: ${describePgError(err)}`);
     }
     return new PgConfigStore(url, pool, options);
   }

@@ -55,9 +55,14 @@ export function openPool(url: string, opts: PoolOptions = {}): Pool {
   return pool;
 }
 
-/** describePgError is a database error as one line fit for a log: never the URL or password. */
+/**
+ * describePgError is a database error as one line fit for a log: never the URL or password.
+ * A host name with two addresses (localhost: ::1 and 127.0.0.1) fails to connect with an
+ * AggregateError whose own message is empty; its errors are described instead.
+ */
 export function describePgError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
+  const e = err as { code?: string; message?: string; errors?: unknown[] };
+  if (e?.message === '' && Array.isArray(e.errors) && e.errors.length > 0) return e.errors.map((inner) => describePgError(inner)).join('; ');
   const message = (e?.message ?? String(err)).replace(/postgres(ql)?:\/\/\S+/gi, (m) => redactUrl(m));
   return e?.code ? `${message} (${e.code})` : message;
 }
