@@ -2,8 +2,7 @@
  * The S3 export's status (GET /api/export, admins only), polled so the banner appears
  * when the export starts failing and goes when it recovers.
  */
-import { useEffect } from 'react';
-import { useApi } from './use-api';
+import { useApi, useReloadEvery } from './use-api';
 
 export interface ExportStatus {
   state: 'off' | 'idle' | 'exporting' | 'failing';
@@ -31,11 +30,6 @@ const POLL_MS = 30_000;
 /** useExportStatus loads the export status when `enabled` (admins), and every 30 s after. */
 export function useExportStatus(enabled: boolean) {
   const loaded = useApi<ExportStatus>(enabled ? '/api/export' : null);
-  const { reload } = loaded;
-  useEffect(() => {
-    if (!enabled) return;
-    const timer = setInterval(reload, POLL_MS);
-    return () => clearInterval(timer);
-  }, [enabled, reload]);
+  useReloadEvery(loaded.reload, POLL_MS, enabled);
   return loaded;
 }

@@ -2,8 +2,7 @@
  * Whether the telemetry database takes writes (GET /api/telemetry/status, admins only),
  * polled so the banner appears while PostgreSQL is away and goes when it is back.
  */
-import { useEffect } from 'react';
-import { useApi } from './use-api';
+import { useApi, useReloadEvery } from './use-api';
 
 export interface TelemetryStatus {
   backend: 'sqlite' | 'postgres';
@@ -23,11 +22,6 @@ const POLL_MS = 15_000;
 
 export function useTelemetryStatus(enabled: boolean) {
   const loaded = useApi<TelemetryStatus>(enabled ? '/api/telemetry/status' : null);
-  const { reload } = loaded;
-  useEffect(() => {
-    if (!enabled) return;
-    const timer = setInterval(reload, POLL_MS);
-    return () => clearInterval(timer);
-  }, [enabled, reload]);
+  useReloadEvery(loaded.reload, POLL_MS, enabled);
   return loaded;
 }

@@ -42,3 +42,15 @@ export function useApi<T>(path: string | null): Loaded<T> {
   const current = state.path === path;
   return { data: current ? state.data : undefined, error: current ? state.error : undefined, loading: current ? state.loading : true, reload };
 }
+
+/**
+ * useReloadEvery calls `reload` every `ms` while `enabled`: for state that changes on its
+ * own (a status banner that must appear and go without a click).
+ */
+export function useReloadEvery(reload: () => void, ms: number, enabled = true): void {
+  useEffect(() => {
+    if (!enabled) return;
+    const timer = setInterval(reload, ms);
+    return () => clearInterval(timer);
+  }, [enabled, reload, ms]);
+}

@@ -3,7 +3,7 @@
  * tools, resources and templates the viewer may use. Admins also see each URL and why a
  * server is down. The list refreshes every 5 s, as often as keyway checks the servers.
  */
-import { useEffect } from 'react';
+import { useReloadEvery } from '../hooks/use-api';
 import { isAdmin, useWhoami } from '../hooks/whoami';
 import { useConnectors, type Connector } from '../hooks/mcp';
 import { Link } from '../router';
@@ -24,11 +24,7 @@ const STATUS: Record<string, { tone: BadgeTone; label: string; title: string }> 
 export default function McpView() {
   const who = useWhoami();
   const list = useConnectors();
-  const { reload } = list;
-  useEffect(() => {
-    const timer = setInterval(reload, 5_000);
-    return () => clearInterval(timer);
-  }, [reload]);
+  useReloadEvery(list.reload, 5_000);
   return (
     <Page title="MCP servers" actions={<Link href="/ui/tools">Tool use →</Link>}>
       <Card title="Servers and connectors">
