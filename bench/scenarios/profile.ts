@@ -21,11 +21,17 @@ export const profileScenario: Scenario = {
   optIn: true,
   async run(ctx) {
     const keyway = await profiled(ctx, 'keyway', (args) => ctx.startKeyway({ nodeArgs: args }));
+    // The same gateway with telemetry off, so what recording costs the main thread shows
+    // as the difference between the two profiles.
+    const off = await profiled(ctx, 'keyway-telemetry-off', (args) => ctx.startKeyway({ nodeArgs: args, serveArgs: ['--telemetry', 'off'] }));
     const bare = await profiled(ctx, 'bare', (args) => ctx.startBare(args));
     const text = [
       `== keyway (${keyway.file})`,
       formatProfile(keyway.summary),
       ...keyway.workers.flatMap((w) => ['', `== keyway worker thread (${w.file})`, formatProfile(w.summary)]),
+      '',
+      `== keyway --telemetry off (${off.file})`,
+      formatProfile(off.summary),
       '',
       `== bare Node proxy (${bare.file})`,
       formatProfile(bare.summary),
@@ -33,9 +39,9 @@ export const profileScenario: Scenario = {
     await writeFile(join(RESULTS_DIR, 'profile.txt'), `${text}\n`);
     ctx.log(text.split('\n').map((l) => `    ${l}`).join('\n'));
     const share = (s: ProfileSummary, area: string) => s.areas.find((a) => a.area.startsWith(area))?.percent ?? 0;
-    const row = (name: 'keyway' | 'bare', p: Profiled): Row => ({
+    const row = (name: 'keyway' | 'bare', p: Profiled, label = name === 'keyway' ? 'keyway' : 'bare Node proxy'): Row => ({
       scenario: this.title,
-      measure: `requests/s, ${name === 'keyway' ? 'keyway' : 'bare Node proxy'} profiled`,
+      measure: `requests/s, ${label} profiled`,
       unit: 'req/s',
       [name]: p.rps,
       target: '–',
@@ -43,7 +49,7 @@ export const profileScenario: Scenario = {
       note: `bench/results/${p.file}: own JS ${share(p.summary, name === 'keyway' ? 'keyway' : 'bench').toFixed(1)} %, undici ${share(p.summary, 'undici').toFixed(1)} %, Node core JS ${share(p.summary, 'Node core').toFixed(1)} %, GC ${share(p.summary, 'GC').toFixed(1)} % of busy time`,
       detail: p.summary,
     });
-    return [row('keyway', keyway), row('bare', bare)];
+    return [row('keyway', keyway), row('keyway', off, 'keyway --telemetry off'), row('bare', bare)];
   },
 };
 
