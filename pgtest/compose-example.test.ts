@@ -1,8 +1,8 @@
 /**
  * The example of docs/operations.md "Running several replicas" (docs/examples/replicas):
- * each replica's command in compose.yaml runs as a real process, as written, against a
- * test database (only the database URL, the port and the data folder are swapped for the
- * test's), three at once; the HAProxy configuration balances over exactly those ports and
+ * each replica's command in compose.yaml runs as a real process, as written, with the
+ * database URL in its environment as the file gives it, against a test database (only the
+ * URL, the port and the data folder are swapped for the test's), three at once; the HAProxy configuration balances over exactly those ports and
  * checks /readyz.
  */
 import assert from 'node:assert/strict';
@@ -43,6 +43,12 @@ test('the compose example: three replicas as written share one database and iden
   assert.match(haproxy, /option httpchk GET \/readyz/);
   assert.deepEqual([...haproxy.matchAll(/^\s*server (keyway-\d) 127\.0\.0\.1:(\d+) check$/gm)].map((m) => [m[1], m[2]]), [...commands.keys()].map((k, i) => [k, ports[i]]));
   assert.match(compose, /entrypoint: \["node", "dist\/cli\.js"\]/);
+  // The URL, password included, is in the services' environment: a command line is visible to every user of the host.
+  assert.match(compose, /^ {4}KEYWAY_DATABASE_URL: postgres:\/\/keyway:\$\{POSTGRES_PASSWORD\}@127\.0\.0\.1:5432\/keyway$/m);
+  for (const args of commands.values()) {
+    assert.ok(!args.includes('--database'), `no --database in ${args.join(' ')}`);
+    assert.ok(!args.join(' ').includes('PASSWORD'), `no password in ${args.join(' ')}`);
+  }
 
   const url = await server.freshDatabase();
   const replicas: Replica[] = [];
@@ -50,12 +56,11 @@ test('the compose example: three replicas as written share one database and iden
     const started = await Promise.all(
       [...commands.values()].map((args) => {
         assert.equal(args[0], 'serve');
-        assert.match(flag(args, '--database'), /^postgres:\/\/keyway:\$\{POSTGRES_PASSWORD\}@127\.0\.0\.1:5432\/keyway$/);
-        // The example's flags as written, but this test's database, a free port and a temporary folder (startReplica's).
+        // The example's flags as written, but a free port and a temporary folder (startReplica's), and this test's database in the environment.
         const rest = args.slice(1);
-        const swapped = rest.map((v, i) => (rest[i - 1] === '--database' ? url : rest[i - 1] === '--port' ? '0' : v));
+        const swapped = rest.map((v, i) => (rest[i - 1] === '--port' ? '0' : v));
         const withoutDataDir = swapped.filter((_, i) => swapped[i] !== '--data-dir' && swapped[i - 1] !== '--data-dir');
-        return startReplica({ databaseUrl: url, args: withoutDataDir });
+        return startReplica({ databaseUrl: undefined, env: { KEYWAY_DATABASE_URL: url }, args: withoutDataDir });
       }),
     );
     replicas.push(...started);

@@ -23,7 +23,8 @@ export interface Replica {
 }
 
 export interface ReplicaOptions {
-  databaseUrl: string;
+  /** Passed as `--database`; undefined leaves it to the environment (`env.KEYWAY_DATABASE_URL`). */
+  databaseUrl: string | undefined;
   /** Extra flags after `serve` (e.g. ['--config', file]). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -36,7 +37,7 @@ export interface ReplicaOptions {
 /** startReplica starts one replica and resolves when it listens. */
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'keyway-replica-')));
-  const child = spawn(process.execPath, [CLI, 'serve', '--database', opts.databaseUrl, '--data-dir', dataDir, '--port', '0', '--log-level', 'info', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [CLI, 'serve', ...(opts.databaseUrl === undefined ? [] : ['--database', opts.databaseUrl]), '--data-dir', dataDir, '--port', '0', '--log-level', 'info', ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
