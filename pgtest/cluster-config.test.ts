@@ -289,7 +289,7 @@ test('a stored version a replica cannot use is refused there, logged, and the ru
   }
 });
 
-test('the database away after start: /readyz 503, inference still served; back: ready, and saves propagate again', async () => {
+test('the database away after start: /readyz 503, inference still served, reads and saves 503; back: ready, and saves propagate again', async () => {
   const url = await server.freshDatabase();
   const name = new URL(url).pathname.slice(1);
   const replicas = await startReplicas(2, { databaseUrl: url, args: ['--config', await configFile(withModels('claude-a'))] });
@@ -310,6 +310,20 @@ test('the database away after start: /readyz 503, inference still served; back: 
     assert.equal(answer.status, 200, 'inference does not wait on the database');
     await answer.arrayBuffer();
     assert.equal((await fetch(`${b.url}/healthz`)).status, 200, 'alive all the same');
+    // What needs the database says it is away, to be retried: 503, never a 500, and without its address.
+    const away = [
+      await fetch(`${b.url}/api/requests`),
+      await fetch(`${b.url}/api/usage`),
+      await fetch(`${b.url}/api/config/history`),
+      await fetch(`${b.url}/api/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: withModels('claude-during-outage'), hash: (await readConfig(b)).hash }) }),
+    ];
+    for (const res of away) {
+      const text = await res.text();
+      assert.equal(res.status, 503, `${res.url}: ${text}`);
+      assert.equal(res.headers.get('retry-after'), '5');
+      assert.equal((JSON.parse(text) as { code: string }).code, 'STORE_UNAVAILABLE');
+      assert.ok(!text.includes(new URL(url).port) && !/postgres|127\.0\.0\.1|password/i.test(text), text);
+    }
     assert.ok(!b.logs.join('\n').includes('password'));
 
     await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);

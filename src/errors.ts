@@ -19,6 +19,7 @@ export const ERRORS = {
   UNKNOWN_ROUTE: { status: 404, message: 'no such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   TELEMETRY_OFF: { status: 404, message: 'telemetry is off (keyway serve --telemetry off)' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the database is not reachable at the moment; try again shortly' },
   CLIENT_CREDENTIAL_REQUIRED: { status: 401, message: 'this provider is passthrough-only: requests must carry the caller\'s own API key or token' },
   NO_PROVIDER_KEY: { status: 400, message: 'no API key is configured for this provider; clients bring their own (passthrough-only)' },
   CHAT_DISABLED: { status: 403, message: 'access denied: the chat UI is turned off for you (enable_chat_ui)' },
@@ -77,6 +78,18 @@ export class GatewayError extends Error {
     this.status = options?.status ?? ERRORS[code].status;
     this.headers = options?.headers;
     this.details = options?.details;
+  }
+}
+
+/**
+ * StoreUnavailableError: a read or write the database could not answer because it cannot
+ * be reached (PostgreSQL down, restarting or cut off), as opposed to a query that failed.
+ * The API answers it as STORE_UNAVAILABLE (503, to be retried), never as a 500.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
   }
 }
 

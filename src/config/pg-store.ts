@@ -9,11 +9,15 @@
  * /readyz whether the database answers. None of this is on the request path.
  */
 import pg from 'pg';
+import { rethrowUnreachable } from '../pg/errors.js';
 import { migrate, withAdvisoryLock, type Migration } from '../pg/migrate.js';
 import { describePgError, openPool, type Pool, type PoolClient } from '../pg/pool.js';
 import { describeTarget } from '../pg/target.js';
 import { hashText } from './snapshot.js';
 import type { ConfigStore, HistoryEntry, WriteOptions, WriteResult } from './store.js';
+
+/** A save or a history read while the database is out of reach answers 503 (server/respond.ts), not 500. */
+const unavailable = rethrowUnreachable((err) => `configuration database: ${describePgError(err)}`);
 
 /** The NOTIFY channel a stored version is announced on; the payload is its hash. */
 export const CONFIG_CHANNEL = 'keyway_config';
@@ -116,9 +120,9 @@ export class PgConfigStore implements ConfigStore {
   }
 
   async write(text: string, options: WriteOptions = {}): Promise<WriteResult> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(unavailable);
     try {
-      return await this.writeOn(client, text, options);
+      return await this.writeOn(client, text, options).catch(unavailable);
     } finally {
       client.release();
     }
@@ -169,17 +173,19 @@ export class PgConfigStore implements ConfigStore {
   async recordApplied(_text: string): Promise<void> {}
 
   async history(): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<{ id: number; hash: string; source: string; saved_at: Date }>({
-      name: 'keyway-config-history',
-      text: 'SELECT id, hash, source, saved_at FROM keyway_config_versions ORDER BY id DESC LIMIT $1',
-      values: [this.keepVersions],
-    });
+    const { rows } = await this.pool
+      .query<{ id: number; hash: string; source: string; saved_at: Date }>({
+        name: 'keyway-config-history',
+        text: 'SELECT id, hash, source, saved_at FROM keyway_config_versions ORDER BY id DESC LIMIT $1',
+        values: [this.keepVersions],
+      })
+      .catch(unavailable);
     return rows.map((r) => ({ id: String(r.id), savedAt: r.saved_at.toISOString(), hash: r.hash.slice(0, 12), source: r.source }));
   }
 
   async readVersion(id: string): Promise<string | undefined> {
     if (!/^\d{1,18}$/.test(id)) return undefined;
-    const { rows } = await this.pool.query<{ text: string }>({ name: 'keyway-config-version-text', text: 'SELECT text FROM keyway_config_versions WHERE id = $1', values: [id] });
+    const { rows } = await this.pool.query<{ text: string }>({ name: 'keyway-config-version-text', text: 'SELECT text FROM keyway_config_versions WHERE id = $1', values: [id] }).catch(unavailable);
     return rows[0]?.text;
   }
 

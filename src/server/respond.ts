@@ -4,12 +4,15 @@
  * `{"error": message, "code": CODE}`, the shape Aperture uses for its errors.
  */
 import type { ServerResponse } from 'node:http';
-import { GatewayError } from '../errors.js';
+import { GatewayError, StoreUnavailableError } from '../errors.js';
 import type { ApiFormat } from '../formats/types.js';
 import { snakeCase } from '../formats/types.js';
 
 export function toGatewayError(err: unknown): GatewayError {
-  return err instanceof GatewayError ? err : new GatewayError('INTERNAL', undefined, { cause: err });
+  if (err instanceof GatewayError) return err;
+  // The cause (which may name the database's address) goes to the log, not to the caller.
+  if (err instanceof StoreUnavailableError) return new GatewayError('STORE_UNAVAILABLE', undefined, { cause: err, headers: { 'retry-after': '5' } });
+  return new GatewayError('INTERNAL', undefined, { cause: err });
 }
 
 /** sendError writes `err` in `format`'s envelope, or keyway's own when format is undefined. */

@@ -7,6 +7,7 @@
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from '../errors.js';
 import { privateFile, tightenIfExists, type FileNote } from '../private-files.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './db/conversations-db.js';
 import type { ExportBatch, ExportState } from './db/export-db.js';
@@ -157,7 +158,7 @@ export class WorkerTelemetryStore implements TelemetryStore, ConversationStore, 
       if (!p) return;
       this.pending.delete(reply.id);
       if (reply.ok) p.resolve(reply.result);
-      else p.reject(new Error(reply.error));
+      else p.reject(reply.unavailable ? new StoreUnavailableError(reply.error) : new Error(reply.error));
     });
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', () => this.failAll(new Error('telemetry worker exited')));

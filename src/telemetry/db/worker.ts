@@ -11,6 +11,7 @@ import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
 import { unpackBatch, type WireItem } from './wire.js';
 import type { PgTelemetryDb } from '../pg/telemetry-pg.js';
+import { unreachable } from '../../pg/errors.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 
 export type WorkerRequest =
@@ -41,8 +42,11 @@ export type WorkerRequest =
   | { op: 'close' };
 
 export type WorkerMessage = { id: number; request: WorkerRequest };
-/** `recycled`: an insert's capture buffer, sent back for the next batch to be written into. */
-export type WorkerReply = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }) & { recycled?: ArrayBuffer };
+/**
+ * `recycled`: an insert's capture buffer, sent back for the next batch to be written into.
+ * `unavailable`: the error is PostgreSQL being out of reach, not the request (a 503).
+ */
+export type WorkerReply = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; unavailable?: boolean }) & { recycled?: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error('telemetry worker must run in a worker thread');
@@ -115,12 +119,19 @@ function handle(req: WorkerRequest): unknown {
   }
 }
 
+/** failure is the reply for an error; SQLite, in the worker's own file, is never out of reach. */
+function failure(id: number, err: unknown): WorkerReply {
+  const reply: WorkerReply = { id, ok: false, error: (err as Error)?.message ?? String(err) };
+  if (data.databaseUrl !== undefined && unreachable(err)) reply.unavailable = true;
+  return reply;
+}
+
 port.on('message', (msg: WorkerMessage) => {
   let result: unknown;
   try {
     result = handle(msg.request);
   } catch (err) {
-    port.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);
+    port.postMessage(failure(msg.id, err));
     return;
   }
   // Building an export object yields between chunks of records (export-db.ts), so inserts
@@ -128,7 +139,7 @@ port.on('message', (msg: WorkerMessage) => {
   if (result instanceof Promise) {
     result.then(
       (value: unknown) => port.postMessage({ id: msg.id, ok: true, result: value } satisfies WorkerReply),
-      (err: Error) => port.postMessage({ id: msg.id, ok: false, error: err.message } satisfies WorkerReply),
+      (err: unknown) => port.postMessage(failure(msg.id, err)),
     ).finally(() => {
       if (msg.request.op === 'close') port.close();
     });
