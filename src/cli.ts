@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { countBySeverity, formatProblem } from './config/problems.js';
 import { validateConfigText } from './config/validate.js';
 import { parseDurationMs } from './duration.js';
-import { isPostgresUrl } from './pg/pool.js';
+import { describePgError, isPostgresUrl, openPool } from './pg/pool.js';
+import { describeTarget } from './pg/target.js';
 import { compileSnapshot } from './config/snapshot.js';
 import type { FormatFlag, Problem } from './config/types.js';
 import { formatByFlag } from './formats/registry.js';
@@ -27,6 +28,8 @@ import { refill } from './governance/bucket.js';
 import { explainQuotas, type BalanceReader } from './governance/quota-explain.js';
 import { QuotaPlan } from './governance/quota-plan.js';
 import { readQuotaBalances } from './telemetry/db/quotas-db.js';
+import { PgQuotas } from './telemetry/pg/quotas-pg.js';
+import type { QuotaBalanceRow } from './telemetry/store.js';
 import { DEMO_DATA_DIR, startDemo } from './demo.js';
 import { importConfig } from './config/import.js';
 import { DatabaseUnreachable } from './config/pg-store.js';
@@ -44,7 +47,7 @@ Usage:
                                 exit 1 on errors (--strict: on warnings too)
   keyway config import FILE --database URL
                                 store FILE as the new configuration of the replicas on the database
-  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--node ID] [--format FLAG] [--data-dir DIR] [--json] FILE
+  keyway explain --as LOGIN --model M [--tags T,T] [--groups G,G] [--loopback] [--node ID] [--format FLAG] [--data-dir DIR | --database URL] [--json] [FILE]
                                 which provider would serve model M to LOGIN under FILE, or why not,
                                 and which quota buckets it would charge (balances from DIR/keyway.db)
   keyway mock-upstream [flags]  run a local mock of the Anthropic, OpenAI and Gemini APIs
@@ -90,10 +93,11 @@ environment) and prints every problem as FILE:LINE:COLUMN: SEVERITY: PATH: MESSA
 Exit status: 0 no errors, 1 errors (or warnings with --strict) or FILE cannot be read,
 2 a wrong command line.`;
 
-const EXPLAIN_USAGE = `usage: keyway explain (--as LOGIN | --tags T,T | --loopback) --model M [flags] FILE
+const EXPLAIN_USAGE = `usage: keyway explain (--as LOGIN | --tags T,T | --loopback) --model M [flags] (FILE | --database URL)
 
 Says which provider of the configuration FILE would serve model M to a caller, or why none
-would: the caller's grants, each candidate provider and its verdict.
+would: the caller's grants, each candidate provider and its verdict, and the quota buckets
+that apply.
 
   --as LOGIN       the caller's login (user@example.com)
   --tags T,T       the caller's tags (tag:ci), for a tagged device
@@ -102,10 +106,14 @@ would: the caller's grants, each candidate provider and its verdict.
   --model M        the model as a client would ask for it (bare or provider/model)
   --format FLAG    only providers serving this API (openai_chat, openai_responses,
                    anthropic_messages, gemini_generate_content)
+  --node ID        the caller's node (stable node id)
+  --data-dir DIR   read the quota balances a gateway keeps in DIR (SQLite)
+  --database URL   the replicas' PostgreSQL [KEYWAY_DATABASE_URL]: its quota balances, and
+                   its current configuration when no FILE is given
   --json           the full answer as JSON
 
-Exit status: 0 the model would be served, 1 it would not (or FILE is not valid or cannot
-be read), 2 a wrong command line.`;
+Exit status: 0 the model would be served, 1 it would not (or the configuration is not
+valid or cannot be read), 2 a wrong command line.`;
 
 const CONFIG_USAGE = `usage: keyway config import FILE --database URL
 
@@ -500,19 +508,28 @@ async function explain(args: string[]): Promise<number> {
       format: { type: 'string' },
       node: { type: 'string' },
       'data-dir': { type: 'string' },
+      database: { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
   }));
   const file = positionals[0];
-  if (!file || !values.model || (!values.as && !values.loopback && !values.tags)) {
-    throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration file', EXPLAIN_USAGE);
+  const database = parseWith(EXPLAIN_USAGE, () => databaseUrl(values.database ?? process.env.KEYWAY_DATABASE_URL));
+  if ((!file && !database) || !values.model || (!values.as && !values.loopback && !values.tags)) {
+    throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration (FILE, or --database URL)', EXPLAIN_USAGE);
   }
   if (values.format && !formatByFlag(values.format)) throw new UsageError(`--format must be a compatibility flag such as openai_chat, not "${values.format}"`, EXPLAIN_USAGE);
-  const text = await readNamedFile(file);
+  if (database && values['data-dir']) throw new UsageError('--data-dir and --database are two places for the same balances: give one', EXPLAIN_USAGE);
+  const stored = database ? await readDatabase(database, file === undefined) : undefined;
+  const source = file ?? 'the database\'s current configuration';
+  const text = file ? await readNamedFile(file) : stored!.config;
+  if (text === undefined) {
+    console.error('keyway: the database holds no configuration yet (a replica seeds it when it first starts)');
+    return 1;
+  }
   const { config, problems } = validateConfigText(text, { env: process.env });
   if (!config) {
-    for (const p of problems.filter((q) => q.severity === 'error')) console.error(formatProblem(file, p));
+    for (const p of problems.filter((q) => q.severity === 'error')) console.error(formatProblem(source, p));
     return 1;
   }
   const snapshot = compileSnapshot(text, config, problems);
@@ -528,7 +545,7 @@ async function explain(args: string[]): Promise<number> {
     capMap: {},
   };
   const access = snapshot.accessFor(identity);
-  const balances = values['data-dir'] ? storedBalances(join(values['data-dir'], 'keyway.db')) : undefined;
+  const balances = values['data-dir'] ? storedBalances(join(values['data-dir'], 'keyway.db')) : stored ? balanceReader(stored.balances) : undefined;
   const plan = new QuotaPlan(config.quotas);
   const quotas: QuotaExplainer = (provider, format, model) => explainQuotas(plan, access, identity, provider.id, model, isPriced(snapshot, provider, format, model), balances ?? (() => null));
   const result = explainModel(snapshot, access, identity.login, values.model, values.format as FormatFlag | undefined, quotas);
@@ -599,6 +616,30 @@ function storedBalances(dbPath: string): BalanceReader {
     console.error(`keyway: no quota balances in ${dbPath}; buckets are shown without them`);
     return () => null;
   }
+  return balanceReader(rows);
+}
+
+/**
+ * readDatabase reads what explain needs of the replicas' PostgreSQL, without writing to it:
+ * the quota balances and, when asked, the current configuration (undefined in a database no
+ * replica has seeded). The schema is not migrated here: that is a replica's job.
+ */
+async function readDatabase(url: string, withConfig: boolean): Promise<{ config: string | undefined; balances: QuotaBalanceRow[] }> {
+  const pool = openPool(url, { max: 1, applicationName: 'keyway explain' });
+  try {
+    const config = withConfig ? (await pool.query<{ text: string }>('SELECT text FROM keyway_config')).rows[0]?.text : undefined;
+    return { config, balances: await new PgQuotas(pool).load() };
+  } catch (err) {
+    // A database without keyway's tables yet (42P01): nothing stored to read.
+    if ((err as { code?: string }).code === '42P01') return { config: undefined, balances: [] };
+    throw new DatabaseUnreachable(`cannot read ${describeTarget(url)}: ${describePgError(err)}`);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
+/** balanceReader answers a bucket's balance now from its stored row, refilled since it was saved. */
+function balanceReader(rows: QuotaBalanceRow[]): BalanceReader {
   const byBucket = new Map(rows.map((r) => [r.bucket, r]));
   const now = Date.now();
   return (bucket, spec) => {
