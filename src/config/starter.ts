@@ -5,7 +5,8 @@
  * (loopback) admin and every model. Nothing else is needed to point Claude Code at it.
  */
 export const STARTER_CONFIG = `// keyway configuration (HuJSON: comments and trailing commas are fine).
-// Edit this file or use the admin API; changes apply without a restart.
+// Edit it in the dashboard (/ui/config), through the admin API, or, when keyway keeps
+// it in a file, in this file; changes apply without a restart.
 // Reference: docs/configuration.md
 {
   "providers": {
