@@ -13,6 +13,7 @@ import { soakScenario } from './soak.js';
 import { manyStreamsScenario, sseScenario } from './sse.js';
 import { quotasScenario } from './quotas.js';
 import { hooksScenario } from './hooks.js';
+import { instructionsScenario } from './instructions.js';
 import { telemetryScenario } from './telemetry.js';
 import { translationScenario } from './translation.js';
 import { maxLoadScenario, throughputScenario } from './throughput.js';
@@ -35,4 +36,5 @@ export const SCENARIOS: readonly Scenario[] = [
   catalogScenario,
   translationScenario,
   replicasScenario,
+  instructionsScenario,
 ];
