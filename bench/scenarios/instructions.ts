@@ -74,7 +74,7 @@ async function counted(ctx: BenchContext, valgrind: string, control: string, nam
     process.execPath, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs,
   ]);
   try {
-    await httpReady(`http://127.0.0.1:${port}/healthz`, spawned, 180_000);
+    await httpReady(`http://127.0.0.1:${port}/healthz`, spawned, 400_000); // valgrind starts node slowly, slower still on a busy machine
     const body = chatBody(1024);
     await send(port, body, warm);
     // Counting starts from zero here and the counts are written out after the requests.
