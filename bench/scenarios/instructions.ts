@@ -2,12 +2,14 @@
  * Instructions per request (opt-in: --only instructions): keyway with telemetry on and
  * with `--telemetry off`, each under valgrind's callgrind, counting the instructions its
  * threads execute for a fixed number of requests after a warm-up. Unlike CPU time, the
- * count does not move with the machine's speed or with whatever else runs on it (the same
- * build, requests and settings give the same count within about 1 %), so it measures a
- * change to the recording path on a busy or slower machine, where the telemetry
- * scenario's CPU-per-request cannot. Instructions are not time: a cache miss costs more
- * than an add. The main thread's count is the steady one; the other threads' includes
- * V8's background compiler and GC helpers, which vary from run to run.
+ * count hardly moves with the machine's speed or with whatever else runs on it: the same
+ * build gave 402 k and 444 k main-thread instructions a request in two runs, one on a
+ * quiet and one on a very busy machine (how many requests one turn of the event loop
+ * serves still depends on timing), where CPU per request at max load swings by 2-3x. So
+ * it shows a change of a few percent of the recording path that the telemetry scenario
+ * cannot. Instructions are not time: a cache miss costs more than an add. The main
+ * thread's count is the steady one; the other threads' includes V8's background compiler
+ * and GC helpers, which vary from run to run.
  *
  * Needs valgrind (Debian's package); without it the scenario reports that and stops.
  */
@@ -100,14 +102,22 @@ async function counted(ctx: BenchContext, valgrind: string, control: string, nam
   return { mainPerRequest: main / measured, otherPerRequest: other / measured };
 }
 
-/** send makes `count` chat requests over CONNECTIONS keep-alive connections, each answered 200. */
+/**
+ * send makes `count` chat requests over CONNECTIONS keep-alive connections. Under
+ * valgrind keyway runs some fifty times slower, so now and then the mock closes an idle
+ * connection just as keyway reuses it (a 502); a few of those are counted, not fatal.
+ */
 async function send(port: number, body: string, count: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  let failed = 0;
   const one = () =>
     new Promise<void>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`keyway answered ${res.statusCode}`))));
+        res.on('end', () => {
+          if (res.statusCode !== 200 && ++failed > count / 100) reject(new Error(`keyway answered ${res.statusCode} to more than 1 % of the requests`));
+          else resolve();
+        });
       });
       req.on('error', reject);
       req.end(body);
