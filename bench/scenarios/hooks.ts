@@ -176,7 +176,7 @@ export const hooksScenario: Scenario = {
           status: share <= PRE_TARGET_MS - GUARDRAIL_DELAY_MS ? 'meets' : 'misses',
           note: 'added p50 less the hook alone: the payload, the call and reading the verdict',
         },
-        compareRow({ scenario: this.title, measure: 'latency p50 (off → an identical gateway without hooks: the floor)', unit: 'µs', target: '–' }, floor.p50, () => 'info', `${note}; values in µs; what "added" reads when nothing is added, measured as the rows below`),
+        compareRow({ scenario: this.title, measure: 'latency p50 (off → an identical gateway without hooks: the floor)', unit: 'µs', target: '–' }, floor.p50, () => 'info', `${note}; values in µs; what "added" reads when nothing is added, measured as the rows below; the twin's other threads took ${floor.eventsThreadUs.toFixed(0)} µs a request more than its pair's (the noise of the CPU notes below)`),
         compareRow({ scenario: this.title, measure: 'latency p50 (off → entire_request event hook)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` }, event.p50, (c) => c.added! <= ASYNC_TARGET_US, `${note}; values in µs; hook server on Node's http at normal priority; ${cpuNote(event)}`),
         compareRow({ scenario: this.title, measure: 'latency p99 (off → entire_request event hook)', unit: 'µs', target: '–' }, event.p99, () => 'info', `${note}; values in µs`),
         ...(eventNice
