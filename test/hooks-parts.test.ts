@@ -1,7 +1,8 @@
 /**
  * The parts of hooks that need no network: the Bedrock envelope of a block and of a
  * fail_closed failure (keyway serves no Bedrock format yet; its module will use these),
- * `user_message` per format, tool-call params, the event queue's two bounds, and the flat
+ * `user_message` per format, tool-call params, the event queue's two bounds and how many
+ * calls it has in flight, and the flat
  * layout that hands a request's payload parts to the events thread.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { anthropicMessages } from '../src/formats/anthropic-messages.js';
 import { geminiGenerateContent } from '../src/formats/gemini.js';
 import { openaiChat } from '../src/formats/openai-chat.js';
 import { openaiResponses } from '../src/formats/openai-responses.js';
-import { EventQueue, type EventJob } from '../src/hooks/event-queue.js';
+import { EventQueue, RAMP_WAITING, type EventJob } from '../src/hooks/event-queue.js';
 import { HookClient } from '../src/hooks/hook-client.js';
 import { readBlocks, sizeOf, writeCall, writeParts, type Wire, type WireCall } from '../src/hooks/event-wire.js';
 import { SEND_BITS } from '../src/hooks/hook-plan.js';
@@ -124,6 +125,46 @@ describe('hook parts', () => {
       assert.equal(queue.depth, 3);
       assert.equal(queue.dropped, 2);
       assert.equal(dropped.length, 2);
+    } finally {
+      await client.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('the event queue sends one call at a time while that keeps up, and more at once as calls pile up', async () => {
+    // A hook answering after 2 ms that counts the calls it holds at once.
+    let open = 0;
+    let most = 0;
+    const server = createServer((req, res) => {
+      open++;
+      most = Math.max(most, open);
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          open--;
+          res.end();
+        }, 2),
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new HookClient({ connectionsPerOrigin: 32, maxAnswerBytes: 1024 });
+    let delivered = 0;
+    const queue = new EventQueue(client, { concurrency: 4, maxQueued: 10_000, maxQueuedBytes: 1 << 20, retries: 0 }, { delivered: () => delivered++, failed() {}, dropped() {} });
+    const job = (): EventJob => ({ hook: { id: 'h', origin, path: '/', headers: ['content-type', 'application/json'], timeoutMs: 0, failClosed: false, preference: 0 }, event: 'entire_request', payload: '{}', attempts: 0 });
+    try {
+      // A batch as a gateway at concurrency 1 hands over every 20 ms: one connection, in order.
+      for (let i = 0; i < RAMP_WAITING; i++) queue.push(job());
+      await queue.drain(10_000);
+      assert.equal(delivered, RAMP_WAITING);
+      assert.equal(most, 1, 'a batch of RAMP_WAITING calls goes one at a time');
+      // A backlog: more at once, never more than `concurrency`.
+      for (let i = 0; i < 10 * RAMP_WAITING; i++) queue.push(job());
+      await queue.drain(20_000);
+      assert.equal(delivered, 11 * RAMP_WAITING);
+      assert.equal(most, 4, 'a backlog of 10 × RAMP_WAITING has `concurrency` calls in flight');
     } finally {
       await client.destroy();
       server.closeAllConnections();

@@ -202,6 +202,22 @@ export interface ThreadCpu {
  * (SQLite) worker, V8's GC helpers and libuv's pool. Undefined when the process is gone.
  */
 export function readThreadCpu(pid: number): ThreadCpu | undefined {
+  const threads = readThreadTimes(pid);
+  if (!threads) return undefined;
+  const out: ThreadCpu = { mainMs: 0, otherMs: 0 };
+  for (const [tid, ms] of threads) {
+    if (tid === String(pid)) out.mainMs += ms;
+    else out.otherMs += ms;
+  }
+  return out;
+}
+
+/**
+ * readThreadTimes returns each thread's user + system time in milliseconds, by thread id,
+ * so that a thread started between two readings (keyway's hook events thread, which starts
+ * with the first event) can be told apart. Undefined when the process is gone.
+ */
+export function readThreadTimes(pid: number): Map<string, number> | undefined {
   const msPerTick = 1000 / 100; // USER_HZ is 100 on Linux
   let tids: string[];
   try {
@@ -209,7 +225,7 @@ export function readThreadCpu(pid: number): ThreadCpu | undefined {
   } catch {
     return undefined;
   }
-  const out: ThreadCpu = { mainMs: 0, otherMs: 0 };
+  const out = new Map<string, number>();
   for (const tid of tids) {
     let stat: string;
     try {
@@ -219,9 +235,7 @@ export function readThreadCpu(pid: number): ThreadCpu | undefined {
     }
     // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[11]) + Number(fields[12])) * msPerTick;
-    if (tid === String(pid)) out.mainMs += ms;
-    else out.otherMs += ms;
+    out.set(tid, (Number(fields[11]) + Number(fields[12])) * msPerTick);
   }
   return out;
 }

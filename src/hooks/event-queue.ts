@@ -3,15 +3,20 @@
  * after the answer has reached the client. It is bounded twice, by calls and by bytes
  * (a payload can hold a whole conversation), and when full it drops the new call and
  * counts it: a slow or dead hook costs memory up to the bound and never delays a request.
- * A few calls run at once; failures are logged and counted, retried only when
- * `--hook-retries` asks for it. Asynchronous hooks always fail open.
+ * Calls go one at a time on one keep-alive connection while that keeps up, and more run
+ * at once (up to `concurrency`) only as calls pile up waiting: a batch of a few dozen
+ * events to a fast hook then never has the events thread and the hook both busy on
+ * several connections, taking every core from the requests being served (measured in
+ * docs/performance.md), while a slow or distant hook still gets its calls in parallel.
+ * Failures are logged and counted, retried only when `--hook-retries` asks for it.
+ * Asynchronous hooks always fail open.
  */
 import type { HookEvent } from '../config/types.js';
 import type { HookCallResult, HookClient } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 
 export interface EventQueueSettings {
-  /** Calls in flight at once, over all hooks. */
+  /** Most calls in flight at once, over all hooks (see RAMP_WAITING). */
   concurrency: number;
   /** Most calls waiting. */
   maxQueued: number;
@@ -45,6 +50,12 @@ export interface EventObserver {
 }
 
 const RETRY_DELAY_MS = 500;
+/**
+ * One more call in flight for every this many waiting: up to 64 waiting, one call at a
+ * time; a backlog of 1,000 has 16 in flight. A hook answering in 1 ms on one connection
+ * takes 1,000 events a second; beyond that the backlog grows and so does the parallelism.
+ */
+export const RAMP_WAITING = 64;
 
 export class EventQueue {
   private jobs: EventJob[] = [];
@@ -66,19 +77,25 @@ export class EventQueue {
     return this.jobs.length - this.head + this.active + this.retrying;
   }
 
-  /** push queues a call; false when the queue is full and the call was dropped (and counted). */
+  /**
+   * push queues a call; false when the queue is full and the call was dropped (and counted).
+   * Full is `concurrency + maxQueued` calls held (as the request thread counts them), or
+   * `maxQueuedBytes` waiting.
+   */
   push(job: EventJob): boolean {
-    if (this.active < this.settings.concurrency && this.head === this.jobs.length) {
+    if (this.active === 0 && this.head === this.jobs.length) {
       this.start(job);
       return true;
     }
-    if (this.jobs.length - this.head >= this.settings.maxQueued || this.bytes + job.payload.length > this.settings.maxQueuedBytes) {
+    const held = this.active + this.jobs.length - this.head;
+    if (held >= this.settings.concurrency + this.settings.maxQueued || this.bytes + job.payload.length > this.settings.maxQueuedBytes) {
       this.dropped++;
       this.observer.dropped(job);
       return false;
     }
     this.jobs.push(job);
     this.bytes += job.payload.length;
+    this.next();
     return true;
   }
 
@@ -121,8 +138,14 @@ export class EventQueue {
     timer.unref();
   }
 
+  /** Whether another call may start now: none in flight, or more waiting than those in flight keep up with. */
+  private mayStart(): boolean {
+    const waiting = this.jobs.length - this.head;
+    return waiting > 0 && this.active < this.settings.concurrency && (this.active === 0 || waiting > this.active * RAMP_WAITING);
+  }
+
   private next(): void {
-    while (this.active < this.settings.concurrency && this.head < this.jobs.length) {
+    while (this.mayStart()) {
       const job = this.jobs[this.head]!;
       this.jobs[this.head++] = undefined as never;
       this.bytes -= job.payload.length;
