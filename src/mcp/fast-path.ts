@@ -87,19 +87,28 @@ export function tryFastPath(req: IncomingMessage, res: ServerResponse, body: unk
       // The result as JSON once: the upstream's text when it could be kept, which telemetry records too.
       out.text ??= JSON.stringify(result);
       finish(res, controller, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text}}`);
-      out.record?.();
+      record(out);
     },
     (err: { code?: unknown; message?: string; data?: unknown }) => {
       const code = typeof err?.code === 'number' && Number.isSafeInteger(err.code) ? err.code : -32603;
       const error = err?.data === undefined ? { code, message: err?.message ?? 'Internal error' } : { code, message: err?.message ?? 'Internal error', data: err.data };
       finish(res, controller, JSON.stringify({ jsonrpc: '2.0', id, error }));
-      out.record?.();
+      record(out);
     },
   ).finally(() => {
     session.inflight.delete(key);
     res.off('close', onClose);
   });
   return true;
+}
+
+/** record runs the call's telemetry once its answer is written; a failing observer cannot fail the call now. */
+function record(out: CallOut): void {
+  try {
+    out.record?.();
+  } catch {
+    // McpTelemetry logs its own failures; another observer's throw is not the client's business.
+  }
 }
 
 function finish(res: ServerResponse, controller: AbortController, body: string): void {
