@@ -186,3 +186,57 @@ describe('MCP tool calls are recorded', () => {
     assert.ok(!logText.includes(SECRET), 'no credential in the log');
   });
 });
+
+describe('a tool call answered on the fast path is recorded after its answer is written', () => {
+  let upstream: MockMcpServer;
+  let stack: Stack;
+  before(async () => {
+    upstream = await startMockMcpServer({ tools: [echoTool('echo')] });
+    stack = await startStack(() => JSON.stringify({ grants: [{ src: ['admin@example.com'], app: { [CAP]: [{ role: 'admin' }, { mcp_tools: '**' }] } }], mcp: { servers: { local: { url: upstream.url } } } }), { identity: asHeader });
+    await stack.keyway.mcp.ready();
+  });
+  after(async () => {
+    await stack.close();
+    await upstream.close();
+  });
+
+  test('the client does not wait for the record, yet every outcome is recorded with its result', async () => {
+    // Which answers keyway had finished writing (res.end) when each call's record was made.
+    let ended = false;
+    stack.keyway.gateway.server.prependListener('request', (_req, res) => {
+      ended = false;
+      const end = res.end.bind(res);
+      res.end = ((...a: Parameters<typeof res.end>) => {
+        ended = true;
+        return end(...a);
+      }) as typeof res.end;
+    });
+    const inner = stack.keyway.mcp.observer!;
+    const seen: Array<{ name: string; outcome: string; answered: boolean; resultText: string; argumentsText: string }> = [];
+    stack.keyway.mcp.observer = {
+      onTransition: (...a) => inner.onTransition(...a),
+      onToolCall: (e) => {
+        seen.push({ name: e.name, outcome: e.outcome, answered: ended, resultText: e.resultText, argumentsText: e.argumentsText });
+        inner.onToolCall(e);
+      },
+    };
+    const client = await mcpClient(stack.url, 'admin');
+    try {
+      await client.callTool({ name: 'local_echo', arguments: { text: 'after' } });
+      await client.callTool({ name: 'internal_current_time', arguments: {} });
+      await assert.rejects(client.callTool({ name: 'local_missing', arguments: {} }), /not found/);
+    } finally {
+      await client.close();
+      stack.keyway.mcp.observer = inner;
+    }
+    assert.deepEqual(seen.map((s) => [s.name, s.outcome, s.answered]), [
+      ['local_echo', 'ok', true],
+      ['internal_current_time', 'ok', true],
+      ['local_missing', 'unknown', true],
+    ]);
+    assert.equal(seen[0]!.argumentsText, '{"text":"after"}');
+    assert.equal(seen[0]!.resultText, '{"content":[{"type":"text","text":"echo: after"}]}');
+    assert.match(seen[1]!.resultText, /"content"/);
+    assert.equal(seen[2]!.resultText, '{"error":"Tool local_missing not found"}');
+  });
+});

@@ -16,12 +16,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { CallOut } from './gateway.js';
 import type { Caller, Extra, Session } from './session.js';
 
 export type ListKind = 'tools' | 'resources' | 'resourceTemplates';
 
 export interface FastOps {
-  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: { text?: string }): Promise<Record<string, unknown>>;
+  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut): Promise<Record<string, unknown>>;
   /** The JSON text of `{"<kind>": [...]}` for the caller's view (cached per view). */
   listJson(caller: Caller, kind: ListKind): string;
 }
@@ -80,20 +81,34 @@ export function tryFastPath(req: IncomingMessage, res: ServerResponse, body: unk
   };
   res.on('close', onClose);
   const extra = { signal: controller.signal, requestId: id, sendNotification: async () => {} } as unknown as Extra;
-  const out: { text?: string } = {};
+  const out: CallOut = {};
   ops.callTool(caller, p, extra, out).then(
-    // The result as JSON once: telemetry's text when it made one.
-    (result) => finish(res, controller, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text ?? JSON.stringify(result)}}`),
+    (result) => {
+      // The result as JSON once: the upstream's text when it could be kept, which telemetry records too.
+      out.text ??= JSON.stringify(result);
+      finish(res, controller, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text}}`);
+      record(out);
+    },
     (err: { code?: unknown; message?: string; data?: unknown }) => {
       const code = typeof err?.code === 'number' && Number.isSafeInteger(err.code) ? err.code : -32603;
       const error = err?.data === undefined ? { code, message: err?.message ?? 'Internal error' } : { code, message: err?.message ?? 'Internal error', data: err.data };
       finish(res, controller, JSON.stringify({ jsonrpc: '2.0', id, error }));
+      record(out);
     },
   ).finally(() => {
     session.inflight.delete(key);
     res.off('close', onClose);
   });
   return true;
+}
+
+/** record runs the call's telemetry once its answer is written; a failing observer cannot fail the call now. */
+function record(out: CallOut): void {
+  try {
+    out.record?.();
+  } catch {
+    // McpTelemetry logs its own failures; another observer's throw is not the client's business.
+  }
 }
 
 function finish(res: ServerResponse, controller: AbortController, body: string): void {

@@ -57,6 +57,12 @@ export interface ToolCallEvent {
  */
 export type ToolCallOutcome = 'ok' | 'tool_error' | 'refused' | 'unknown' | 'invalid' | 'upstream_error' | 'unavailable' | 'timeout' | 'cancelled';
 
+/** What callTool leaves for fast-path.ts: the result's JSON text, and the telemetry to run after the answer. */
+export interface CallOut {
+  text?: string;
+  record?: () => void;
+}
+
 export interface McpObserver {
   onToolCall(event: ToolCallEvent): void;
   onTransition(server: string, from: ServerStatus, to: ServerStatus): void;
@@ -239,23 +245,34 @@ export class McpGateway implements SessionOps, FastOps {
     return this.catalog.visible(caller.access.mcp).templates;
   }
 
-  /** callTool answers tools/call for `caller`; `out.text` receives the result's JSON when it exists as text (the upstream's, or telemetry's), which fast-path.ts reuses. */
-  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: { text?: string }): Promise<Record<string, unknown>> {
+  /**
+   * callTool answers tools/call for `caller`. With `out` (fast-path.ts), `out.text` receives
+   * the result's JSON as the upstream wrote it when direct-call.ts could take it from the
+   * answer, and the call's telemetry is left in `out.record` for the caller to run once the
+   * answer is written: the client does not wait for the record, the capture or the metrics.
+   */
+  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     const started = performance.now();
     const name = typeof params.name === 'string' ? params.name : '';
     const args = params.arguments;
-    const argumentsText = safeJson(args ?? {});
     // `text`: the result's JSON as the upstream wrote it, when direct-call.ts could take it from the answer.
     const finish = (outcome: ToolCallOutcome, server: string | null, tool: string | null, result: unknown, rpcCode: number | null, text?: string) => {
       if (out && text !== undefined) out.text = text;
-      if (!this.observer) return;
-      const resultText = text ?? safeJson(result);
-      if (out) out.text = resultText;
-      this.observer.onToolCall({
-        caller, startedAt, durationMs: performance.now() - started, name, server, tool, outcome, rpcCode,
-        requestBytes: Buffer.byteLength(argumentsText), responseBytes: Buffer.byteLength(resultText), argumentsText, resultText,
-      });
+      const observer = this.observer;
+      if (!observer) return;
+      const durationMs = performance.now() - started;
+      const record = () => {
+        const argumentsText = safeJson(args ?? {});
+        // A result's JSON is made once: the upstream's text, or the one fast-path.ts answered with.
+        const resultText = text ?? (rpcCode === null ? out?.text : undefined) ?? safeJson(result);
+        observer.onToolCall({
+          caller, startedAt, durationMs, name, server, tool, outcome, rpcCode,
+          requestBytes: Buffer.byteLength(argumentsText), responseBytes: Buffer.byteLength(resultText), argumentsText, resultText,
+        });
+      };
+      if (out) out.record = record;
+      else record();
     };
     if (name === '' || (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args)))) {
       const message = name === '' ? 'tools/call needs a "name" string' : 'tools/call "arguments" must be an object';
