@@ -47,6 +47,10 @@ export async function tightenIfExists(path: string, kind: 'file' | 'dir' = 'file
 async function tighten(path: string, want: number): Promise<FileNote | undefined> {
   if (!POSIX) return undefined;
   const s = await stat(path);
+  // Only keyway's own files and folders: a device, a FIFO or a socket given as a path
+  // (`--config /dev/null`, say) is the system's, and chmod 0600 on /dev/null as root would
+  // break every other user of the machine.
+  if (!s.isFile() && !s.isDirectory()) return undefined;
   const mode = s.mode & 0o7777;
   if ((mode & 0o077) === 0) return undefined;
   const shared = s.isDirectory() && (mode & 0o1002) !== 0;

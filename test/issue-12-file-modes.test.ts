@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { ConfigFileStore } from '../src/config/store.js';
+import { tightenIfExists } from '../src/private-files.js';
 import { hashText } from '../src/config/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../src/start.js';
@@ -119,6 +121,13 @@ describe('issue 12: file modes', { skip: !POSIX && 'POSIX modes only' }, () => {
     } finally {
       await keyway.close(100);
     }
+  });
+
+  test('a path that is not a file or a folder (a FIFO here; /dev/null as --config) keeps its mode', async () => {
+    const fifo = join(root, 'not-a-file');
+    execFileSync('mkfifo', ['-m', '0644', fifo]);
+    assert.equal(await tightenIfExists(fifo), undefined);
+    assert.equal(await mode(fifo), '0644');
   });
 
   test('a shared (world-writable) data folder is left as it is, with a warning; its files are still 0600', async () => {
