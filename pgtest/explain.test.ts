@@ -71,6 +71,11 @@ test('explain --database: the current configuration and the shared balances, ref
     const withFile = await explain([file], { KEYWAY_DATABASE_URL: url });
     assert.equal(JSON.parse(withFile.stdout).quotas.passes, false);
 
+    // An explicit --data-dir names the balances: the environment's database is not read.
+    const dirOnly = await explain(['--data-dir', dir, file], { KEYWAY_DATABASE_URL: url });
+    assert.equal(JSON.parse(dirOnly.stdout).quotas.passes, null);
+    assert.match(dirOnly.stderr, /no quota balances in/);
+
     const both = await explain(['--database', url, '--data-dir', dir, file]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give one/);

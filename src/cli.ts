@@ -514,12 +514,13 @@ async function explain(args: string[]): Promise<number> {
     allowPositionals: true,
   }));
   const file = positionals[0];
-  const database = parseWith(EXPLAIN_USAGE, () => databaseUrl(values.database ?? process.env.KEYWAY_DATABASE_URL));
+  // KEYWAY_DATABASE_URL counts unless --data-dir names the balances to read.
+  const database = parseWith(EXPLAIN_USAGE, () => databaseUrl(values.database ?? (values['data-dir'] ? undefined : process.env.KEYWAY_DATABASE_URL)));
   if ((!file && !database) || !values.model || (!values.as && !values.loopback && !values.tags)) {
     throw new UsageError('explain needs a caller (--as LOGIN, --tags or --loopback), --model and a configuration (FILE, or --database URL)', EXPLAIN_USAGE);
   }
   if (values.format && !formatByFlag(values.format)) throw new UsageError(`--format must be a compatibility flag such as openai_chat, not "${values.format}"`, EXPLAIN_USAGE);
-  if (database && values['data-dir']) throw new UsageError('--data-dir and --database are two places for the same balances: give one', EXPLAIN_USAGE);
+  if (values.database && values['data-dir']) throw new UsageError('--data-dir and --database are two places for the same balances: give one', EXPLAIN_USAGE);
   const stored = database ? await readDatabase(database, file === undefined) : undefined;
   const source = file ?? 'the database\'s current configuration';
   const text = file ? await readNamedFile(file) : stored!.config;
