@@ -777,14 +777,14 @@ describe('Google token endpoint (Vertex keyfiles)', () => {
     const res = await exchange({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(key) });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { access_token: string; expires_in: number; token_type: string };
-    assert.match(body.access_token, /^ya29\.mock-/);
+    assert.match(body.access_token, /^ya29\.test-mock-/);
     assert.equal(body.expires_in, 3599);
     assert.equal(body.token_type, 'Bearer');
     assert.equal(mock.requests.length, 0, 'token requests are not in the request log');
     const path = '/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent';
     const ok = await post(mock, path, { contents: [] }, { authorization: `Bearer ${body.access_token}` });
     assert.equal(ok.status, 200);
-    const forged = await post(mock, path, { contents: [] }, { authorization: 'Bearer ya29.mock-forged' });
+    const forged = await post(mock, path, { contents: [] }, { authorization: 'Bearer ya29.test-mock-forged' });
     assert.equal(forged.status, 401);
     assert.equal(((await forged.json()) as { error: { status: string } }).error.status, 'UNAUTHENTICATED');
   });

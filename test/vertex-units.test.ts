@@ -180,7 +180,7 @@ describe('service-account token cache', () => {
           }
           issued++;
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ access_token: `ya29.unit-${issued}`, expires_in: lifetime, token_type: 'Bearer' }));
+          res.end(JSON.stringify({ access_token: `ya29.test-unit-${issued}`, expires_in: lifetime, token_type: 'Bearer' }));
         };
         if (held) release = answer;
         else answer();
@@ -205,14 +205,14 @@ describe('service-account token cache', () => {
     lifetime = 3600;
     const clock = { t: 1_000_000 };
     const tokens = source(clock);
-    assert.equal(await tokens.token(), 'ya29.unit-1');
+    assert.equal(await tokens.token(), 'ya29.test-unit-1');
     clock.t += 2_000_000; // 2000 s of 3600: fresh
-    assert.equal(tokens.token(), 'ya29.unit-1', 'answered from the cache, synchronously');
+    assert.equal(tokens.token(), 'ya29.test-unit-1', 'answered from the cache, synchronously');
     assert.equal(tokens.exchanges, 1);
     clock.t = 1_000_000 + 3_400_000; // within the last 5 minutes
-    assert.equal(tokens.token(), 'ya29.unit-1', 'the old token while the new one is fetched');
+    assert.equal(tokens.token(), 'ya29.test-unit-1', 'the old token while the new one is fetched');
     assert.equal(tokens.exchanges, 2);
-    await until(() => tokens.token() === 'ya29.unit-2');
+    await until(() => tokens.token() === 'ya29.test-unit-2');
     assert.equal(tokens.exchanges, 2, 'requests during the renewal started no other exchange');
     clock.t += 10_000_000; // long expired
     held = true;
@@ -221,7 +221,7 @@ describe('service-account token cache', () => {
     await until(() => release !== undefined);
     held = false;
     release!();
-    assert.deepEqual(new Set(await Promise.all(waiting)), new Set(['ya29.unit-3']));
+    assert.deepEqual(new Set(await Promise.all(waiting)), new Set(['ya29.test-unit-3']));
     assert.equal(tokens.exchanges, 3, 'one exchange for ten waiting requests');
   });
 
@@ -233,6 +233,6 @@ describe('service-account token cache', () => {
       assert.ok(!err.message.includes('eyJ'));
       return true;
     });
-    assert.match(await tokens.token(), /^ya29\.unit-/);
+    assert.match(await tokens.token(), /^ya29\.test-unit-/);
   });
 });

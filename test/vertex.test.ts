@@ -179,7 +179,7 @@ describe('Vertex AI with a keyfile:: service account', () => {
     const got = upstream.requests[0]!;
     assert.equal(got.path, `/v1/projects/test-project-1/locations/global/publishers/anthropic/models/${CLAUDE}:rawPredict`);
     assert.equal(got.body, text, 'anthropic_version kept, no model or stream added');
-    assert.match(got.headers.authorization ?? '', /^Bearer ya29\.mock-/);
+    assert.match(got.headers.authorization ?? '', /^Bearer ya29\.test-mock-/);
   });
 
   test('streamRawPredict: Anthropic events relayed as they come', async () => {
@@ -317,7 +317,7 @@ describe('Vertex AI with a keyfile:: service account', () => {
     assert.deepEqual(credentials(upstream.requests[0]!.headers), { authorization: 'Bearer ya29.client-test-token' });
     const fallback = await postJson(`${stack.url}${vertexPath('google', 'gemini-pass', 'generateContent')}`, geminiBody);
     assert.equal(fallback.status, 200, fallback.text);
-    assert.match(upstream.requests[1]!.headers.authorization ?? '', /^Bearer ya29\.mock-/);
+    assert.match(upstream.requests[1]!.headers.authorization ?? '', /^Bearer ya29\.test-mock-/);
     assert.ok(upstream.oauth.exchanges.length <= before + 1, 'the keyfile token is shared with provider vertex (same keyfile)');
   });
 
@@ -398,7 +398,7 @@ describe('Vertex AI with a keyfile:: service account', () => {
       assert.equal(r.json.ok, true, r.text);
       assert.match(r.json.text, /MOCK_OK/);
       assert.equal(upstream.requests[0]!.path, path);
-      assert.match(upstream.requests[0]!.headers.authorization ?? '', /^Bearer ya29\.mock-/);
+      assert.match(upstream.requests[0]!.headers.authorization ?? '', /^Bearer ya29\.test-mock-/);
       if (model === CLAUDE) assert.equal((upstream.requests[0]!.json as { anthropic_version: string }).anthropic_version, 'vertex-2023-10-16');
     }
     const failing = await postJson(`${stack.url}/api/models/test`, { provider: 'unreachable', model: 'gemini-unreachable' });

@@ -2,7 +2,7 @@
 // clients use it: the form-encoded JWT bearer grant, an RS256 assertion VERIFIED against the
 // public key of a keyfile this mock issued (signature, iss, aud = this endpoint, scope,
 // lifetime), and `{access_token, expires_in, token_type}` back. Vertex routes then accept
-// only a live token it issued (`ya29.mock-…`), in Google's 401 envelope otherwise.
+// only a live token it issued (`ya29.test-mock-…`), in Google's 401 envelope otherwise.
 //
 // Token requests are not recorded in `requests` (tests assert what the gateway forwarded to
 // the model API); they have their own log, `exchanges`.
@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The scope a Vertex token needs. */
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
-const TOKEN_PREFIX = 'ya29.mock-';
+const TOKEN_PREFIX = 'ya29.test-mock-';
 
 export interface ServiceAccountOptions {
   projectId?: string;
