@@ -1,23 +1,23 @@
 /**
- * Hooks on vs off: three gateways on the same mock, identical but for the hooks the
- * caller's grant wires: none; one pre_request guardrail that answers after 1 ms (a timer
- * in its own process, bench/reference/delay-hook.ts); one entire_request event hook that
- * answers at once and is sent the request, the reassembled answer and the tool calls (an
- * audit feed). In each comparison the gateway without hooks stands in the "direct"
- * column, so "added" is what the hook costs end to end, measured side by side in one run:
- * for the guardrail, the 1 ms answer plus keyway's call around it; for the event, what it
- * takes from the request path (the client has its answer before the event is sent).
- * Rows for the hook alone and for CPU per request at full load explain the figures.
+ * Hooks on vs off. The guardrail: a gateway whose grant wires one pre_request hook that
+ * answers after 1 ms (a timer in its own process, bench/reference/delay-hook.ts) against
+ * one without hooks, side by side; "added" is the 1 ms answer plus keyway's call around
+ * it, and a row for the hook alone gives keyway's share.
  *
- * The event hook is measured three ways, because on this machine the hook server shares
- * the two cores with the client, keyway and the mock (in a deployment it is elsewhere):
- * with a hook server on Node's `http` at normal priority, the same at nice 19 (its CPU
- * yields to the rest), and with the cheapest hook server there is (bench/reference/
- * event-sink.ts: raw TCP, a native collector's cost). A fourth pair, the gateway without
- * hooks against an identical twin, measured the same way, is the floor: what "added"
- * reads when nothing is added. Each pair reports the CPU an event costs off the request
- * thread (the threads the gateway started during the pair: its events thread, which starts
- * with the first event) and in the hook server.
+ * The event hook (entire_request, sent the request, the reassembled answer, the tool
+ * calls and the cost: an audit feed) adds tens of µs at most, less than two gateway
+ * processes differ from each other by (memory layout, JIT history: an identical twin read
+ * +30 µs in one quiet run). So it is measured in one process: one gateway's configuration
+ * is switched through the admin API between rounds without hooks and rounds with the
+ * event hook, in the order ABBA, and "added" is the median of the pairs' differences. A
+ * floor row switches to the same configuration but for a comment. On this machine the
+ * hook server shares the two cores with the client, keyway and the mock (in a deployment
+ * it is elsewhere), so the event is measured three ways: a hook server on Node's `http`
+ * at normal priority (the target's row), the same at nice 19, and the cheapest hook
+ * server there is (bench/reference/event-sink.ts: raw TCP, a native collector's cost).
+ * Each row says what the variant cost in CPU a request: keyway's main thread, its other
+ * threads (the events thread) and the hook server. Rows for an event on the request
+ * thread in process and for CPU per request at full load explain the figures.
  */
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -35,9 +35,9 @@ import { keywayConfig } from '../lib/keyway-config.js';
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { latency } from '../lib/measure.js';
 import { BUILD_DIR } from '../lib/paths.js';
-import { findExecutable, freePort, readThreadCpu, readThreadTimes, startService, type ThreadCpu } from '../lib/procs.js';
+import { findExecutable, freePort, readThreadCpu, startService, type ThreadCpu } from '../lib/procs.js';
 import { median } from '../lib/stats.js';
-import type { Row, Scenario, Service } from '../lib/types.js';
+import type { BenchContext, Row, Scenario, Service } from '../lib/types.js';
 import { cpuPerRequest, type CpuPerRequest } from './telemetry.js';
 
 const PRE_TARGET_MS = 1.5;
@@ -67,70 +67,49 @@ export const hooksScenario: Scenario = {
       const pre = await ctx.startKeyway({ shape: { ...shape, hooks: [{ id: 'guard', url: `${guard.url}/check`, events: ['pre_request'], send: ['user_message'] }] } });
       started.push(pre);
       const auditHook = (url: string) => ({ ...shape, hooks: [{ id: 'audit', url: `${url}/events`, events: ['entire_request'], send: ['request_body', 'response_body', 'tools', 'estimated_cost'] }] });
-      const events = await ctx.startKeyway({ shape: auditHook(audit.url) });
-      started.push(events);
       // The same event hook answered by a hook server at the lowest priority: its CPU, which
       // on this machine shares the two cores with the client, keyway and the mock, yields to
       // theirs, as a hook server on another machine would not compete at all.
       const niceBin = findExecutable('nice');
       const auditNice = niceBin ? await hookServer(0, niceBin) : undefined;
-      const eventsNice = auditNice ? await ctx.startKeyway({ shape: auditHook(auditNice.url) }) : undefined;
-      if (eventsNice) started.push(eventsNice);
       const sink = await hookServer(0, undefined, 'event-sink.js');
-      const eventsSink = await ctx.startKeyway({ shape: auditHook(sink.url) });
-      started.push(eventsSink);
-      const twin = await ctx.startKeyway({ shape });
-      started.push(twin);
+      // One gateway for every event row: its configuration is switched between rounds, so
+      // "without" and "with" are the same process (the same memory layout, the same JIT
+      // state, the same history), which two processes side by side are not.
+      const withoutHooks = keywayConfig(ctx.mock.url, shape);
+      const ab = await ctx.startKeyway({ configText: withoutHooks });
+      started.push(ab);
+      // For CPU per request at full load, a gateway of its own with the event hook.
+      const events = await ctx.startKeyway({ shape: auditHook(audit.url) });
+      started.push(events);
 
       const repeats = Math.max(ctx.opts.repeat, ctx.opts.quick ? 1 : 5);
       const requests = ctx.opts.quick ? 500 : 2000;
-      const side = async (gateway: Service, unit: 'ms' | 'µs', hook?: Service) => {
-        const p50: PerRepeat = {};
-        const p99: PerRepeat = {};
-        const scale = unit === 'µs' ? 1000 : 1;
-        // The CPU notes leave out the first repeat when there are more: it holds the start of
-        // the events thread and the hook server's warm-up.
-        const present = new Set(readThreadTimes(gateway.pid)?.keys());
-        let threads0: Map<string, number> | undefined;
-        let hook0: ThreadCpu | undefined;
-        let sent = 0;
-        for (let r = 0; r < repeats; r++) {
-          if (r === Math.min(1, repeats - 1)) {
-            threads0 = readThreadTimes(gateway.pid);
-            hook0 = hook && readThreadCpu(hook.pid);
-            sent = 0;
-          }
-          const targets = [
-            { name: 'direct' as const, url: off.url },
-            { name: 'keyway' as const, url: gateway.url },
-          ];
-          const warmup = r > 0 ? 200 : ctx.opts.quick ? 300 : 1500;
-          const res = await latency(ctx, { targets, bodyBytes: 1024, warmup, requests });
-          sent += warmup + requests;
-          for (const t of targets) {
-            push(p50, t.name, res[t.name]!.ms.p50 * scale);
-            push(p99, t.name, res[t.name]!.ms.p99 * scale);
-          }
+      // The guardrail against the gateway without hooks, side by side (its 1 ms dwarfs any
+      // difference between two processes).
+      const guardrail = { p50: {} as PerRepeat, p99: {} as PerRepeat };
+      for (let r = 0; r < repeats; r++) {
+        const targets = [
+          { name: 'direct' as const, url: off.url },
+          { name: 'keyway' as const, url: pre.url },
+        ];
+        const res = await latency(ctx, { targets, bodyBytes: 1024, warmup: r > 0 ? 200 : ctx.opts.quick ? 300 : 1500, requests });
+        for (const t of targets) {
+          push(guardrail.p50, t.name, res[t.name]!.ms.p50);
+          push(guardrail.p99, t.name, res[t.name]!.ms.p99);
         }
-        // µs of CPU per request (per event, for an event hook), from /proc: the threads the
-        // gateway started during the pair (it had served nothing before: its events thread,
-        // which starts with the first event; for the twin, whatever starts lazily), and the
-        // hook server's process.
-        await new Promise((res) => setTimeout(res, 200)); // the last batch delivered
-        const threads1 = readThreadTimes(gateway.pid);
-        const hook1 = hook && readThreadCpu(hook.pid);
-        let startedMs = 0;
-        for (const [tid, ms] of threads1 ?? []) if (!present.has(tid)) startedMs += ms - (threads0?.get(tid) ?? 0);
-        const perRequest = (ms: number) => (ms * 1000) / sent;
-        const total = (c: ThreadCpu | undefined) => (c ? c.mainMs + c.otherMs : 0);
-        return { p50, p99, eventsThreadUs: perRequest(startedMs), hookUs: hook ? perRequest(total(hook1) - total(hook0)) : undefined };
-      };
-      const guardrail = await side(pre, 'ms');
-      // The floor first, then the event hooks, each against the same gateway without hooks.
-      const floor = await side(twin, 'µs');
-      const event = await side(events, 'µs', audit);
-      const eventNice = eventsNice ? await side(eventsNice, 'µs', auditNice) : undefined;
-      const eventSink = await side(eventsSink, 'µs', sink);
+      }
+      const rounds = ctx.opts.quick ? 4 : 8;
+      const switcher = configSwitcher(ab);
+      await switcher.use(keywayConfig(ctx.mock.url, auditHook(audit.url)));
+      await latency(ctx, { targets: [{ name: 'keyway', url: ab.url }], bodyBytes: 1024, warmup: ctx.opts.quick ? 300 : 1500, requests: 10 }); // starts the events thread
+      const alternate = (text: string, hook?: Service) => alternateRounds(ctx, ab, switcher, withoutHooks, text, { rounds, requests, hook });
+      // The floor: the same configuration but for a comment, a change that adds nothing.
+      const floor = await alternate(`${withoutHooks}\n// the floor: nothing changes\n`);
+      const event = await alternate(keywayConfig(ctx.mock.url, auditHook(audit.url)), audit);
+      const eventNice = auditNice ? await alternate(keywayConfig(ctx.mock.url, auditHook(auditNice.url)), auditNice) : undefined;
+      const eventSink = await alternate(keywayConfig(ctx.mock.url, auditHook(sink.url)), sink);
+      await switcher.use(withoutHooks);
       // The guardrail alone, as a client at concurrency 1 sees it: the floor of what it adds.
       const alone: number[] = [];
       for (let r = 0; r < Math.min(repeats, 3); r++) {
@@ -162,6 +141,7 @@ export const hooksScenario: Scenario = {
 
       const inProcess = await measureEventInProcess(ctx.opts.quick ? 20_000 : 100_000);
       const note = '"direct" here is keyway without hooks';
+      const sameNote = `values in µs; one gateway whose configuration is switched between rounds: "direct" is its rounds without hooks, "keyway" its rounds with them, ${rounds} of each (${requests} requests, c=1), in the order ABBA; "added" is the median of the pairs' differences`;
       // What keyway adds around the call: the added latency less the hook's own, as a client
       // sees it (a 1 ms timer answers in more than 1 ms over HTTP on a busy machine).
       const hookAlone = median(alone);
@@ -188,24 +168,24 @@ export const hooksScenario: Scenario = {
           status: share <= PRE_TARGET_MS - GUARDRAIL_DELAY_MS ? 'meets' : 'misses',
           note: 'added p50 less the hook alone: the payload, the call and reading the verdict',
         },
-        compareRow({ scenario: this.title, measure: 'latency p50 (off → an identical gateway without hooks: the floor)', unit: 'µs', target: '–' }, floor.p50, () => 'info', `${note}; values in µs; what "added" reads when nothing is added, measured as the rows below; threads the twin started meanwhile: ${floor.eventsThreadUs.toFixed(0)} µs a request`),
-        compareRow({ scenario: this.title, measure: 'latency p50 (off → entire_request event hook)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` }, event.p50, (c) => c.added! <= ASYNC_TARGET_US, `${note}; values in µs; hook server on Node's http at normal priority; ${cpuNote(event)}`),
-        compareRow({ scenario: this.title, measure: 'latency p99 (off → entire_request event hook)', unit: 'µs', target: '–' }, event.p99, () => 'info', `${note}; values in µs`),
+        compareRow({ scenario: this.title, measure: 'latency p50 (no hooks → the same configuration again: the floor)', unit: 'µs', target: '–' }, floor.p50, () => 'info', `${sameNote}; what "added" reads when nothing is added; ${cpuNote(floor)}`),
+        compareRow({ scenario: this.title, measure: 'latency p50 (no hooks → entire_request event hook)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` }, event.p50, (c) => c.added! <= ASYNC_TARGET_US, `${sameNote}; hook server on Node's http at normal priority, on the same two cores; ${cpuNote(event)}`),
+        compareRow({ scenario: this.title, measure: 'latency p99 (no hooks → entire_request event hook)', unit: 'µs', target: '–' }, event.p99, () => 'info', sameNote),
         ...(eventNice
           ? [
               compareRow(
-                { scenario: this.title, measure: 'latency p50 (off → entire_request event hook, hook server at nice 19)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` },
+                { scenario: this.title, measure: 'latency p50 (no hooks → entire_request event hook, hook server at nice 19)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` },
                 eventNice.p50,
                 (c) => c.added! <= ASYNC_TARGET_US,
-                `${note}; values in µs; the hook server's CPU yields to the rest, as one on another machine would not compete; ${cpuNote(eventNice)}`,
+                `${sameNote}; the hook server's CPU yields to the rest, as one on another machine would not compete; ${cpuNote(eventNice)}`,
               ),
             ]
           : []),
         compareRow(
-          { scenario: this.title, measure: 'latency p50 (off → entire_request event hook, raw TCP event sink)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` },
+          { scenario: this.title, measure: 'latency p50 (no hooks → entire_request event hook, raw TCP event sink)', unit: 'µs', target: `added ≤ ${ASYNC_TARGET_US} µs` },
           eventSink.p50,
           (c) => c.added! <= ASYNC_TARGET_US,
-          `${note}; values in µs; the hook server is bench/reference/event-sink.ts (no HTTP library: a native collector's cost); ${cpuNote(eventSink)}`,
+          `${sameNote}; the hook server is bench/reference/event-sink.ts (no HTTP library: a native collector's cost); ${cpuNote(eventSink)}`,
         ),
         {
           scenario: this.title,
@@ -225,10 +205,84 @@ export const hooksScenario: Scenario = {
   },
 };
 
-/** cpuNote says what an event cost off the request thread in a pair's run. */
-function cpuNote(side: { eventsThreadUs: number; hookUs: number | undefined }): string {
-  const hook = side.hookUs === undefined ? '' : `, the hook server ${side.hookUs.toFixed(0)} µs`;
-  return `CPU per event: keyway's events thread ${side.eventsThreadUs.toFixed(0)} µs${hook}`;
+/** Alternation is one row's measurement by alternateRounds. */
+interface Alternation {
+  p50: PerRepeat;
+  p99: PerRepeat;
+  /** CPU µs a request, with the variant less without it: the main thread, the gateway's other threads. */
+  mainUs: number;
+  otherUs: number;
+  /** The hook server's CPU µs a request during the variant's rounds. */
+  hookUs: number | undefined;
+}
+
+/**
+ * alternateRounds measures one gateway at concurrency 1 in rounds, switching its
+ * configuration between `base` and `variant` before each (ABBA: a drift of the machine's
+ * speed during the run falls on both alike), and reads the CPU each round cost its
+ * threads and the hook server from /proc. A round's first requests are a warm-up: they
+ * let the switch settle (a new snapshot; the events thread finishing the last round's).
+ */
+async function alternateRounds(ctx: BenchContext, gateway: Service, switcher: ConfigSwitcher, base: string, variant: string, o: { rounds: number; requests: number; hook?: Service }): Promise<Alternation> {
+  const p50: PerRepeat = {};
+  const p99: PerRepeat = {};
+  const cpu = { direct: { main: 0, other: 0, hook: 0, n: 0 }, keyway: { main: 0, other: 0, hook: 0, n: 0 } };
+  const total = (c: ThreadCpu | undefined) => (c ? c.mainMs + c.otherMs : 0);
+  const round = async (name: 'direct' | 'keyway') => {
+    await switcher.use(name === 'direct' ? base : variant);
+    const before = readThreadCpu(gateway.pid);
+    const hookBefore = o.hook && readThreadCpu(o.hook.pid);
+    const warmup = 200;
+    const res = await latency(ctx, { targets: [{ name: 'keyway', url: gateway.url }], bodyBytes: 1024, warmup, requests: o.requests });
+    await new Promise((r) => setTimeout(r, 100)); // the round's last events delivered
+    const after = readThreadCpu(gateway.pid);
+    const hookAfter = o.hook && readThreadCpu(o.hook.pid);
+    push(p50, name, res.keyway!.ms.p50 * 1000);
+    push(p99, name, res.keyway!.ms.p99 * 1000);
+    const c = cpu[name];
+    c.main += (after?.mainMs ?? 0) - (before?.mainMs ?? 0);
+    c.other += (after?.otherMs ?? 0) - (before?.otherMs ?? 0);
+    c.hook += total(hookAfter) - total(hookBefore);
+    c.n += warmup + o.requests;
+  };
+  for (let r = 0; r < o.rounds; r++) {
+    const order: Array<'direct' | 'keyway'> = r % 2 === 0 ? ['direct', 'keyway'] : ['keyway', 'direct'];
+    for (const name of order) await round(name);
+  }
+  const perRequest = (side: 'direct' | 'keyway', pick: 'main' | 'other' | 'hook') => (cpu[side][pick] * 1000) / cpu[side].n;
+  return {
+    p50,
+    p99,
+    mainUs: perRequest('keyway', 'main') - perRequest('direct', 'main'),
+    otherUs: perRequest('keyway', 'other') - perRequest('direct', 'other'),
+    hookUs: o.hook ? perRequest('keyway', 'hook') : undefined,
+  };
+}
+
+interface ConfigSwitcher {
+  /** use puts `text` in force (a save through the admin API), unless it already is. */
+  use(text: string): Promise<void>;
+}
+
+function configSwitcher(gateway: Service): ConfigSwitcher {
+  let current: string | undefined;
+  let hash: string | undefined;
+  return {
+    async use(text) {
+      if (text === current) return;
+      hash ??= ((await (await fetch(`${gateway.url}/api/config`)).json()) as { hash: string }).hash;
+      const res = await fetch(`${gateway.url}/api/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: text, hash }) });
+      if (res.status !== 200) throw new Error(`switching the bench gateway's configuration: ${res.status} ${await res.text()}`);
+      hash = ((await res.json()) as { hash: string }).hash;
+      current = text;
+    },
+  };
+}
+
+/** cpuNote says what the variant cost beside the request's answer, in CPU a request. */
+function cpuNote(a: Alternation): string {
+  const hook = a.hookUs === undefined ? '' : `, the hook server ${a.hookUs.toFixed(0)} µs`;
+  return `CPU a request with the variant less without: main thread ${a.mainUs.toFixed(1)} µs, keyway's other threads (the events thread) ${a.otherUs.toFixed(1)} µs${hook}`;
 }
 
 /**
