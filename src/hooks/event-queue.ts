@@ -3,20 +3,18 @@
  * after the answer has reached the client. It is bounded twice, by calls and by bytes
  * (a payload can hold a whole conversation), and when full it drops the new call and
  * counts it: a slow or dead hook costs memory up to the bound and never delays a request.
- * Calls go one at a time on one keep-alive connection while that keeps up, and more run
- * at once (up to `concurrency`) only as calls pile up waiting: a batch of a few dozen
- * events to a fast hook then never has the events thread and the hook both busy on
- * several connections, taking every core from the requests being served (measured in
- * docs/performance.md), while a slow or distant hook still gets its calls in parallel.
+ * Every call waiting starts at once, up to `concurrency` in flight: the EventClient writes
+ * the calls that start together to one connection in one write (HTTP/1.1 pipelining) and
+ * opens more connections only as calls pile up on the first (event-client.ts).
  * Failures are logged and counted, retried only when `--hook-retries` asks for it.
  * Asynchronous hooks always fail open.
  */
 import type { HookEvent } from '../config/types.js';
-import type { HookCallResult, HookClient } from './hook-client.js';
+import type { HookCallResult } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 
 export interface EventQueueSettings {
-  /** Most calls in flight at once, over all hooks (see RAMP_WAITING). */
+  /** Most calls in flight at once, over all hooks. */
   concurrency: number;
   /** Most calls waiting. */
   maxQueued: number;
@@ -27,7 +25,7 @@ export interface EventQueueSettings {
 }
 
 export const DEFAULT_EVENT_QUEUE_SETTINGS: EventQueueSettings = {
-  concurrency: 16,
+  concurrency: 256,
   maxQueued: 10_000,
   maxQueuedBytes: 64 * 1024 * 1024, // 64 MiB
   retries: 0,
@@ -49,13 +47,12 @@ export interface EventObserver {
   dropped(job: EventJob): void;
 }
 
+/** What makes the calls: event-client.ts's EventClient. */
+export interface EventCaller {
+  call(hook: CompiledHook, payload: string): Promise<HookCallResult>;
+}
+
 const RETRY_DELAY_MS = 500;
-/**
- * One more call in flight for every this many waiting: up to 64 waiting, one call at a
- * time; a backlog of 1,000 has 16 in flight. A hook answering in 1 ms on one connection
- * takes 1,000 events a second; beyond that the backlog grows and so does the parallelism.
- */
-export const RAMP_WAITING = 64;
 
 export class EventQueue {
   private jobs: EventJob[] = [];
@@ -67,7 +64,7 @@ export class EventQueue {
   dropped = 0;
 
   constructor(
-    private readonly client: HookClient,
+    private readonly client: EventCaller,
     private readonly settings: EventQueueSettings,
     private readonly observer: EventObserver,
   ) {}
@@ -115,7 +112,7 @@ export class EventQueue {
   private start(job: EventJob): void {
     this.active++;
     const started = performance.now();
-    void this.client.call(job.hook, job.payload, false).then((result) => {
+    void this.client.call(job.hook, job.payload).then((result) => {
       this.active--;
       const ms = performance.now() - started;
       if (result.ok) this.observer.delivered(job, ms);
@@ -138,10 +135,8 @@ export class EventQueue {
     timer.unref();
   }
 
-  /** Whether another call may start now: none in flight, or more waiting than those in flight keep up with. */
   private mayStart(): boolean {
-    const waiting = this.jobs.length - this.head;
-    return waiting > 0 && this.active < this.settings.concurrency && (this.active === 0 || waiting > this.active * RAMP_WAITING);
+    return this.jobs.length > this.head && this.active < this.settings.concurrency;
   }
 
   private next(): void {

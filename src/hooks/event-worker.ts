@@ -1,14 +1,15 @@
 /**
  * The hook events thread: sends entire_request and tool_call_entire_request calls, so that
  * their HTTP work (tens of microseconds of CPU a call) never runs on the thread that serves
- * requests. It holds the EventQueue and a HookClient of its own, and reports what happened
+ * requests. It holds the EventQueue and an EventClient (pipelined HTTP/1.1), and reports what happened
  * to each call in batches (see event-sender.ts for the other side).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
 import { EventQueue, type EventJob, type EventQueueSettings } from './event-queue.js';
 import { readBlocks, type Wire } from './event-wire.js';
-import { HookClient, type HookClientSettings } from './hook-client.js';
+import { EventClient } from './event-client.js';
+import type { HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 import { PayloadBuilder } from './payload.js';
 
@@ -52,7 +53,7 @@ const REPORT_MS = 50;
 const port = parentPort;
 if (!port) throw new Error('the hook events worker must run in a worker thread');
 const settings = workerData as EventWorkerData;
-const client = new HookClient(settings.client);
+const client = new EventClient({ connectionsPerOrigin: settings.client.connectionsPerOrigin });
 interface Group {
   hook: string;
   event: HookEvent;
