@@ -474,28 +474,24 @@ export class AnswerParser {
     if (!m) return this.bad(`the status line reads ${JSON.stringify(head.slice(0, 40))}`) ?? false;
     const status = Number(m[2]);
     if (status < 200) return true; // interim (100 Continue, 103 Early Hints): the final answer follows
-    let length = -1;
-    let chunked = false;
+    // The three headers that frame an answer, found without splitting the head into lines.
+    const lower = head.toLowerCase();
+    const length = headerValue(lower, 'content-length');
+    const encoding = headerValue(lower, 'transfer-encoding');
+    const connection = headerValue(lower, 'connection');
+    const chunked = encoding !== undefined && encoding.split(',').some((v) => v.trim() === 'chunked');
     let close = m[1] === '0';
-    for (const line of head.split('\r\n').slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon < 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim().toLowerCase();
-      if (name === 'content-length') length = Number(value);
-      else if (name === 'transfer-encoding') chunked = value.split(',').some((v) => v.trim() === 'chunked');
-      else if (name === 'connection') {
-        const tokens = value.split(',').map((v) => v.trim());
-        if (tokens.includes('close')) close = true;
-        else if (tokens.includes('keep-alive')) close = false;
-      }
+    if (connection !== undefined) {
+      const tokens = connection.split(',').map((v) => v.trim());
+      if (tokens.includes('close')) close = true;
+      else if (tokens.includes('keep-alive')) close = false;
     }
     this.answer = { status, close };
-    if (status === 204 || status === 304) length = 0;
+    const bodyLength = status === 204 || status === 304 ? 0 : length === undefined ? -1 : Number(length);
     if (chunked) this.state = 'chunk-size';
-    else if (length >= 0 && Number.isSafeInteger(length)) {
-      this.remaining = length;
-      this.state = length > 0 ? 'length' : 'head';
+    else if (bodyLength >= 0 && Number.isSafeInteger(bodyLength)) {
+      this.remaining = bodyLength;
+      this.state = bodyLength > 0 ? 'length' : 'head';
     } else {
       this.answer.close = true;
       this.state = 'to-close';
@@ -507,4 +503,13 @@ export class AnswerParser {
     this.error = why;
     return undefined;
   }
+}
+
+/** headerValue finds a header's value in a lower-cased answer head (the first such line), trimmed. */
+function headerValue(lowerHead: string, name: string): string | undefined {
+  const at = lowerHead.indexOf(`\r\n${name}:`);
+  if (at < 0) return undefined;
+  const from = at + name.length + 3;
+  const end = lowerHead.indexOf('\r\n', from);
+  return lowerHead.slice(from, end < 0 ? undefined : end).trim();
 }
