@@ -322,8 +322,10 @@ class Connection {
       if (call) this.settleWith(call, last);
       this.closing = true;
     }
-    // Written to a kept-alive connection the server had closed meanwhile: it read none of them.
+    // Behind a `connection: close`: the server read none of them.
     if (this.closing) return this.retire(err.message, false);
+    // Written to a kept-alive connection the server had closed meanwhile: it read none of
+    // them, most likely (a server that read one and died before answering gets it again).
     if (this.wroteWhenIdle && !this.heard) return this.retire(err.message, true);
     this.fail('connection', err.message);
   }
