@@ -2,16 +2,19 @@
  * The MCP measuring client (its own process): the official SDK's client calls one tool
  * alternately on an upstream directly and on the same tool through keyway, at
  * concurrency 1, and then times `tools/list` on keyway as raw HTTP (the time to the whole
- * answer; no client-side parsing, which would measure the client). Prints one JSON line.
+ * answer; no client-side parsing, which would measure the client). With a bare proxy's URL
+ * (reference/bare-mcp-proxy.ts), it then calls the same tool alternately directly and through
+ * that proxy, in a loop of its own after keyway's (so keyway's pair is measured as
+ * before): the floor for any Node proxy on this machine. Prints one JSON line.
  *
- *   node build/bench/clients/mcp.js <direct-url> <keyway-url> <calls> <expected-tools>
+ *   node build/bench/clients/mcp.js <direct-url> <keyway-url> <calls> <expected-tools> [<bare-url>]
  */
 import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { summarize } from '../lib/stats.js';
 
-const [directUrl, keywayUrl, callsArg, expectedArg] = process.argv.slice(2) as [string, string, string, string];
+const [directUrl, keywayUrl, callsArg, expectedArg, bareUrl] = process.argv.slice(2) as [string, string, string, string, string | undefined];
 const calls = Number(callsArg);
 const expected = Number(expectedArg);
 
@@ -51,6 +54,22 @@ for (let i = 0; i < calls; i++) {
   k.push(await call(keyway.client, 's0_echo'));
 }
 
+// The bare proxy, against direct, after keyway's measurement (never interleaved with it).
+const bd: number[] = [];
+const b: number[] = [];
+if (bareUrl) {
+  const bare = await connect(bareUrl);
+  for (let i = 0; i < 200; i++) {
+    await call(direct.client, 'echo');
+    await call(bare.client, 'echo');
+  }
+  for (let i = 0; i < calls; i++) {
+    bd.push(await call(direct.client, 'echo'));
+    b.push(await call(bare.client, 'echo'));
+  }
+  await bare.client.close();
+}
+
 /** One raw tools/list on keyway's session: milliseconds to the last byte, and the size. */
 function rawList(): Promise<{ ms: number; bytes: number }> {
   const url = new URL(`${keywayUrl}/v1/mcp`);
@@ -78,5 +97,6 @@ for (let i = 0; i < 200; i++) {
   bytes = r.bytes;
 }
 await Promise.all([direct.client.close(), keyway.client.close()]);
-process.stdout.write(`${JSON.stringify({ listed, direct: summarize(d), keyway: summarize(k), list: summarize(lists), listBytes: bytes })}\n`);
+const bareResult = bareUrl ? { bareDirect: summarize(bd), bare: summarize(b) } : {};
+process.stdout.write(`${JSON.stringify({ listed, direct: summarize(d), keyway: summarize(k), ...bareResult, list: summarize(lists), listBytes: bytes })}\n`);
 process.exit(0);

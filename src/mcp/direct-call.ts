@@ -17,6 +17,7 @@ import type { Dispatcher } from 'undici';
 import { topLevelValueText } from '../formats/json-body.js';
 import { SseParser } from '../telemetry/sse-parser.js';
 import type { UpstreamAuth } from './auth.js';
+import type { Cancellation } from './cancellation.js';
 
 export interface DirectTarget {
   dispatcher: Dispatcher;
@@ -27,7 +28,7 @@ export interface DirectTarget {
 }
 
 export interface DirectOptions {
-  signal?: AbortSignal;
+  signal?: Cancellation;
   /** Called with each progress notification's params for this request. */
   onprogress?: (params: Record<string, unknown>) => void;
   /** Longest silence before the call fails (progress restarts it). */
@@ -113,7 +114,8 @@ function exchange(target: DirectTarget, headers: string[], body: string, id: str
     let status = 0;
     let parser: SseParser | undefined;
     let chunks: Buffer[] = [];
-    const onAbort = () => controller?.abort(signal?.reason ?? new Error('aborted'));
+    const reason = () => (signal?.reason as Error | undefined) ?? new Error('aborted');
+    const onAbort = () => controller?.abort(reason());
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = (answer: Answer | undefined, err?: Error) => {
       if (settled) return;
@@ -126,7 +128,7 @@ function exchange(target: DirectTarget, headers: string[], body: string, id: str
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
-        if (signal?.aborted) c.abort(signal.reason ?? new Error('aborted'));
+        if (signal?.aborted) c.abort(reason());
       },
       onResponseStart(_c, statusCode, responseHeaders) {
         if (statusCode < 200) return; // 1xx: the answer follows
@@ -173,7 +175,7 @@ function exchange(target: DirectTarget, headers: string[], body: string, id: str
 }
 
 /** transportError classifies a failed exchange, telling the upstream when the client cancelled. */
-function transportError(err: unknown, target: DirectTarget, headers: string[], id: string, signal: AbortSignal | undefined): Error {
+function transportError(err: unknown, target: DirectTarget, headers: string[], id: string, signal: Cancellation | undefined): Error {
   if (signal?.aborted) {
     cancelUpstream(target, headers, id);
     return err as Error;

@@ -16,13 +16,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { LazyCancellation, type Cancellation } from './cancellation.js';
 import type { CallOut } from './gateway.js';
 import type { Caller, Extra, Session } from './session.js';
 
 export type ListKind = 'tools' | 'resources' | 'resourceTemplates';
 
 export interface FastOps {
-  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut): Promise<Record<string, unknown>>;
+  callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut, cancel?: Cancellation): Promise<Record<string, unknown>>;
   /** The JSON text of `{"<kind>": [...]}` for the caller's view (cached per view). */
   listJson(caller: Caller, kind: ListKind): string;
 }
@@ -72,27 +73,34 @@ export function tryFastPath(req: IncomingMessage, res: ServerResponse, body: unk
   if (meta && typeof meta === 'object' && meta.progressToken !== undefined) return false; // progress needs a stream
   if (session.inflight.has(String(id))) return false;
 
-  const controller = new AbortController();
+  // No AbortController unless something needs one (cancellation.ts).
+  const cancel = new LazyCancellation();
   const key = String(id);
-  session.inflight.set(key, controller);
+  session.inflight.set(key, cancel);
   // The client went away before the answer: the call upstream is cancelled.
   const onClose = () => {
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) cancel.abort();
   };
   res.on('close', onClose);
-  const extra = { signal: controller.signal, requestId: id, sendNotification: async () => {} } as unknown as Extra;
+  const extra = {
+    get signal() {
+      return cancel.signal;
+    },
+    requestId: id,
+    sendNotification: async () => {},
+  } as unknown as Extra;
   const out: CallOut = {};
-  ops.callTool(caller, p, extra, out).then(
+  ops.callTool(caller, p, extra, out, cancel).then(
     (result) => {
       // The result as JSON once: the upstream's text when it could be kept, which telemetry records too.
       out.text ??= JSON.stringify(result);
-      finish(res, controller, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text}}`);
+      finish(res, cancel, `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${out.text}}`);
       record(out);
     },
     (err: { code?: unknown; message?: string; data?: unknown }) => {
       const code = typeof err?.code === 'number' && Number.isSafeInteger(err.code) ? err.code : -32603;
       const error = err?.data === undefined ? { code, message: err?.message ?? 'Internal error' } : { code, message: err?.message ?? 'Internal error', data: err.data };
-      finish(res, controller, JSON.stringify({ jsonrpc: '2.0', id, error }));
+      finish(res, cancel, JSON.stringify({ jsonrpc: '2.0', id, error }));
       record(out);
     },
   ).finally(() => {
@@ -111,9 +119,9 @@ function record(out: CallOut): void {
   }
 }
 
-function finish(res: ServerResponse, controller: AbortController, body: string): void {
+function finish(res: ServerResponse, cancel: Cancellation, body: string): void {
   // A cancelled request gets no answer (MCP: the receiver SHOULD NOT respond).
-  if (controller.signal.aborted) {
+  if (cancel.aborted) {
     if (!res.headersSent) res.writeHead(204).end();
     return;
   }

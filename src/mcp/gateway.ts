@@ -16,6 +16,7 @@ import { GatewayError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { readBody } from '../server/body.js';
 import { BUILTIN_BY_NAME } from './builtin.js';
+import type { Cancellation } from './cancellation.js';
 import { McpCatalog } from './catalog.js';
 import { ConnectorProxy } from './connector-proxy.js';
 import { DirectTimeout, UpstreamRpcError } from './direct-call.js';
@@ -250,8 +251,9 @@ export class McpGateway implements SessionOps, FastOps {
    * the result's JSON as the upstream wrote it when direct-call.ts could take it from the
    * answer, and the call's telemetry is left in `out.record` for the caller to run once the
    * answer is written: the client does not wait for the record, the capture or the metrics.
+   * `cancel` is the call's cancellation when it is not `extra.signal` (fast-path.ts's lazy one).
    */
-  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut): Promise<Record<string, unknown>> {
+  async callTool(caller: Caller, params: Record<string, unknown>, extra: Extra, out?: CallOut, cancel: Cancellation = extra.signal): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     const started = performance.now();
     const name = typeof params.name === 'string' ? params.name : '';
@@ -303,11 +305,11 @@ export class McpGateway implements SessionOps, FastOps {
     const onprogress = progressToken === undefined ? undefined : relayProgress(extra, progressToken as string | number);
     const raw: { text?: string } = {};
     try {
-      const result = await server.request('tools/call', forwarded, { signal: extra.signal, onprogress, raw });
+      const result = await server.request('tools/call', forwarded, { signal: cancel, onprogress, raw });
       finish(result.isError === true ? 'tool_error' : 'ok', server.id, tool.upstream, result, null, raw.text);
       return result;
     } catch (err) {
-      const failure = failureOf(err, server.id, extra.signal);
+      const failure = failureOf(err, server.id, cancel);
       finish(failure.outcome, server.id, tool.upstream, { error: failure.error.message }, failure.error.code);
       throw failure.error;
     }
@@ -372,7 +374,7 @@ function relayProgress(extra: Extra, progressToken: string | number): (p: Progre
 }
 
 /** failureOf maps a failed forward to what the client sees and how it is recorded. */
-function failureOf(err: unknown, server: string, signal: AbortSignal): { outcome: ToolCallOutcome; error: RpcFailure } {
+function failureOf(err: unknown, server: string, signal: Cancellation): { outcome: ToolCallOutcome; error: RpcFailure } {
   if (signal.aborted) return { outcome: 'cancelled', error: rpcFailure(ErrorCode.RequestTimeout, 'Request cancelled') };
   if (err instanceof DirectTimeout) return { outcome: 'timeout', error: rpcFailure(ErrorCode.RequestTimeout, `MCP server ${server} did not answer in time`) };
   if (err instanceof UpstreamRpcError) return { outcome: 'upstream_error', error: rpcFailure(err.code, err.message, err.data) };

@@ -13,6 +13,7 @@ import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from
 import * as z from 'zod';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Access } from '../access/grants.js';
+import type { LazyCancellation } from './cancellation.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { Identity } from '../identity/identity.js';
 
@@ -43,7 +44,7 @@ export interface Session {
   readonly owner: string;
   lastSeen: number;
   /** tools/call requests answered by fast-path.ts, by JSON-RPC id, for cancellation. */
-  readonly inflight: Map<string, AbortController>;
+  readonly inflight: Map<string, LazyCancellation>;
 }
 
 export const SERVER_INFO = { name: 'keyway', title: 'keyway MCP gateway', version: '0.1.0' };

@@ -19,6 +19,7 @@ import type { Dispatcher } from 'undici';
 import * as z from 'zod';
 import type { McpServerSpec } from '../config/types.js';
 import { createAuth, type UpstreamAuth } from './auth.js';
+import { abortSignalOf, type Cancellation } from './cancellation.js';
 import { directCall, NotDelivered } from './direct-call.js';
 import { authenticatedFetch } from './http-client.js';
 import { resourceName, toolName } from './names.js';
@@ -188,7 +189,7 @@ export class UpstreamServer {
    * connection it refused means the request never ran there, so keyway connects again and
    * sends it once more; any other failure is the caller's to see.
    */
-  async request(method: string, params: Record<string, unknown>, options: { signal?: AbortSignal; onprogress?: (p: Progress) => void; raw?: { text?: string } }): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown>, options: { signal?: Cancellation; onprogress?: (p: Progress) => void; raw?: { text?: string } }): Promise<Record<string, unknown>> {
     const send = async () => {
       const client = await this.connected();
       const transport = client.transport;
@@ -202,7 +203,7 @@ export class UpstreamServer {
         );
       }
       return (await client.request({ method, params } as never, Loose as never, {
-        signal: options.signal,
+        signal: abortSignalOf(options.signal),
         onprogress: options.onprogress,
         timeout: CALL_TIMEOUT_MS,
         resetTimeoutOnProgress: true,
