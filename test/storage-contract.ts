@@ -223,6 +223,19 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.match(body, /^before.after$/);
   });
 
+  withStore('bodies keep every character a JSON or an array literal must escape; a lone surrogate becomes U+FFFD', async (store) => {
+    const r = record();
+    const awkward = '{"a":"b\\"c"} \\\\ {x,y} "NULL" \'q\' \t\r\n\u0001 ü 😀 \u2028';
+    await store.insert([
+      { record: r, capture: capture(r, { requestBody: awkward, responseBody: 'NULL', upstreamRequestBody: `lone \ud800 surrogate`, upstreamResponseBody: '' }) },
+    ]);
+    const c = (await store.request(r.id))?.capture;
+    assert.equal(c?.requestBody, awkward);
+    assert.equal(c?.responseBody, 'NULL');
+    assert.equal(c?.upstreamRequestBody, 'lone \uFFFD surrogate');
+    assert.equal(c?.upstreamResponseBody, '');
+  });
+
   withStore('usageTable (CSV), sessions, adoption', async (store) => {
     await store.insert(history());
     const table = await store.usageTable({});
