@@ -9,6 +9,7 @@
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { keywayConfig, DEFAULT_SHAPE } from '../lib/keyway-config.js';
 import { latency } from '../lib/measure.js';
+import { sleep } from '../lib/procs.js';
 import { percentile } from '../lib/stats.js';
 import { meanProfile, profileRun, type CpuProfile, type Watched } from '../lib/cpu-profile.js';
 import { creditOurs } from '../lib/cpu-watch.js';
@@ -72,6 +73,8 @@ const THREADS = REPLICAS;
 const WARMUP_SLICE_S = 1;
 const WARMUP_MAX_S = 30;
 const SETTLED = 0.05;
+/** Seconds of no load over which the replicas' periodic work is measured. */
+const IDLE_S = 5;
 
 /**
  * Requests/s at a 20 ms upstream: 63 connections straight to the mock, against the same 63
@@ -95,6 +98,13 @@ async function spreadThroughput(ctx: BenchContext, title: string, replicas: Serv
   await warmUp(ctx, 'SQLite keyway', () => run(sqlite.url, WARMUP_SLICE_S));
   const replicaWatch: Watched = { processes: [...replicas.map((r, i) => ({ label: `replica ${i + 1}`, pid: r.pid })), { label: 'mock', pid: ctx.mock.pid }], pg: pgServer };
   const sqliteWatch: Watched = { processes: [{ label: 'SQLite keyway', pid: sqlite.pid }, { label: 'mock', pid: ctx.mock.pid }] };
+  // What the replicas do when nobody calls: their periodic work (telemetry flush, quota
+  // read-back, config hash read, LISTEN) and PostgreSQL's answers to it.
+  const idle = await profileRun(replicaWatch, async () => {
+    await sleep(IDLE_S * 1000);
+    return { requests: 1 };
+  });
+  ctx.log(`    idle ${IDLE_S} s, CPU of the periodic work: ${[...idle.profile.perRequestUs].filter(([k]) => !k.startsWith('mock')).map(([k, us]) => `${k} ${(us / 1000 / IDLE_S).toFixed(1)} ms/s`).join(', ') || 'none measurable'}`);
   const rps: PerRepeat = {};
   const single: PerRepeat = {};
   const replicaCpu: CpuProfile[] = [];
