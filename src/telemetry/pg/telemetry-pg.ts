@@ -94,17 +94,19 @@ function insertFromArrays(table: string, columns: ReadonlyArray<[string, string]
 
 /**
  * insertFromJson is `INSERT … SELECT … FROM json_to_recordset($1::json)`: the rows as one
- * JSON array of objects keyed by column. The busy tables travel this way rather than as
- * `unnest` arrays: the driver escapes every element of an array in JavaScript (about 90 µs
- * of the telemetry thread for a capture of two 1 KB bodies, measured) and PostgreSQL parses
- * each array literal again, where JSON.stringify costs a tenth of that.
+ * JSON array of objects keyed by column. Captures travel this way rather than as `unnest`
+ * arrays: the driver escapes every element of a text array in JavaScript, a regular
+ * expression pass over each body, where JSON.stringify is one native pass (in the replicas
+ * bench the telemetry threads' CPU a request fell by a third).
  */
 function insertFromJson(table: string, columns: ReadonlyArray<[string, string]>, conflict: string): string {
   const names = columns.map(([c]) => c).join(', ');
   return `INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS t (${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ${conflict}`;
 }
 
-const INSERT_REQUESTS = insertFromJson('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING');
+// Request rows stay `unnest` arrays: short strings and numbers, which the driver escapes
+// cheaply; as JSON they cost PostgreSQL as much or more (measured back to back).
+const INSERT_REQUESTS = insertFromArrays('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING');
 const INSERT_TOOLS = insertFromArrays('tool_calls', [['request_id', 'text'], ['seq', 'int4'], ['started_at', 'int8'], ['name', 'text'], ['arguments', 'text']], 'ON CONFLICT DO NOTHING');
 const CAPTURE_COLUMNS: ReadonlyArray<[string, string]> = [
   ['request_id', 'text'], ['created_at', 'int8'], ['request_headers', 'text'], ['request_body', 'text'], ['request_truncated', 'int2'],
@@ -119,13 +121,11 @@ const INSERT_HOOK_ENTRIES = entriesInsert('request_hooks');
 type CaptureRow = Record<(typeof CAPTURE_COLUMNS)[number][0], string | number | null>;
 
 /**
- * jsonText is a string fit for a JSON document PostgreSQL turns into text: no NUL (pgText;
+ * jsonText is a body fit for a JSON document PostgreSQL turns into text: no NUL (pgText;
  * PostgreSQL refuses `\u0000` in text), and no lone surrogate, which JSON.stringify writes
  * as an escape PostgreSQL refuses too (as a text parameter, the driver's UTF-8 encoding
  * made it U+FFFD; so does this). Refused, the whole batch would be lost.
  */
-function jsonText(s: string): string;
-function jsonText(s: string | null): string | null;
 function jsonText(s: string | null): string | null {
   if (s === null) return null;
   const text = pgText(s) as unknown as WellFormed;
@@ -209,7 +209,7 @@ export class PgTelemetryDb {
 
   private async insertOnce(client: PoolClient, items: InsertItem[]): Promise<void> {
     await client.query(INSERT_LOCK);
-    const rows: Array<Record<string, unknown>> = [];
+    const cols: unknown[][] = REQUEST_COLUMNS.map(() => []);
     const tools: unknown[][] = [[], [], [], [], []];
     const quotas: unknown[][] = [[], [], []];
     const hooks: unknown[][] = [[], [], []];
@@ -222,10 +222,10 @@ export class PgTelemetryDb {
         u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
         r.requestBytes ?? null, r.responseBytes ?? null, r.providerFormat,
       ];
-      const row: Record<string, unknown> = {};
-      // Strings from the client (a model name, a path) may hold a NUL or a lone surrogate.
-      values.forEach((v, i) => (row[REQUEST_COLUMNS[i]![0]] = typeof v === 'string' ? jsonText(v) : v));
-      rows.push(row);
+      // A string from the client (a model name, a path) may hold a NUL, which PostgreSQL
+      // refuses in text: the whole batch would be lost. (A lone surrogate the driver's UTF-8
+      // encoding makes U+FFFD.)
+      values.forEach((v, i) => cols[i]!.push(typeof v === 'string' ? pgText(v) : v));
       r.toolCalls.forEach((t, i) => {
         tools[0]!.push(r.id), tools[1]!.push(i), tools[2]!.push(Math.round(r.startedAt)), tools[3]!.push(t.name), tools[4]!.push(pgText(t.arguments ?? null));
       });
@@ -236,7 +236,7 @@ export class PgTelemetryDb {
         hooks[0]!.push(Math.round(r.startedAt)), hooks[1]!.push(r.id), hooks[2]!.push(JSON.stringify(r.hooks.map((e) => [e.hook, e.event, e.verdict, e.ms, e.detail ?? null])));
       }
     }
-    await client.query({ name: 'insert-requests', text: INSERT_REQUESTS, values: [JSON.stringify(rows)] });
+    await client.query({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
     if (tools[0]!.length > 0) await client.query({ name: 'insert-tools', text: INSERT_TOOLS, values: tools });
     if (quotas[0]!.length > 0) await client.query({ name: 'insert-quota-entries', text: INSERT_QUOTA_ENTRIES, values: quotas });
     if (hooks[0]!.length > 0) await client.query({ name: 'insert-hook-entries', text: INSERT_HOOK_ENTRIES, values: hooks });
