@@ -223,6 +223,29 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.match(body, /^before.after$/);
   });
 
+  withStore('bodies keep every character a JSON or an array literal must escape; a lone surrogate becomes U+FFFD', async (store) => {
+    const r = record();
+    const awkward = '{"a":"b\\"c"} \\\\ {x,y} "NULL" \'q\' \t\r\n\u0001 ü 😀 \u2028';
+    await store.insert([
+      { record: r, capture: capture(r, { requestBody: awkward, responseBody: 'NULL', upstreamRequestBody: `lone \ud800 surrogate`, upstreamResponseBody: '' }) },
+    ]);
+    const c = (await store.request(r.id))?.capture;
+    assert.equal(c?.requestBody, awkward);
+    assert.equal(c?.responseBody, 'NULL');
+    assert.equal(c?.upstreamRequestBody, 'lone \uFFFD surrogate');
+    assert.equal(c?.upstreamResponseBody, '');
+  });
+
+  withStore('a request whose strings hold a NUL or a lone surrogate is stored, not its whole batch lost', async (store) => {
+    const odd = record({ requestedModel: 'a\0b\ud800c', path: '/v1/chat/completions\0' });
+    const plain = record();
+    await store.insert([{ record: odd, capture: null }, { record: plain, capture: null }]);
+    const stored = await store.request(odd.id);
+    // PostgreSQL keeps U+FFFD for each; SQLite keeps the NUL and reads the surrogate back as three U+FFFD.
+    assert.match(stored?.request.requestedModel ?? '', /^a.b.{1,3}c$/su);
+    assert.ok(await store.request(plain.id), 'the rest of the batch is stored too');
+  });
+
   withStore('usageTable (CSV), sessions, adoption', async (store) => {
     await store.insert(history());
     const table = await store.usageTable({});

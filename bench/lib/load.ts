@@ -16,6 +16,15 @@ export interface LoadSpec {
   bodyFile: string;
   connections: number;
   seconds: number;
+  /** Load-generator threads (wrk; default 1). Connections are divided evenly between them. */
+  threads?: number;
+  /**
+   * Base URLs (`http://host:port`) that share the load, as a round-robin balancer would:
+   * thread i connects to spread[i % n], and `url` gives the path (and the Host header).
+   * With wrk this is one process for all of them, so several targets cost the machine no
+   * more load generator than one.
+   */
+  spread?: readonly string[];
 }
 
 export interface LoadResult {
@@ -53,8 +62,10 @@ function wrkDriver(wrk: string, tmp: string): LoadDriver {
     async run(spec) {
       const script = join(tmp, `wrk-${++scripts}.lua`);
       await writeFile(script, wrkScript(spec));
-      // One wrk thread: the machine has two cores to share between wrk, the mock and the proxy.
-      const args = ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '10s', '-s', script, spec.url];
+      // One wrk thread by default: the machine has two cores to share between wrk, the mock and the proxy.
+      const threads = spec.threads ?? 1;
+      if (spec.spread && threads % spec.spread.length !== 0) throw new Error(`wrk: ${threads} threads cannot be spread evenly over ${spec.spread.length} targets`);
+      const args = [`-t${threads}`, `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '10s', '-s', script, spec.url];
       const r = await runJsonChild<WrkJson>(wrk, args, (spec.seconds + 30) * 1000);
       const seconds = r.duration_us / 1e6;
       return {
@@ -87,7 +98,7 @@ function wrkScript(spec: LoadSpec): string {
   const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers })
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join('\n');
-  return `local f = assert(io.open(${JSON.stringify(spec.bodyFile)}, "rb"))
+  return `${spec.spread ? spreadScript(spec.spread) : ''}local f = assert(io.open(${JSON.stringify(spec.bodyFile)}, "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
@@ -97,6 +108,25 @@ done = function(summary, latency, requests)
   io.write(string.format('{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(99)))
+end
+`;
+}
+
+/**
+ * spreadScript points each wrk thread at the next target in turn: wrk calls `setup` once per
+ * thread, in order, before any connects, and each thread's connections all go to its `addr`.
+ */
+function spreadScript(targets: readonly string[]): string {
+  const list = targets.map((t) => {
+    const u = new URL(t);
+    return `{${JSON.stringify(u.hostname)}, ${JSON.stringify(u.port)}}`;
+  });
+  return `local targets = {${list.join(', ')}}
+local next_target = 0
+setup = function(thread)
+  local t = targets[next_target % #targets + 1]
+  next_target = next_target + 1
+  thread.addr = wrk.lookup(t[1], t[2])[1]
 end
 `;
 }
@@ -115,19 +145,41 @@ function autocannonDriver(): LoadDriver {
   return {
     tool: 'autocannon',
     async run(spec) {
-      const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers }).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-      const args = [bin, '-c', String(spec.connections), '-d', String(spec.seconds), '-m', 'POST', ...headers, '-i', spec.bodyFile, '-j', '-n', spec.url];
-      const r = await runJsonChild<AutocannonJson>(process.execPath, args, (spec.seconds + 30) * 1000);
+      if (!spec.spread) return runOne(spec.url, spec.connections);
+      // autocannon has no per-thread target: one process per target, their sums (the worst tail).
+      const path = new URL(spec.url);
+      const n = spec.spread.length;
+      const parts = await Promise.all(
+        spec.spread.map((base, i) => runOne(new URL(path.pathname + path.search, base).toString(), Math.floor(spec.connections / n) + (i < spec.connections % n ? 1 : 0))),
+      );
+      const requests = parts.reduce((sum, p) => sum + p.requests, 0);
+      const seconds = Math.max(...parts.map((p) => p.seconds));
       return {
         tool: 'autocannon',
-        requests: r.requests.total,
-        seconds: r.duration,
-        rps: r.requests.total / r.duration,
-        errors: r.errors + r.timeouts,
-        non2xx: r.non2xx,
-        p50Ms: r.latency.p50,
-        p99Ms: r.latency.p99,
+        requests,
+        seconds,
+        rps: parts.reduce((sum, p) => sum + p.rps, 0),
+        errors: parts.reduce((sum, p) => sum + p.errors, 0),
+        non2xx: parts.reduce((sum, p) => sum + p.non2xx, 0),
+        p50Ms: Math.max(...parts.map((p) => p.p50Ms)),
+        p99Ms: Math.max(...parts.map((p) => p.p99Ms)),
       };
+
+      async function runOne(url: string, connections: number): Promise<LoadResult> {
+        const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers }).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+        const args = [bin, '-c', String(connections), '-d', String(spec.seconds), '-m', 'POST', ...headers, '-i', spec.bodyFile, '-j', '-n', url];
+        const r = await runJsonChild<AutocannonJson>(process.execPath, args, (spec.seconds + 30) * 1000);
+        return {
+          tool: 'autocannon',
+          requests: r.requests.total,
+          seconds: r.duration,
+          rps: r.requests.total / r.duration,
+          errors: r.errors + r.timeouts,
+          non2xx: r.non2xx,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+        };
+      }
     },
   };
 }

@@ -2,15 +2,19 @@
  * Three keyway replicas on one PostgreSQL (a throwaway cluster, test/postgres.ts) against
  * one keyway on SQLite, on the same mock upstream: what a request costs on a replica
  * (c=1, interleaved with the SQLite keyway), throughput at a 20 ms upstream across the
- * three (the load spread evenly over them, as a round-robin balancer would) against
- * direct, and how long a configuration save on one replica takes to be reported by all
+ * three (the load spread evenly over them by one wrk, as a round-robin balancer would)
+ * against direct, with where the CPU went, and how long a configuration save on one replica takes to be reported by all
  * three. Opt-in: it starts PostgreSQL and three more gateways.
  */
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { keywayConfig, DEFAULT_SHAPE } from '../lib/keyway-config.js';
 import { latency } from '../lib/measure.js';
+import { sleep } from '../lib/procs.js';
 import { percentile } from '../lib/stats.js';
+import { meanProfile, profileRun, type CpuProfile, type Watched } from '../lib/cpu-profile.js';
+import { creditOurs } from '../lib/cpu-watch.js';
 import type { LoadResult } from '../lib/load.js';
+import { postgresServer, type PgServer } from '../lib/postgres-procs.js';
 import type { BenchContext, Row, Scenario, Service } from '../lib/types.js';
 import { testPostgres } from '../../test/postgres.js';
 
@@ -23,13 +27,18 @@ export const replicasScenario: Scenario = {
   async run(ctx) {
     const pg = await testPostgres();
     if ('skip' in pg) return [{ scenario: this.title, measure: 'all', unit: '', target: '', status: 'skipped', note: pg.skip }];
+    let server: PgServer | undefined;
     try {
       const url = await pg.freshDatabase();
       const sqlite = await ctx.keyway();
       // Started together, as a deployment would: one seeds the database, the others find it seeded.
       const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => ctx.startKeyway({ serveArgs: ['--database', url] })));
-      return [...(await addedLatency(ctx, this.title, sqlite, replicas[0]!)), ...(await spreadThroughput(ctx, this.title, replicas, sqlite)), await propagation(ctx, this.title, replicas)];
+      server = await postgresServer(pg.adminUrl);
+      return [...(await addedLatency(ctx, this.title, sqlite, replicas[0]!)), ...(await spreadThroughput(ctx, this.title, replicas, sqlite, server)), await propagation(ctx, this.title, replicas)];
     } finally {
+      // PostgreSQL is no child of the suite: its CPU is the suite's, not other programs'.
+      if (server) creditOurs(server.read().totalMs / 10);
+      await server?.close();
       await pg.stop();
     }
   },
@@ -56,49 +65,102 @@ async function addedLatency(ctx: BenchContext, title: string, sqlite: Service, r
   ];
 }
 
+/** wrk divides connections evenly between its threads: 21 a replica, and the same 63 on every run. */
+const CONNECTIONS = 63;
+/** One load-generator thread per replica, and as many on the runs it is compared with. */
+const THREADS = REPLICAS;
+/** Warm-up slices: until three in a row agree within SETTLED, at most WARMUP_MAX_S. */
+const WARMUP_SLICE_S = 1;
+const WARMUP_MAX_S = 30;
+const SETTLED = 0.05;
+/** Seconds of no load over which the replicas' periodic work is measured. */
+const IDLE_S = 5;
+
 /**
- * Requests/s at a 20 ms upstream: c=64 straight to the mock, against 64 connections spread
- * over the replicas; and, for reference on the same machine at the same time, against the
- * one SQLite keyway (what the default throughput scenario measures).
+ * Requests/s at a 20 ms upstream: 63 connections straight to the mock, against the same 63
+ * spread evenly over the replicas by one wrk (a thread a replica, as a round-robin balancer
+ * would spread them); and, for reference on the same machine at the same time, against the
+ * one SQLite keyway (what the default throughput scenario measures). Each of the three is
+ * loaded by one wrk with the same number of threads, so the load generator costs each run
+ * the same. Where the CPU went is logged per part (bench/lib/cpu-profile.ts).
  */
-async function spreadThroughput(ctx: BenchContext, title: string, replicas: Service[], sqlite: Service): Promise<Row[]> {
-  const connections = 64;
+async function spreadThroughput(ctx: BenchContext, title: string, replicas: Service[], sqlite: Service, pgServer: PgServer | undefined): Promise<Row[]> {
   const bodyFile = await ctx.bodyFile(1024);
   const headers = { 'x-mock-scenario': 'slow=20' };
   const seconds = ctx.opts.loadSeconds;
-  const run = (url: string, c: number, s = seconds) => ctx.load.run({ url: `${url}/v1/chat/completions`, headers, bodyFile, connections: c, seconds: s });
-  const share = (i: number) => Math.floor(connections / replicas.length) + (i < connections % replicas.length ? 1 : 0);
-  const spread = async (s = seconds): Promise<LoadResult[]> => Promise.all(replicas.map((r, i) => run(r.url, share(i), s)));
-  await run(ctx.mock.url, connections, 1);
-  await spread(1);
+  const path = '/v1/chat/completions';
+  const run = (url: string, s = seconds) => ctx.load.run({ url: `${url}${path}`, headers, bodyFile, connections: CONNECTIONS, threads: THREADS, seconds: s });
+  const spread = (s = seconds) => ctx.load.run({ url: `${replicas[0]!.url}${path}`, spread: replicas.map((r) => r.url), headers, bodyFile, connections: CONNECTIONS, threads: THREADS, seconds: s });
+  await run(ctx.mock.url, 1);
+  // Each replica's JIT, pools and PostgreSQL backends warm up on their own, so the spread
+  // load runs until its figure settles; the SQLite keyway the same way.
+  await warmUp(ctx, 'replicas', () => spread(WARMUP_SLICE_S));
+  await warmUp(ctx, 'SQLite keyway', () => run(sqlite.url, WARMUP_SLICE_S));
+  const replicaWatch: Watched = { processes: [...replicas.map((r, i) => ({ label: `replica ${i + 1}`, pid: r.pid })), { label: 'mock', pid: ctx.mock.pid }], pg: pgServer };
+  const sqliteWatch: Watched = { processes: [{ label: 'SQLite keyway', pid: sqlite.pid }, { label: 'mock', pid: ctx.mock.pid }] };
+  // What the replicas do when nobody calls: their periodic work (telemetry flush, quota
+  // read-back, config hash read, LISTEN) and PostgreSQL's answers to it.
+  const idle = await profileRun(replicaWatch, async () => {
+    await sleep(IDLE_S * 1000);
+    return { requests: 1 };
+  });
+  ctx.log(`    idle ${IDLE_S} s, CPU of the periodic work: ${[...idle.profile.perRequestUs].filter(([k]) => !k.startsWith('mock')).map(([k, us]) => `${k} ${(us / 1000 / IDLE_S).toFixed(1)} ms/s`).join(', ') || 'none measurable'}`);
   const rps: PerRepeat = {};
   const single: PerRepeat = {};
+  const replicaCpu: CpuProfile[] = [];
+  const sqliteCpu: CpuProfile[] = [];
   let failed = 0;
+  const spreadRun = async () => {
+    const { result, profile } = await profileRun(replicaWatch, () => spread());
+    replicaCpu.push(profile);
+    return result;
+  };
   for (let r = 0; r < ctx.opts.repeat; r++) {
     // Which goes first alternates, so a drift of the machine's load does not favour one.
     let direct: LoadResult;
-    let parts: LoadResult[];
+    let parts: LoadResult;
     if (r % 2 === 0) {
-      direct = await run(ctx.mock.url, connections);
-      parts = await spread();
+      direct = await run(ctx.mock.url);
+      parts = await spreadRun();
     } else {
-      parts = await spread();
-      direct = await run(ctx.mock.url, connections);
+      parts = await spreadRun();
+      direct = await run(ctx.mock.url);
     }
-    const total = parts.reduce((sum, p) => sum + p.rps, 0);
-    failed += direct.errors + direct.non2xx + parts.reduce((n, p) => n + p.errors + p.non2xx, 0);
-    const one = await run(sqlite.url, connections);
+    const { result: one, profile } = await profileRun(sqliteWatch, () => run(sqlite.url));
+    sqliteCpu.push(profile);
+    failed += direct.errors + direct.non2xx + parts.errors + parts.non2xx + one.errors + one.non2xx;
     push(rps, 'direct', direct.rps);
-    push(rps, 'keyway', total);
+    push(rps, 'keyway', parts.rps);
     push(single, 'direct', direct.rps);
     push(single, 'keyway', one.rps);
-    ctx.log(`    direct ${Math.round(direct.rps)} req/s, replicas ${parts.map((p) => Math.round(p.rps)).join(' + ')} = ${Math.round(total)} req/s, one SQLite keyway ${Math.round(one.rps)} req/s`);
+    ctx.log(`    direct ${Math.round(direct.rps)} req/s, ${replicas.length} replicas ${Math.round(parts.rps)} req/s (${(parts.rps / direct.rps * 100).toFixed(0)} %), one SQLite keyway ${Math.round(one.rps)} req/s (${(one.rps / direct.rps * 100).toFixed(0)} %)`);
   }
-  const note = `${connections} connections spread evenly over ${replicas.length} replicas (${ctx.load.tool})${failed ? `; failed requests: ${failed}` : ''}`;
+  logProfile(ctx, `${replicas.length} replicas`, replicaCpu);
+  logProfile(ctx, 'one SQLite keyway', sqliteCpu);
+  const note = `${CONNECTIONS} connections, one ${ctx.load.tool} with ${THREADS} threads on every run; the replicas' spread evenly over the ${replicas.length}${failed ? `; failed requests: ${failed}` : ''}`;
   return [
     compareRow({ scenario: title, measure: '20 ms upstream requests/s', unit: 'req/s', target: '≥ 90 % of direct' }, rps, (c) => c.ratio! >= 0.9 && failed === 0, note),
-    compareRow({ scenario: title, measure: '… one SQLite keyway, same run', unit: 'req/s', target: '–' }, single, () => 'info', 'reference: c=64 on the SQLite keyway alone, measured between the rows above'),
+    compareRow({ scenario: title, measure: '… one SQLite keyway, same run', unit: 'req/s', target: '–' }, single, () => 'info', `reference: ${CONNECTIONS} connections on the SQLite keyway alone, measured between the rows above`),
   ];
+}
+
+/** warmUp runs `slice` until three figures in a row agree within SETTLED (or WARMUP_MAX_S), and logs how long that took. */
+async function warmUp(ctx: BenchContext, what: string, slice: () => Promise<LoadResult>): Promise<void> {
+  const figures: number[] = [];
+  while (figures.length * WARMUP_SLICE_S < WARMUP_MAX_S) {
+    figures.push((await slice()).rps);
+    const last = figures.slice(-3);
+    if (last.length === 3 && Math.max(...last) <= Math.min(...last) * (1 + SETTLED)) break;
+  }
+  ctx.log(`    warm-up ${what}: ${figures.length * WARMUP_SLICE_S} s (${figures.map((f) => Math.round(f)).join(', ')} req/s)`);
+}
+
+/** logProfile prints the mean CPU per request by part over the measured runs. */
+function logProfile(ctx: BenchContext, what: string, profiles: readonly CpuProfile[]): void {
+  const parts = meanProfile(profiles);
+  const total = profiles.reduce((s, p) => s + p.totalUs, 0) / Math.max(1, profiles.length);
+  ctx.log(`    CPU per request, ${what}: ${total.toFixed(0)} µs in all`);
+  for (const [part, us] of parts) ctx.log(`      ${part.padEnd(40)} ${us.toFixed(1).padStart(7)} µs`);
 }
 
 /** Save on one replica (in turn), then poll all three until each reports the new hash. */

@@ -92,16 +92,51 @@ function insertFromArrays(table: string, columns: ReadonlyArray<[string, string]
   return `INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) ${conflict}`;
 }
 
+/**
+ * insertFromJson is `INSERT … SELECT … FROM json_to_recordset($1::json)`: the rows as one
+ * JSON array of objects keyed by column. Captures travel this way rather than as `unnest`
+ * arrays: the driver escapes every element of a text array in JavaScript, regular
+ * expression passes over each body, where JSON.stringify is one native pass: ten times
+ * cheaper for bodies full of quotes and backslashes (JSON inside JSON, code), measured.
+ */
+function insertFromJson(table: string, columns: ReadonlyArray<[string, string]>, conflict: string): string {
+  const names = columns.map(([c]) => c).join(', ');
+  return `INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS t (${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ${conflict}`;
+}
+
+// Request rows stay `unnest` arrays: short strings and numbers, which the driver escapes
+// cheaply; as JSON they cost PostgreSQL as much or more (measured back to back).
 const INSERT_REQUESTS = insertFromArrays('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING');
 const INSERT_TOOLS = insertFromArrays('tool_calls', [['request_id', 'text'], ['seq', 'int4'], ['started_at', 'int8'], ['name', 'text'], ['arguments', 'text']], 'ON CONFLICT DO NOTHING');
 const CAPTURE_COLUMNS: ReadonlyArray<[string, string]> = [
   ['request_id', 'text'], ['created_at', 'int8'], ['request_headers', 'text'], ['request_body', 'text'], ['request_truncated', 'int2'],
   ['response_headers', 'text'], ['response_body', 'text'], ['response_truncated', 'int2'], ['upstream_request_body', 'text'], ['upstream_response_body', 'text'],
 ];
-const INSERT_CAPTURES = insertFromArrays('captures', CAPTURE_COLUMNS, 'ON CONFLICT DO NOTHING');
+const INSERT_CAPTURES = insertFromJson('captures', CAPTURE_COLUMNS, 'ON CONFLICT DO NOTHING');
 const entriesInsert = (table: string) => `INSERT INTO ${table} (started_at, request_id, entries) SELECT s, r, e::jsonb FROM unnest($1::int8[], $2::text[], $3::text[]) AS t (s, r, e) ON CONFLICT DO NOTHING`;
 const INSERT_QUOTA_ENTRIES = entriesInsert('request_quotas');
 const INSERT_HOOK_ENTRIES = entriesInsert('request_hooks');
+
+/** A captures row as json_to_recordset reads it: keys are the column names. */
+type CaptureRow = Record<(typeof CAPTURE_COLUMNS)[number][0], string | number | null>;
+
+/**
+ * jsonText is a body fit for a JSON document PostgreSQL turns into text: no NUL (pgText;
+ * PostgreSQL refuses `\u0000` in text), and no lone surrogate, which JSON.stringify writes
+ * as an escape PostgreSQL refuses too (as a text parameter, the driver's UTF-8 encoding
+ * made it U+FFFD; so does this). Refused, the whole batch would be lost.
+ */
+function jsonText(s: string | null): string | null {
+  if (s === null) return null;
+  const text = pgText(s) as unknown as WellFormed;
+  return text.isWellFormed() ? (text as unknown as string) : text.toWellFormed();
+}
+
+/** String's ES2024 methods (Node 20 has them; the project's lib is ES2023). */
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
 
 /** The lock every insert takes before it draws seq numbers: rows commit in seq order. */
 export const INSERT_LOCK = "SELECT pg_advisory_xact_lock(7038329, hashtext('keyway.telemetry.insert'))";
@@ -187,7 +222,10 @@ export class PgTelemetryDb {
         u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
         r.requestBytes ?? null, r.responseBytes ?? null, r.providerFormat,
       ];
-      values.forEach((v, i) => cols[i]!.push(v));
+      // A string from the client (a model name, a path) may hold a NUL, which PostgreSQL
+      // refuses in text: the whole batch would be lost. (A lone surrogate the driver's UTF-8
+      // encoding makes U+FFFD.)
+      values.forEach((v, i) => cols[i]!.push(typeof v === 'string' ? pgText(v) : v));
       r.toolCalls.forEach((t, i) => {
         tools[0]!.push(r.id), tools[1]!.push(i), tools[2]!.push(Math.round(r.startedAt)), tools[3]!.push(t.name), tools[4]!.push(pgText(t.arguments ?? null));
       });
@@ -202,22 +240,29 @@ export class PgTelemetryDb {
     if (tools[0]!.length > 0) await client.query({ name: 'insert-tools', text: INSERT_TOOLS, values: tools });
     if (quotas[0]!.length > 0) await client.query({ name: 'insert-quota-entries', text: INSERT_QUOTA_ENTRIES, values: quotas });
     if (hooks[0]!.length > 0) await client.query({ name: 'insert-hook-entries', text: INSERT_HOOK_ENTRIES, values: hooks });
-    let captures: unknown[][] = CAPTURE_COLUMNS.map(() => []);
+    let captures: CaptureRow[] = [];
     let bytes = 0;
     const flush = async () => {
-      if (captures[0]!.length === 0) return;
-      await client.query({ name: 'insert-captures', text: INSERT_CAPTURES, values: captures });
-      captures = CAPTURE_COLUMNS.map(() => []);
+      if (captures.length === 0) return;
+      await client.query({ name: 'insert-captures', text: INSERT_CAPTURES, values: [JSON.stringify(captures)] });
+      captures = [];
       bytes = 0;
     };
     for (const { record: r, capture } of items) {
       if (!capture) continue;
       const c = capture instanceof Uint8Array ? decodeCapture(capture, r.id) : capture;
-      const values = [
-        c.requestId, Math.round(r.startedAt), JSON.stringify(c.requestHeaders), pgText(c.requestBody), c.requestTruncated ? 1 : 0, JSON.stringify(c.responseHeaders),
-        pgText(c.responseBody), c.responseTruncated ? 1 : 0, pgText(c.upstreamRequestBody), pgText(c.upstreamResponseBody),
-      ];
-      values.forEach((v, i) => captures[i]!.push(v));
+      captures.push({
+        request_id: c.requestId,
+        created_at: Math.round(r.startedAt),
+        request_headers: JSON.stringify(c.requestHeaders),
+        request_body: jsonText(c.requestBody),
+        request_truncated: c.requestTruncated ? 1 : 0,
+        response_headers: JSON.stringify(c.responseHeaders),
+        response_body: jsonText(c.responseBody),
+        response_truncated: c.responseTruncated ? 1 : 0,
+        upstream_request_body: jsonText(c.upstreamRequestBody),
+        upstream_response_body: jsonText(c.upstreamResponseBody),
+      });
       bytes += c.requestBody.length + c.responseBody.length + (c.upstreamRequestBody?.length ?? 0) + (c.upstreamResponseBody?.length ?? 0);
       if (bytes >= CAPTURE_STATEMENT_BYTES) await flush();
     }
