@@ -206,9 +206,8 @@ class Connection {
   private ended = false;
   /** The server said `connection: close`: the calls behind that answer were never read. */
   private closing = false;
-  /** Whether any byte of an answer arrived since the last write to an idle connection. */
+  /** False from a write to an idle connection until a byte of an answer arrives. */
   private heard = true;
-  private wroteWhenIdle = false;
   private timer: NodeJS.Timeout | undefined;
   private timerFor: 'connect' | 'deadline' | 'idle' | undefined;
   private readonly parser = new AnswerParser();
@@ -228,7 +227,7 @@ class Connection {
       : netConnect({ host, port }, this.onConnect);
     this.socket.setNoDelay(true);
     this.socket.on('data', this.onData);
-    this.socket.on('error', this.onError);
+    this.socket.on('error', (err) => this.onClose(err));
     this.socket.on('end', () => this.onClose(new Error('the hook closed the connection')));
     this.socket.on('close', () => this.onClose(new Error('the connection closed')));
     this.arm('connect', CONNECT_TIMEOUT_MS);
@@ -252,7 +251,6 @@ class Connection {
     let text = '';
     if (this.unwritten === 0) {
       // Nothing was in flight: an answer must come back, or the server had closed the connection.
-      this.wroteWhenIdle = true;
       this.heard = false;
     }
     for (let i = this.unwritten; i < this.calls.length; i++) text += this.calls[i]!.request;
@@ -262,15 +260,21 @@ class Connection {
   }
 
   /** fail ends the connection: each call it holds fails with the reason. */
-  fail(reason: 'timeout' | 'connection', detail: string): void {
-    if (this.ended) return;
+  fail(reason: 'timeout' | 'connection' | 'unreachable', detail: string): void {
+    const calls = this.end();
+    if (!calls) return;
+    for (const c of calls) c.settle({ ok: false, reason, detail });
+    this.client.ready(this.pool);
+  }
+
+  /** end closes the connection once and hands back the calls it held (undefined when it had ended already). */
+  private end(): Call[] | undefined {
+    if (this.ended) return undefined;
     this.ended = true;
     clearTimeout(this.timer);
     this.client.forget(this, this.pool);
     this.socket.destroy();
-    const calls = this.calls.splice(0);
-    for (const c of calls) c.settle({ ok: false, reason, detail });
-    this.client.ready(this.pool);
+    return this.calls.splice(0);
   }
 
   private settleWith(call: Call, a: Answer): void {
@@ -306,15 +310,10 @@ class Connection {
     this.client.ready(this.pool);
   };
 
-  private readonly onError = (err: NodeJS.ErrnoException) => {
-    if (this.ended) return;
-    this.onClose(err);
-  };
-
   /** onClose: the socket ended or failed while connected. */
   private onClose(err: Error): void {
     if (this.ended) return;
-    if (!this.connected) return this.failUnreachable(err);
+    if (!this.connected) return this.fail('unreachable', err.message);
     // An answer whose body ran to the end of the connection is complete now.
     const last = this.parser.endOfStream();
     if (last) {
@@ -326,29 +325,15 @@ class Connection {
     if (this.closing) return this.retire(err.message, false);
     // Written to a kept-alive connection the server had closed meanwhile: it read none of
     // them, most likely (a server that read one and died before answering gets it again).
-    if (this.wroteWhenIdle && !this.heard) return this.retire(err.message, true);
+    if (!this.heard) return this.retire(err.message, true);
     this.fail('connection', err.message);
-  }
-
-  private failUnreachable(err: Error): void {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.client.forget(this, this.pool);
-    this.socket.destroy();
-    const detail = err.message;
-    for (const c of this.calls.splice(0)) c.settle({ ok: false, reason: 'unreachable', detail });
-    this.client.ready(this.pool);
   }
 
   /** retire closes the connection and sends the calls it still holds (never read by the server) once more elsewhere. */
   private retire(detail: string, once: boolean): void {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.client.forget(this, this.pool);
-    this.socket.destroy();
-    this.client.resend(this.calls.splice(0), detail, once);
+    const calls = this.end();
+    if (!calls) return;
+    this.client.resend(calls, detail, once);
     this.client.ready(this.pool);
   }
 
@@ -374,16 +359,16 @@ class Connection {
     const what = this.timerFor;
     this.timerFor = undefined;
     if (what === 'idle') return this.fail('connection', 'idle');
-    if (what === 'connect') return this.failUnreachable(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`));
+    if (what === 'connect') return this.fail('unreachable', `no connection within ${CONNECT_TIMEOUT_MS} ms`);
     // A call's deadline passed: answers come in order, so the calls behind it wait on it too.
     const now = performance.now();
     const late = this.calls.find((c) => c.deadline <= now);
     if (!late) return this.armDeadline();
-    const rest = this.calls.filter((c) => c !== late);
-    this.calls.length = 0;
-    this.calls.push(late);
-    this.fail('timeout', `no answer within ${late.hook.timeoutMs} ms`);
-    for (const c of rest) c.settle({ ok: false, reason: 'connection', detail: 'closed: an earlier call on the connection timed out' });
+    for (const c of this.end()!) {
+      if (c === late) c.settle({ ok: false, reason: 'timeout', detail: `no answer within ${late.hook.timeoutMs} ms` });
+      else c.settle({ ok: false, reason: 'connection', detail: 'closed: an earlier call on the connection timed out' });
+    }
+    this.client.ready(this.pool);
   };
 }
 
@@ -473,7 +458,10 @@ export class AnswerParser {
   /** readHead starts an answer from its head; false when it is not HTTP. */
   private readHead(head: string): boolean {
     const m = /^HTTP\/1\.([01]) (\d{3})/.exec(head);
-    if (!m) return this.bad(`the status line reads ${JSON.stringify(head.slice(0, 40))}`) ?? false;
+    if (!m) {
+      this.bad(`the status line reads ${JSON.stringify(head.slice(0, 40))}`);
+      return false;
+    }
     const status = Number(m[2]);
     if (status < 200) return true; // interim (100 Continue, 103 Early Hints): the final answer follows
     // The three headers that frame an answer, found without splitting the head into lines.
