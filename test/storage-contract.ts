@@ -216,11 +216,10 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.equal(await store.request('req_missing'), null);
   });
 
-  withStore('a body with a NUL is kept (PostgreSQL text cannot hold one: it becomes U+FFFD there)', async (store) => {
+  withStore('a body with a NUL is kept as it is (captures are bytes in a block in both stores)', async (store) => {
     const r = record();
     await store.insert([{ record: r, capture: capture(r, { responseBody: 'before\0after' }) }]);
-    const body = (await store.request(r.id))?.capture?.responseBody ?? '';
-    assert.match(body, /^before.after$/);
+    assert.equal((await store.request(r.id))?.capture?.responseBody, 'before\0after');
   });
 
   withStore('bodies keep every character a JSON or an array literal must escape; a lone surrogate becomes U+FFFD', async (store) => {

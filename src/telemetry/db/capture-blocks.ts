@@ -13,16 +13,8 @@
  * an index. Older captures stay in `captures` and are read and purged from there.
  */
 import type Database from 'better-sqlite3';
-import { compress, decompress } from 'zstd-napi';
+import { BlockCache, packBlock, repack, unpackBlock } from '../capture-block.js';
 import { captureFields, requestHeadersText, type CaptureFields } from '../capture-bytes.js';
-
-/** zstd level 3, the library's default: on captures as fast as level 1, and smaller. */
-const LEVEL = 3;
-/**
- * Decompressed blocks kept for reads that walk consecutive records (the export, the
- * header filter): at most this many bytes, but always the last one read.
- */
-const CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The header filter's condition on a `requests` row: the value of request header `?`
@@ -56,8 +48,7 @@ export class CaptureBlocks {
   private readonly moveSlot: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly clear: Database.Statement;
-  private readonly cache = new Map<number, Buffer>();
-  private cachedBytes = 0;
+  private readonly cache = new BlockCache();
 
   constructor(db: Database.Database) {
     db.function('capture_cached', (block) => (this.cache.has(Number(block)) ? 1 : 0));
@@ -79,10 +70,9 @@ export class CaptureBlocks {
    * called once the requests are written, with their first and last rowid.
    */
   add(captures: Uint8Array[], minStartedAt: number): number {
-    const data = captures.length === 1 ? captures[0]! : contiguous(captures) ?? Buffer.concat(captures);
-    const id = Number(this.insertBlock.run(minStartedAt, compress(data, { compressionLevel: LEVEL })).lastInsertRowid);
+    const id = Number(this.insertBlock.run(minStartedAt, packBlock(captures)).lastInsertRowid);
     // The id of a deleted last block is given out again: what was cached under it is not this.
-    this.forget(id);
+    this.cache.forget(id);
     return id;
   }
 
@@ -109,33 +99,17 @@ export class CaptureBlocks {
    * (HEADER_FILTER_SQL).
    */
   requestHeader(slot: BlockSlot, stored: Buffer | null, name: string): string | null {
-    const data = stored ? this.remember(slot.block, decompress(stored)) : this.cache.get(slot.block);
+    const data = stored ? this.cache.put(slot.block, unpackBlock(stored)) : this.cache.get(slot.block);
     if (!data) return null;
     const headers = JSON.parse(requestHeadersText(data, slot.offset)) as Record<string, string>;
     return Object.hasOwn(headers, name) ? headers[name]! : null;
   }
 
   private data(block: number): Buffer | undefined {
-    let data = this.cache.get(block);
-    // Most recently used last.
-    if (data) return this.remember(block, data);
+    const cached = this.cache.get(block);
+    if (cached) return cached;
     const stored = this.dataOf.get(block) as Buffer | undefined;
-    return stored && this.remember(block, decompress(stored));
-  }
-
-  private remember(block: number, data: Buffer): Buffer {
-    this.forget(block);
-    this.cache.set(block, data);
-    this.cachedBytes += data.length;
-    while (this.cachedBytes > CACHE_BYTES && this.cache.size > 1) this.forget(this.cache.keys().next().value!);
-    return data;
-  }
-
-  private forget(block: number): void {
-    const data = this.cache.get(block);
-    if (!data) return;
-    this.cache.delete(block);
-    this.cachedBytes -= data.length;
+    return stored && this.cache.put(block, unpackBlock(stored));
   }
 
   /**
@@ -156,34 +130,15 @@ export class CaptureBlocks {
       purged += gone;
       const kept = new Set(keep.map((r) => r.rowid));
       for (const r of rows) if (!kept.has(r.rowid)) this.clear.run(r.rowid);
-      this.forget(b.id);
+      this.cache.forget(b.id);
       if (keep.length === 0) {
         this.remove.run(b.id);
         continue;
       }
-      const data = decompress(this.dataOf.get(b.id) as Buffer);
-      const parts: Uint8Array[] = [];
-      let at = 0;
-      for (const r of keep) {
-        const part = data.subarray(r.capture_offset, r.capture_offset + captureFields(data, r.capture_offset).length);
-        this.moveSlot.run(at, r.rowid);
-        parts.push(part);
-        at += part.length;
-      }
-      this.rewrite.run(Math.min(...keep.map((r) => r.started_at)), compress(Buffer.concat(parts), { compressionLevel: LEVEL }), b.id);
+      const { stored, offsets } = repack(unpackBlock(this.dataOf.get(b.id) as Buffer), keep.map((r) => r.capture_offset));
+      keep.forEach((r, i) => this.moveSlot.run(offsets[i], r.rowid));
+      this.rewrite.run(Math.min(...keep.map((r) => r.started_at)), stored, b.id);
     }
     return purged;
   }
-}
-
-/** contiguous returns one view over views that follow each other in one buffer (a batch as sent), else undefined. */
-function contiguous(parts: Uint8Array[]): Uint8Array | undefined {
-  const first = parts[0]!;
-  let end = first.byteOffset + first.byteLength;
-  for (let i = 1; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (p.buffer !== first.buffer || p.byteOffset !== end) return undefined;
-    end += p.byteLength;
-  }
-  return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
 }

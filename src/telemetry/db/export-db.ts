@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CborSequence } from '../export/encode.js';
 import type { CaptureBlocks } from './capture-blocks.js';
+import type { CaptureFields } from '../capture-bytes.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
 
 /** One object ready to upload: `<prefix>/ts-aperture-export-<keySeconds>.cbor.zstd`. */
@@ -126,7 +127,7 @@ export class ExportDb {
       const rows = this.chunk.all(last, end, want) as Array<ExportRow & { capture_block: number | null; capture_offset: number | null }>;
       let full = false;
       for (const row of rows) {
-        if (row.capture_block !== null) this.fillCapture(row, row.capture_block, row.capture_offset!);
+        if (row.capture_block !== null) fillCapture(row, this.blocks.fields({ block: row.capture_block, offset: row.capture_offset! }));
         const tools = row.tool_call_count > 0 ? (this.tools.all(row.id) as ExportToolCall[]) : [];
         sequence.add(exportRecord(row, tools));
         last = row.seq;
@@ -146,18 +147,6 @@ export class ExportDb {
     if (!claimed) this.claim.run(keySeconds, last, sequence.count, EXPORTER);
     const body = sequence.compressed();
     return { keySeconds, afterSeq: c.after_rowid, toSeq: last, count: sequence.count, more: this.after.get(last) !== undefined, rawBytes: sequence.bytes, body };
-  }
-
-  /** fillCapture puts a capture kept in a block (migration 9) where the join puts one from `captures`. */
-  private fillCapture(row: ExportRow, block: number, offset: number): void {
-    const f = this.blocks.fields({ block, offset });
-    if (!f) return;
-    row.request_headers = f.requestHeaders;
-    row.request_body = f.requestBody;
-    row.request_truncated = f.requestTruncated ? 1 : 0;
-    row.response_headers = f.responseHeaders;
-    row.response_body = f.responseBody;
-    row.response_truncated = f.responseTruncated ? 1 : 0;
   }
 
   /** commit moves the cursor past a claimed object once it is uploaded. */
@@ -181,4 +170,15 @@ export class ExportDb {
       oldestUnexportedAt: first?.started_at ?? null,
     };
   }
+}
+
+/** fillCapture puts a capture kept in a block where the join with `captures` puts one from before blocks (both stores). */
+export function fillCapture(row: ExportRow, f: CaptureFields | undefined): void {
+  if (!f) return;
+  row.request_headers = f.requestHeaders;
+  row.request_body = f.requestBody;
+  row.request_truncated = f.requestTruncated ? 1 : 0;
+  row.response_headers = f.responseHeaders;
+  row.response_body = f.responseBody;
+  row.response_truncated = f.responseTruncated ? 1 : 0;
 }

@@ -16,7 +16,12 @@ import type { Pool } from '../../pg/pool.js';
 import { CborSequence } from '../export/encode.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
 import { MAX_OBJECT_BYTES, type ExportBatch, type ExportState } from '../db/export-db.js';
+import { fillCapture } from '../db/export-db.js';
+import type { PgCaptureBlocks } from './capture-blocks-pg.js';
 import { inTransaction } from './sql.js';
+
+/** Where a row's capture is, when it is in a block. */
+type BlockSlot = { capture_block: number | null; capture_offset: number | null };
 
 const EXPORTER = 's3';
 /** Rows read and encoded at a time. */
@@ -40,7 +45,8 @@ interface CursorRow {
 const CHUNK_SQL = `SELECT r.seq, r.id, r.started_at, r.duration_ms, r.login, r.node_id, r.tags, r.format, r.path, r.requested_model,
     r.status, r.has_usage, r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens,
     r.reasoning_tokens, r.web_search_count, r.tool_call_count, r.cost_usd, r.session_id,
-    c.request_headers, c.request_body, c.request_truncated, c.response_headers, c.response_body, c.response_truncated
+    c.request_headers, c.request_body, c.request_truncated, c.response_headers, c.response_body, c.response_truncated,
+    r.capture_block, r.capture_offset
   FROM requests r LEFT JOIN captures c ON c.request_id = r.id
   WHERE r.seq > $1 AND r.seq <= $2 ORDER BY r.seq LIMIT $3`;
 
@@ -48,7 +54,10 @@ export class PgExports {
   /** This worker's name on a lease. */
   private readonly me = randomUUID();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly blocks: PgCaptureBlocks,
+  ) {}
 
   private async row(): Promise<CursorRow> {
     const { rows } = await this.pool.query<CursorRow>({ name: 'export-cursor', text: 'SELECT * FROM export_cursor WHERE exporter = $1', values: [EXPORTER] });
@@ -91,10 +100,12 @@ export class PgExports {
       let last = c.after_seq;
       for (;;) {
         const want = claimed ? CHUNK : Math.min(CHUNK, limit - sequence.count);
-        const { rows } = await this.pool.query<ExportRow>({ name: 'export-chunk', text: CHUNK_SQL, values: [last, end, want] });
+        const { rows } = await this.pool.query<ExportRow & BlockSlot>({ name: 'export-chunk', text: CHUNK_SQL, values: [last, end, want] });
         const tools = await this.toolsOf(rows.filter((r) => r.tool_call_count > 0).map((r) => r.id));
+        await this.blocks.load(rows.flatMap((r) => (r.capture_block === null ? [] : [r.capture_block])));
         let full = false;
         for (const row of rows) {
+          if (row.capture_block !== null) fillCapture(row, await this.blocks.fields(row.capture_block, row.capture_offset!));
           sequence.add(exportRecord(row, tools.get(row.id) ?? []));
           last = row.seq;
           if (!claimed && (sequence.count >= limit || sequence.bytes >= MAX_OBJECT_BYTES)) {

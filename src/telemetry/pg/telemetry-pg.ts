@@ -19,7 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { migrate } from '../../pg/migrate.js';
 import { describePgError, openPool, type Pool, type PoolClient } from '../../pg/pool.js';
 import { agentSql } from '../agents.js';
-import { decodeCapture } from '../capture-bytes.js';
+import { captureFromFields, encodeCapture } from '../capture-bytes.js';
+import { PgCaptureBlocks } from './capture-blocks-pg.js';
 import type { HookEntry, StoredRequest } from '../record.js';
 import {
   captureFromRow,
@@ -85,6 +86,7 @@ const REQUEST_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
   ['cache_write_5m_tokens', 'int8'], ['cache_write_1h_tokens', 'int8'], ['reasoning_tokens', 'int8'], ['web_search_count', 'int8'],
   ['tool_call_count', 'int4'], ['stop_reason', 'text'], ['cost_usd', 'float8'], ['cost_basis', 'text'], ['session_id', 'text'],
   ['credential_source', 'text'], ['credential_fp', 'text'], ['request_bytes', 'int8'], ['response_bytes', 'int8'], ['provider_format', 'text'],
+  ['capture_block', 'int8'], ['capture_offset', 'int4'],
 ];
 
 /** insertFromArrays is `INSERT … SELECT * FROM unnest($1::type[], …)`: one statement for any number of rows. */
@@ -92,57 +94,19 @@ function insertFromArrays(table: string, columns: ReadonlyArray<[string, string]
   return `INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) ${conflict}`;
 }
 
-/**
- * insertFromJson is `INSERT … SELECT … FROM json_to_recordset($1::json)`: the rows as one
- * JSON array of objects keyed by column. Captures travel this way rather than as `unnest`
- * arrays: the driver escapes every element of a text array in JavaScript, regular
- * expression passes over each body, where JSON.stringify is one native pass: ten times
- * cheaper for bodies full of quotes and backslashes (JSON inside JSON, code), measured.
- */
-function insertFromJson(table: string, columns: ReadonlyArray<[string, string]>, conflict: string): string {
-  const names = columns.map(([c]) => c).join(', ');
-  return `INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS t (${columns.map(([c, t]) => `${c} ${t}`).join(', ')}) ${conflict}`;
-}
-
 // Request rows stay `unnest` arrays: short strings and numbers, which the driver escapes
 // cheaply; as JSON they cost PostgreSQL as much or more (measured back to back).
-const INSERT_REQUESTS = insertFromArrays('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING');
+// The seq numbers the batch drew: its capture block names them.
+const INSERT_REQUESTS = `WITH written AS (${insertFromArrays('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING RETURNING seq')}) SELECT min(seq) AS first, max(seq) AS last FROM written`;
 const INSERT_TOOLS = insertFromArrays('tool_calls', [['request_id', 'text'], ['seq', 'int4'], ['started_at', 'int8'], ['name', 'text'], ['arguments', 'text']], 'ON CONFLICT DO NOTHING');
-const CAPTURE_COLUMNS: ReadonlyArray<[string, string]> = [
-  ['request_id', 'text'], ['created_at', 'int8'], ['request_headers', 'text'], ['request_body', 'text'], ['request_truncated', 'int2'],
-  ['response_headers', 'text'], ['response_body', 'text'], ['response_truncated', 'int2'], ['upstream_request_body', 'text'], ['upstream_response_body', 'text'],
-];
-const INSERT_CAPTURES = insertFromJson('captures', CAPTURE_COLUMNS, 'ON CONFLICT DO NOTHING');
 const entriesInsert = (table: string) => `INSERT INTO ${table} (started_at, request_id, entries) SELECT s, r, e::jsonb FROM unnest($1::int8[], $2::text[], $3::text[]) AS t (s, r, e) ON CONFLICT DO NOTHING`;
 const INSERT_QUOTA_ENTRIES = entriesInsert('request_quotas');
 const INSERT_HOOK_ENTRIES = entriesInsert('request_hooks');
 
-/** A captures row as json_to_recordset reads it: keys are the column names. */
-type CaptureRow = Record<(typeof CAPTURE_COLUMNS)[number][0], string | number | null>;
-
-/**
- * jsonText is a body fit for a JSON document PostgreSQL turns into text: no NUL (pgText;
- * PostgreSQL refuses `\u0000` in text), and no lone surrogate, which JSON.stringify writes
- * as an escape PostgreSQL refuses too (as a text parameter, the driver's UTF-8 encoding
- * made it U+FFFD; so does this). Refused, the whole batch would be lost.
- */
-function jsonText(s: string | null): string | null {
-  if (s === null) return null;
-  const text = pgText(s) as unknown as WellFormed;
-  return text.isWellFormed() ? (text as unknown as string) : text.toWellFormed();
-}
-
-/** String's ES2024 methods (Node 20 has them; the project's lib is ES2023). */
-interface WellFormed {
-  isWellFormed(): boolean;
-  toWellFormed(): string;
-}
-
 /** The lock every insert takes before it draws seq numbers: rows commit in seq order. */
-export const INSERT_LOCK = "SELECT pg_advisory_xact_lock(7038329, hashtext('keyway.telemetry.insert'))";
-
-/** Capture bytes at most in one INSERT statement: a batch of long agent conversations is split. */
-const CAPTURE_STATEMENT_BYTES = 16 * 1024 * 1024;
+const INSERT_LOCK = "SELECT pg_advisory_xact_lock(7038329, hashtext('keyway.telemetry.insert'))";
+/** The lock, and the id of the batch's capture block (its rows name it before it is written). */
+const INSERT_LOCK_AND_BLOCK = "SELECT pg_advisory_xact_lock(7038329, hashtext('keyway.telemetry.insert')), nextval('capture_blocks_id_seq') AS block";
 
 /** Where the database stands, for /metrics and the dashboard (see store.ts StoreStatus). */
 export interface PgStatus {
@@ -156,13 +120,16 @@ export class PgTelemetryDb {
   readonly conversations: PgConversations;
   readonly quotas: PgQuotas;
   readonly exports: PgExports;
+  /** Captures since migration 2, one block per batch. */
+  private readonly blocks: PgCaptureBlocks;
   private closing = false;
   private readonly health: PgStatus = { available: true, failingSince: null, lastError: null, retries: 0 };
 
   private constructor(private readonly pool: Pool) {
     this.conversations = new PgConversations(pool);
     this.quotas = new PgQuotas(pool);
-    this.exports = new PgExports(pool);
+    this.blocks = new PgCaptureBlocks(pool);
+    this.exports = new PgExports(pool, this.blocks);
   }
 
   /** open migrates the schema (under the advisory lock: replicas may start together) and is ready. */
@@ -208,23 +175,36 @@ export class PgTelemetryDb {
   }
 
   private async insertOnce(client: PoolClient, items: InsertItem[]): Promise<void> {
-    await client.query(INSERT_LOCK);
+    // The batch's captures are one block; each row says where its capture is in it.
+    const captures: Uint8Array[] = [];
+    let minStarted = Number.MAX_SAFE_INTEGER;
+    for (const { record, capture } of items) {
+      if (!capture) continue;
+      captures.push(capture instanceof Uint8Array ? capture : encodeCapture(capture));
+      if (record.startedAt < minStarted) minStarted = record.startedAt;
+    }
+    const locked = await client.query<{ block: number }>(captures.length > 0 ? INSERT_LOCK_AND_BLOCK : INSERT_LOCK);
+    const block = captures.length > 0 ? locked.rows[0]!.block : null;
     const cols: unknown[][] = REQUEST_COLUMNS.map(() => []);
     const tools: unknown[][] = [[], [], [], [], []];
     const quotas: unknown[][] = [[], [], []];
     const hooks: unknown[][] = [[], [], []];
-    for (const { record: r, cost } of items) {
+    let offset = 0;
+    let next = 0;
+    for (const { record: r, cost, capture } of items) {
       const u = r.usage;
+      const at = capture ? offset : null;
+      if (capture) offset += captures[next++]!.byteLength;
       const values = [
         r.id, Math.round(r.startedAt), r.durationMs, r.ttfbMs, r.login, r.nodeId, r.tags.join(','), pgText(r.userAgent), r.client, r.format, r.path,
         r.requestedModel, r.provider, r.upstreamModel, r.status, r.errorCode, r.errorClass, r.stream ? 1 : 0, u ? 1 : 0,
         u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheReadTokens ?? 0, u?.cacheWrite5mTokens ?? 0, u?.cacheWrite1hTokens ?? 0, u?.reasoningTokens ?? 0,
         u?.webSearchCount ?? 0, r.toolCalls.length, r.stopReason, cost?.usd ?? null, cost?.basis ?? null, r.sessionId, r.credentialSource, r.credentialFingerprint,
-        r.requestBytes ?? null, r.responseBytes ?? null, r.providerFormat,
+        r.requestBytes ?? null, r.responseBytes ?? null, r.providerFormat, capture ? block : null, at,
       ];
       // A string from the client (a model name, a path) may hold a NUL, which PostgreSQL
       // refuses in text: the whole batch would be lost. (A lone surrogate the driver's UTF-8
-      // encoding makes U+FFFD.)
+      // encoding makes U+FFFD.) Captures are bytes in their block, which may hold anything.
       values.forEach((v, i) => cols[i]!.push(typeof v === 'string' ? pgText(v) : v));
       r.toolCalls.forEach((t, i) => {
         tools[0]!.push(r.id), tools[1]!.push(i), tools[2]!.push(Math.round(r.startedAt)), tools[3]!.push(t.name), tools[4]!.push(pgText(t.arguments ?? null));
@@ -236,41 +216,28 @@ export class PgTelemetryDb {
         hooks[0]!.push(Math.round(r.startedAt)), hooks[1]!.push(r.id), hooks[2]!.push(JSON.stringify(r.hooks.map((e) => [e.hook, e.event, e.verdict, e.ms, e.detail ?? null])));
       }
     }
-    await client.query({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
+    const written = await client.query<{ first: number | null; last: number | null }>({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
+    const range = written.rows[0]!;
+    if (block !== null && range.first !== null) await this.blocks.add(client, block, captures, Math.round(minStarted), range.first, range.last!);
     if (tools[0]!.length > 0) await client.query({ name: 'insert-tools', text: INSERT_TOOLS, values: tools });
     if (quotas[0]!.length > 0) await client.query({ name: 'insert-quota-entries', text: INSERT_QUOTA_ENTRIES, values: quotas });
     if (hooks[0]!.length > 0) await client.query({ name: 'insert-hook-entries', text: INSERT_HOOK_ENTRIES, values: hooks });
-    let captures: CaptureRow[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (captures.length === 0) return;
-      await client.query({ name: 'insert-captures', text: INSERT_CAPTURES, values: [JSON.stringify(captures)] });
-      captures = [];
-      bytes = 0;
-    };
-    for (const { record: r, capture } of items) {
-      if (!capture) continue;
-      const c = capture instanceof Uint8Array ? decodeCapture(capture, r.id) : capture;
-      captures.push({
-        request_id: c.requestId,
-        created_at: Math.round(r.startedAt),
-        request_headers: JSON.stringify(c.requestHeaders),
-        request_body: jsonText(c.requestBody),
-        request_truncated: c.requestTruncated ? 1 : 0,
-        response_headers: JSON.stringify(c.responseHeaders),
-        response_body: jsonText(c.responseBody),
-        response_truncated: c.responseTruncated ? 1 : 0,
-        upstream_request_body: jsonText(c.upstreamRequestBody),
-        upstream_response_body: jsonText(c.upstreamResponseBody),
-      });
-      bytes += c.requestBody.length + c.responseBody.length + (c.upstreamRequestBody?.length ?? 0) + (c.upstreamResponseBody?.length ?? 0);
-      if (bytes >= CAPTURE_STATEMENT_BYTES) await flush();
-    }
-    await flush();
   }
 
   /** where builds the filter; `usageOnly` leaves MCP tool calls out unless the filter asks for them. */
-  private where(f: QueryFilter, p: Params, usageOnly = false): string {
+  private async where(f: QueryFilter, p: Params, usageOnly = false): Promise<string> {
+    // Captures in blocks are read here, not by PostgreSQL: the header filter becomes the ids it matches.
+    const inBlocks = f.header === undefined ? undefined : await this.headerIds(f, usageOnly);
+    return this.whereSql(f, p, usageOnly, inBlocks);
+  }
+
+  private async headerIds(f: QueryFilter, usageOnly: boolean): Promise<string[]> {
+    const p = new Params();
+    const w = this.whereSql({ ...f, header: undefined }, p, usageOnly, undefined);
+    return this.blocks.withHeader(`FROM requests ${w}`, p.values, f.header!.name, f.header!.value);
+  }
+
+  private whereSql(f: QueryFilter, p: Params, usageOnly: boolean, headerIds: string[] | undefined): string {
     const clauses: string[] = [];
     if (f.format !== undefined) clauses.push(`format = ${p.add(f.format)}`);
     else if (usageOnly) clauses.push(`format != ${p.add(MCP_FORMAT)}`);
@@ -285,7 +252,8 @@ export class PgTelemetryDb {
     if (f.model !== undefined) clauses.push(`${MODEL_NAME} = ${p.add(f.model)}`);
     if (f.agent !== undefined) clauses.push(`${AGENT} = ${p.add(f.agent)}`);
     if (f.header !== undefined) {
-      clauses.push(`EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND (c.request_headers::json ->> ${p.add(f.header.name)}) = ${p.add(f.header.value)})`);
+      // Captures in blocks, and capture rows from before migration 2.
+      clauses.push(`(requests.id = ANY(${p.add(headerIds ?? [], '::text[]')}) OR EXISTS (SELECT 1 FROM captures c WHERE c.request_id = requests.id AND (c.request_headers::json ->> ${p.add(f.header.name)}) = ${p.add(f.header.value)}))`);
     }
     return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
   }
@@ -296,7 +264,7 @@ export class PgTelemetryDb {
 
   async usage(f: QueryFilter, groupBy: GroupBy | undefined): Promise<{ totals: UsageRow; groups: UsageRow[] }> {
     const p = new Params();
-    const w = this.where(f, p, true);
+    const w = await this.where(f, p, true);
     const [totals] = await this.all<UsageRow>(`SELECT NULL AS key, ${SUMS} FROM requests ${w}`, p);
     const groups = groupBy
       ? await this.all<UsageRow>(`SELECT ${GROUP_EXPR[groupBy]} AS key, ${SUMS} FROM requests ${w} GROUP BY key ORDER BY ${groupBy === 'day' ? 'key' : '"costUsd" DESC, requests DESC'}`, p)
@@ -307,7 +275,7 @@ export class PgTelemetryDb {
   /** requests lists newest first; `before` is the cursor returned as `next`. */
   async requests(f: QueryFilter, limit: number, before?: string): Promise<{ requests: StoredRequest[]; next: string | null }> {
     const p = new Params();
-    let w = this.where(f, p);
+    let w = await this.where(f, p);
     if (before) {
       const [at, id] = before.split('~');
       const t = p.add(Number(at), '::int8');
@@ -344,30 +312,51 @@ export class PgTelemetryDb {
   /** usageTable is the CSV export: one row per day, user and model. */
   async usageTable(f: QueryFilter): Promise<Array<UsageRow & { day: string; login: string; model: string }>> {
     const p = new Params();
-    const w = this.where(f, p, true);
+    const w = await this.where(f, p, true);
     return this.all(`SELECT ${GROUP_EXPR.day} AS day, login, ${MODEL_NAME} AS model, NULL AS key, ${SUMS} FROM requests ${w} GROUP BY day, login, model ORDER BY day, login, model`, p);
   }
 
   async request(id: string): Promise<RequestDetail | null> {
     const { rows } = await this.pool.query({ name: 'request-by-id', text: `SELECT *, ${AGENT} AS agent FROM requests WHERE id = $1`, values: [id] });
     if (rows.length === 0) return null;
-    const [tools, captures] = await Promise.all([
+    const row = rows[0] as Record<string, unknown>;
+    const [tools, capture] = await Promise.all([
       this.pool.query<{ name: string; arguments: string | null }>({ name: 'request-tools', text: 'SELECT name, arguments FROM tool_calls WHERE request_id = $1 ORDER BY seq', values: [id] }),
-      this.pool.query<Record<string, string | number | null>>({ name: 'request-capture', text: 'SELECT * FROM captures WHERE request_id = $1', values: [id] }),
+      this.captureOf(id, row.capture_block as number | null, row.capture_offset as number | null),
     ]);
-    const request = fromRow(rows[0] as Record<string, unknown>);
+    const request = fromRow(row);
     await this.attach([request]);
-    const c = captures.rows[0];
     return {
       request,
       toolCalls: tools.rows.map((t) => (t.arguments === null ? { name: t.name } : { name: t.name, arguments: t.arguments })),
-      capture: c ? captureFromRow(c) : null,
+      capture,
     };
+  }
+
+  /** captureOf reads a request's capture from its block, or from `captures` for one from before migration 2. */
+  private async captureOf(id: string, block: number | null, offset: number | null, again = true): Promise<RequestDetail['capture']> {
+    if (block !== null && offset !== null) {
+      const fields = await this.blocks.fields(block, offset);
+      if (fields) {
+        const { requestId: _id, ...capture } = captureFromFields(fields, id);
+        return capture;
+      }
+      // The block was just written again by a purge (under a new id): the row says where now.
+      if (!again) return null;
+      const { rows } = await this.pool.query<{ capture_block: number | null; capture_offset: number | null }>({
+        name: 'request-capture-slot',
+        text: 'SELECT capture_block, capture_offset FROM requests WHERE id = $1',
+        values: [id],
+      });
+      return rows[0] ? this.captureOf(id, rows[0].capture_block, rows[0].capture_offset, false) : null;
+    }
+    const { rows } = await this.pool.query<Record<string, string | number | null>>({ name: 'request-capture', text: 'SELECT * FROM captures WHERE request_id = $1', values: [id] });
+    return rows[0] ? captureFromRow(rows[0]) : null;
   }
 
   async sessions(f: QueryFilter, limit: number): Promise<SessionRow[]> {
     const p = new Params();
-    const w = this.where(f, p, true);
+    const w = await this.where(f, p, true);
     const rows = await this.all<Omit<SessionRow, 'models'> & { models: string | null }>(
       `SELECT session_id AS "sessionId", min(login) AS login, min(started_at) AS "startedAt", max(started_at + duration_ms) AS "endedAt",
         count(*) AS requests, string_agg(DISTINCT ${MODEL_NAME}, ',') AS models,
@@ -382,10 +371,10 @@ export class PgTelemetryDb {
   async toolUse(f: QueryFilter, bucketMs: number): Promise<ToolUse> {
     const size = Math.max(60_000, Math.floor(bucketMs));
     const p = new Params();
-    const w = this.where({ ...f, format: MCP_FORMAT }, p);
+    const w = await this.where({ ...f, format: MCP_FORMAT }, p);
     const q = (key: string) => this.all<ToolUseRow>(`SELECT ${key} AS key, ${TOOL_SUMS} FROM requests ${w} GROUP BY key ORDER BY calls DESC LIMIT 200`, p);
     const sp = new Params();
-    const sw = this.where({ ...f, format: MCP_FORMAT }, sp);
+    const sw = await this.where({ ...f, format: MCP_FORMAT }, sp);
     const at = `(started_at / ${sp.add(size, '::int8')}) * ${sp.add(size, '::int8')}`;
     const [[totals], byTool, byUser, byOutcome, series, models] = await Promise.all([
       this.all<ToolUseRow>(`SELECT NULL AS key, ${TOOL_SUMS} FROM requests ${w}`, p),
@@ -401,11 +390,11 @@ export class PgTelemetryDb {
   /** modelToolUse aggregates the tool calls models made; see TelemetryDb.modelToolUse. */
   private async modelToolUse(f: QueryFilter, size: number): Promise<ModelToolUse> {
     const { tool, server: _server, format: _format, ...rest } = f;
-    const query = (select: string, tail: string) => {
+    const query = async (select: string, tail: string) => {
       const p = new Params();
       const calls = `SELECT request_id, name AS tool FROM tool_calls WHERE started_at >= ${p.add(f.from ?? -MAX_TIME_MS, '::int8')} AND started_at < ${p.add(f.to ?? MAX_TIME_MS, '::int8')}${tool === undefined ? '' : ` AND name = ${p.add(tool)}`}`;
       const head = select.replace('$SIZE', () => p.add(size, '::int8')).replace('$SIZE', () => p.add(size, '::int8'));
-      const w = this.where(rest, p, true);
+      const w = await this.where(rest, p, true);
       return this.all<ModelToolRow & { at: number; tool: string }>(`SELECT ${head} FROM (${calls}) t JOIN requests ON requests.id = t.request_id ${w} ${tail}`, p);
     };
     const sums = 'count(*) AS calls, count(DISTINCT requests.id) AS requests';
@@ -429,7 +418,7 @@ export class PgTelemetryDb {
   /** adoption: one pass groups the period's rows by day, login, agent and model; summarise makes the tables. */
   async adoption(f: QueryFilter, bucket: AdoptionBucket): Promise<Adoption> {
     const p = new Params();
-    const w = this.where(f, p, true);
+    const w = await this.where(f, p, true);
     const groups = await this.all<AdoptionGroup>(
       `SELECT ${GROUP_EXPR.day} AS day, login, ${AGENT} AS agent, ${MODEL_NAME} AS model, count(*) AS requests,
        coalesce(sum(input_tokens), 0) AS "inputTokens", coalesce(sum(output_tokens), 0) AS "outputTokens", coalesce(sum(cost_usd), 0) AS "costUsd", max(started_at) AS "lastSeen"
@@ -451,7 +440,8 @@ export class PgTelemetryDb {
       const r = await this.pool.query(text, exported === undefined ? [cutoff] : [cutoff, exported]);
       return r.rowCount ?? 0;
     };
-    const captures = await run('captures', 'created_at', capturesBefore);
+    const inBlocks = capturesBefore === undefined ? 0 : await this.blocks.purge(capturesBefore, exported);
+    const captures = inBlocks + (await run('captures', 'created_at', capturesBefore));
     const tools = await run('tool_calls', 'started_at', toolsBefore);
     return { captures, tools };
   }
