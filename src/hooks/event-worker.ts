@@ -12,6 +12,7 @@ import { EventClient } from './event-client.js';
 import type { HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 import { PayloadBuilder } from './payload.js';
+import { lowerThisThread } from '../thread-priority.js';
 
 export interface EventWorkerData {
   client: HookClientSettings;
@@ -49,6 +50,9 @@ export type FromEventWorker = { op: 'outcomes'; groups: OutcomeGroup[] } | { op:
 
 /** How often outcomes are reported: often enough for /metrics, rarely enough to cost the request thread nothing. */
 const REPORT_MS = 50;
+
+// Events are sent after the answers they describe, never before another request (thread-priority.ts).
+lowerThisThread();
 
 const port = parentPort;
 if (!port) throw new Error('the hook events worker must run in a worker thread');

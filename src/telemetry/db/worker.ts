@@ -13,6 +13,7 @@ import { unpackBatch, type WireItem } from './wire.js';
 import type { PgTelemetryDb } from '../pg/telemetry-pg.js';
 import { unreachable } from '../../pg/errors.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
+import { lowerThisThread } from '../../thread-priority.js';
 
 export type WorkerRequest =
   | { op: 'insert'; items: WireItem[]; captures?: ArrayBuffer }
@@ -47,6 +48,9 @@ export type WorkerMessage = { id: number; request: WorkerRequest };
  * `unavailable`: the error is PostgreSQL being out of reach, not the request (a 503).
  */
 export type WorkerReply = ({ id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; unavailable?: boolean }) & { recycled?: ArrayBuffer };
+
+// Writing telemetry waits for the requests it records (thread-priority.ts).
+lowerThisThread();
 
 const port = parentPort;
 if (!port) throw new Error('telemetry worker must run in a worker thread');
