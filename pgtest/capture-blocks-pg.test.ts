@@ -14,26 +14,11 @@ import { PgTelemetryDb } from '../src/telemetry/pg/telemetry-pg.js';
 import { PG_MIGRATIONS } from '../src/telemetry/pg/schema.js';
 import { migrate } from '../src/pg/migrate.js';
 import { openPool } from '../src/pg/pool.js';
-import type { Capture, RequestRecord } from '../src/telemetry/record.js';
+import { capture, item, record } from '../test/capture-fixtures.js';
 import { usePostgres } from './use-postgres.js';
 
 const server = usePostgres();
 
-function record(id: string, startedAt: number): RequestRecord {
-  return {
-    id, startedAt, durationMs: 5, ttfbMs: 1, login: 'alice@example.com', nodeId: '', tags: [], userAgent: 'test', client: 'api', format: 'openai_chat', providerFormat: 'openai_chat',
-    path: '/v1/chat/completions', requestedModel: 'gpt-test', provider: 'openai', upstreamModel: 'gpt-test', status: 200, errorCode: null, errorClass: null, stream: false,
-    usage: null, toolCalls: [], stopReason: 'stop', sessionId: 's', credentialSource: 'provider', credentialFingerprint: null, pricing: null, quotas: [],
-  };
-}
-function capture(id: string, body: string, team = 'platform'): Capture {
-  return {
-    requestId: id, requestHeaders: { 'content-type': 'application/json', 'x-team': team }, requestBody: body, requestTruncated: false,
-    responseHeaders: { 'content-type': 'application/json' }, responseBody: `{"answer":"${body.length}"}`, responseTruncated: false,
-    upstreamRequestBody: null, upstreamResponseBody: null,
-  };
-}
-const item = (r: RequestRecord, c: Capture | null) => ({ record: r, cost: null, capture: c });
 const body = async (db: PgTelemetryDb, id: string) => (await db.request(id))?.capture?.requestBody ?? null;
 
 async function withDatabase(fn: (url: string, sql: (text: string, values?: unknown[]) => Promise<unknown[]>) => Promise<void>): Promise<void> {

@@ -14,7 +14,7 @@ import { decodeMultiple } from 'cbor-x';
 import { decompress } from 'zstd-napi';
 import { MIGRATIONS } from '../src/telemetry/db/schema.js';
 import { TelemetryDb } from '../src/telemetry/db/telemetry-db.js';
-import type { Capture, RequestRecord } from '../src/telemetry/record.js';
+import { capture, item, record } from './capture-fixtures.js';
 
 let dir: string;
 before(async () => {
@@ -25,25 +25,10 @@ after(async () => {
 });
 
 let n = 0;
-function record(id: string, startedAt: number): RequestRecord {
-  return {
-    id, startedAt, durationMs: 5, ttfbMs: 1, login: 'alice@example.com', nodeId: '', tags: [], userAgent: 'test', client: 'api', format: 'openai_chat', providerFormat: 'openai_chat',
-    path: '/v1/chat/completions', requestedModel: 'gpt-test', provider: 'openai', upstreamModel: 'gpt-test', status: 200, errorCode: null, errorClass: null, stream: false,
-    usage: null, toolCalls: [], stopReason: 'stop', sessionId: 's', credentialSource: 'provider', credentialFingerprint: null, pricing: null, quotas: [],
-  };
-}
-function capture(id: string, body: string, team = 'platform'): Capture {
-  return {
-    requestId: id, requestHeaders: { 'content-type': 'application/json', 'x-team': team }, requestBody: body, requestTruncated: false,
-    responseHeaders: { 'content-type': 'application/json' }, responseBody: `{"answer":"${body.length}"}`, responseTruncated: body.length > 20,
-    upstreamRequestBody: null, upstreamResponseBody: null,
-  };
-}
 function open(): { db: TelemetryDb; path: string } {
   const path = join(dir, `t${++n}.db`);
   return { db: new TelemetryDb(path), path };
 }
-const item = (r: RequestRecord, c: Capture | null) => ({ record: r, cost: null, capture: c });
 /** Every block's text, decompressed: what is on disk. */
 function blockText(path: string): string {
   const raw = new Database(path, { readonly: true });

@@ -7,7 +7,8 @@
  * reads walking consecutive records go through.
  */
 import { compress, decompress } from 'zstd-napi';
-import { captureFields } from './capture-bytes.js';
+import { captureFields, encodeCapture } from './capture-bytes.js';
+import type { Capture, RequestRecord } from './record.js';
 
 /** zstd level 3, the library's default: on captures as fast as level 1, and smaller. */
 const LEVEL = 3;
@@ -17,6 +18,21 @@ const LEVEL = 3;
  * header filter): at most this many bytes, but always the last one read.
  */
 const CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * batchCaptures collects a batch's captures in order, as bytes (the recorder's, or encoded
+ * here), and the earliest start among their requests: what a block is made of.
+ */
+export function batchCaptures(items: ReadonlyArray<{ record: RequestRecord; capture: Capture | Uint8Array | null }>): { captures: Uint8Array[]; minStartedAt: number } {
+  const captures: Uint8Array[] = [];
+  let minStartedAt = Number.MAX_SAFE_INTEGER;
+  for (const { record, capture } of items) {
+    if (!capture) continue;
+    captures.push(capture instanceof Uint8Array ? capture : encodeCapture(capture));
+    if (record.startedAt < minStartedAt) minStartedAt = record.startedAt;
+  }
+  return { captures, minStartedAt };
+}
 
 /** packBlock compresses a batch's captures into one block; their offsets are the sums of the lengths before each. */
 export function packBlock(captures: Uint8Array[]): Buffer {

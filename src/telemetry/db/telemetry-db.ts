@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import type { Capture, RequestRecord, StoredRequest } from '../record.js';
 import type { ToolCall } from '../usage.js';
 import { AGENT_SQL } from '../agents.js';
-import { captureFromFields, encodeCapture } from '../capture-bytes.js';
+import { captureFromFields } from '../capture-bytes.js';
+import { batchCaptures } from '../capture-block.js';
 import { CaptureBlocks, HEADER_FILTER_SQL } from './capture-blocks.js';
 import { ConversationsDb } from './conversations-db.js';
 import { ExportDb } from './export-db.js';
@@ -315,14 +316,8 @@ export class TelemetryDb {
     this.insertTool = this.db.prepare('INSERT OR REPLACE INTO tool_calls VALUES (?, ?, ?, ?, ?)');
     this.insertMany = this.db.transaction((items: InsertItem[]) => {
       // The batch's captures go first, as one block; each row then says where its capture is.
-      const captures: Uint8Array[] = [];
-      let minStarted = Number.MAX_SAFE_INTEGER;
-      for (const { record, capture } of items) {
-        if (!capture) continue;
-        captures.push(capture instanceof Uint8Array ? capture : encodeCapture(capture));
-        if (record.startedAt < minStarted) minStarted = record.startedAt;
-      }
-      const block = captures.length > 0 ? this.blocks.add(captures, minStarted) : null;
+      const { captures, minStartedAt } = batchCaptures(items);
+      const block = captures.length > 0 ? this.blocks.add(captures, minStartedAt) : null;
       let offset = 0;
       let next = 0;
       let firstRowid = 0;

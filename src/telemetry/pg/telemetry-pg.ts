@@ -19,7 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { migrate } from '../../pg/migrate.js';
 import { describePgError, openPool, type Pool, type PoolClient } from '../../pg/pool.js';
 import { agentSql } from '../agents.js';
-import { captureFromFields, encodeCapture } from '../capture-bytes.js';
+import { batchCaptures } from '../capture-block.js';
+import { captureFromFields } from '../capture-bytes.js';
 import { PgCaptureBlocks } from './capture-blocks-pg.js';
 import type { HookEntry, StoredRequest } from '../record.js';
 import {
@@ -176,13 +177,7 @@ export class PgTelemetryDb {
 
   private async insertOnce(client: PoolClient, items: InsertItem[]): Promise<void> {
     // The batch's captures are one block; each row says where its capture is in it.
-    const captures: Uint8Array[] = [];
-    let minStarted = Number.MAX_SAFE_INTEGER;
-    for (const { record, capture } of items) {
-      if (!capture) continue;
-      captures.push(capture instanceof Uint8Array ? capture : encodeCapture(capture));
-      if (record.startedAt < minStarted) minStarted = record.startedAt;
-    }
+    const { captures, minStartedAt } = batchCaptures(items);
     const locked = await client.query<{ block: number }>(captures.length > 0 ? INSERT_LOCK_AND_BLOCK : INSERT_LOCK);
     const block = captures.length > 0 ? locked.rows[0]!.block : null;
     const cols: unknown[][] = REQUEST_COLUMNS.map(() => []);
@@ -218,7 +213,7 @@ export class PgTelemetryDb {
     }
     const written = await client.query<{ first: number | null; last: number | null }>({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
     const range = written.rows[0]!;
-    if (block !== null && range.first !== null) await this.blocks.add(client, block, captures, Math.round(minStarted), range.first, range.last!);
+    if (block !== null && range.first !== null) await this.blocks.add(client, block, captures, Math.round(minStartedAt), range.first, range.last!);
     if (tools[0]!.length > 0) await client.query({ name: 'insert-tools', text: INSERT_TOOLS, values: tools });
     if (quotas[0]!.length > 0) await client.query({ name: 'insert-quota-entries', text: INSERT_QUOTA_ENTRIES, values: quotas });
     if (hooks[0]!.length > 0) await client.query({ name: 'insert-hook-entries', text: INSERT_HOOK_ENTRIES, values: hooks });
