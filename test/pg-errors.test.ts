@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { StoreUnavailableError } from '../src/errors.js';
 import { rethrowUnreachable, unreachable } from '../src/pg/errors.js';
 import { toGatewayError } from '../src/server/respond.js';
+import { retryable } from '../src/telemetry/pg/sql.js';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -54,4 +55,13 @@ test('an unreachable database answers 503 STORE_UNAVAILABLE with Retry-After, wi
   const failed = await Promise.reject(broken).catch(rethrow).catch((e: unknown) => e);
   assert.equal(failed, broken, 'passed on unchanged');
   assert.equal(toGatewayError(failed).status, 500);
+});
+
+test('a telemetry batch is written again after what passes (unreachable, deadlock, disk full, a driver timeout), never after a refused statement', () => {
+  for (const err of [withCode('ECONNREFUSED'), withCode('57P01'), withCode('40P01', 'deadlock detected'), withCode('40001'), withCode('53100', 'could not extend file'), new Error('Query read timeout')]) {
+    assert.equal(retryable(err), true, `${(err as Error).message} ${(err as { code?: string }).code ?? ''}`);
+  }
+  for (const err of [withCode('42P01'), withCode('23505'), withCode('22P02'), withCode('22021', 'invalid byte sequence for encoding "UTF8": 0x00')]) {
+    assert.equal(retryable(err), false, (err as { code: string }).code);
+  }
 });

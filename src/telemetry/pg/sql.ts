@@ -3,6 +3,7 @@
  * built from a filter (values always travel as parameters, never in the SQL text), one
  * transaction on one connection, and which errors are worth retrying.
  */
+import { unreachable } from '../../pg/errors.js';
 import type { Pool, PoolClient } from '../../pg/pool.js';
 
 /** Params collects a query's values and hands out their `$n` placeholders. */
@@ -32,17 +33,16 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
 }
 
 /**
- * retryable: the database could not be reached or went away (connection refused or
- * reset, server shutting down, too many connections), as against a statement it refused.
- * A batch that failed for the first reason is written again later; one that failed for
- * the second would fail the same way forever.
+ * retryable: worth writing the batch again later. The database could not be reached
+ * (pg/errors.ts `unreachable`), or the failure passes by itself: a socket error or
+ * timeout of the driver (no code), a serialization failure or deadlock (40), insufficient
+ * resources (53: disk full, out of memory). A statement the database refused would fail
+ * the same way forever.
  */
 export function retryable(err: unknown): boolean {
+  if (unreachable(err)) return true;
   const code = (err as { code?: unknown })?.code;
-  if (typeof code !== 'string') return true; // a socket error or timeout of the driver
-  if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, …
-  // 08: connection exception; 53: insufficient resources; 57P: operator intervention (shutdown); 40: serialization/deadlock.
-  return code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code.startsWith('40');
+  return typeof code !== 'string' || code.startsWith('40') || code.startsWith('53');
 }
 
 /** PostgreSQL text cannot hold NUL; a body that has one keeps the rest (U+FFFD in its place). */
