@@ -54,3 +54,23 @@ export function post(
 export function hrMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
+
+/** timedPost sends one POST and resolves with its latency in ms (to the last byte of a 200), or an error text. */
+export function timedPost(url: string, agent: Agent, headers: Record<string, string | number>, body: Buffer, timeoutMs: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const start = hrMs();
+    post(
+      url,
+      agent,
+      headers,
+      body,
+      timeoutMs,
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode === 200 ? hrMs() - start : `HTTP ${res.statusCode}`));
+        res.on('error', (err) => resolve(err.message));
+      },
+      (err) => resolve(err.message),
+    );
+  });
+}

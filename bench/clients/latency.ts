@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { summarize, type Summary } from '../lib/stats.js';
-import { emit, hrMs, keepAliveAgent, post, readSpec, type ClientTarget } from './io.js';
+import { emit, keepAliveAgent, readSpec, timedPost, type ClientTarget } from './io.js';
 
 export interface LatencySpec {
   targets: ClientTarget[];
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < n; k++) {
       const t = (round + k) % n; // rotate who goes first, so no target always follows another
       const target = spec.targets[t]!;
-      const outcome = await once(target.url + (target.path ?? spec.path), agents[t]!, headers[t]!, bodies[t]!, spec.timeoutMs);
+      const outcome = await timedPost(target.url + (target.path ?? spec.path), agents[t]!, headers[t]!, bodies[t]!, spec.timeoutMs);
       if (round < spec.warmup) continue;
       if (typeof outcome === 'number') samples[t]!.push(outcome);
       else {
@@ -55,32 +55,6 @@ async function main(): Promise<void> {
   });
   for (const a of agents) a.destroy();
   emit(result);
-}
-
-/** once sends one request and resolves with its latency in ms, or an error text. */
-function once(
-  url: string,
-  agent: ReturnType<typeof keepAliveAgent>,
-  headers: Record<string, string | number>,
-  body: Buffer,
-  timeoutMs: number,
-): Promise<number | string> {
-  return new Promise((resolve) => {
-    const start = hrMs();
-    post(
-      url,
-      agent,
-      headers,
-      body,
-      timeoutMs,
-      (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(res.statusCode === 200 ? hrMs() - start : `HTTP ${res.statusCode}`));
-        res.on('error', (err) => resolve(err.message));
-      },
-      (err) => resolve(err.message),
-    );
-  });
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AlternateResult, AlternateSpec } from '../clients/alternate.js';
 import type { LatencyResult, LatencySpec } from '../clients/latency.js';
 import type { SseResult, SseSpec } from '../clients/sse.js';
 import { push, type PerRepeat } from './compare.js';
@@ -18,6 +19,13 @@ async function runClient<T>(ctx: BenchContext, name: string, spec: unknown, time
   const file = join(ctx.tmp, `${name}-${++specs}.json`);
   await writeFile(file, JSON.stringify(spec));
   return runJsonChild<T>(process.execPath, [clientScript(name), file], timeoutMs);
+}
+
+/** alternate runs the alternating client (clients/alternate.ts): one gateway, its configuration switched between rounds by the client. */
+export async function alternate(ctx: BenchContext, run: Omit<AlternateSpec, 'path' | 'bodyFile' | 'timeoutMs' | 'headers'> & { bodyBytes: number }): Promise<AlternateResult> {
+  const { bodyBytes, ...rest } = run;
+  const spec: AlternateSpec = { ...rest, path: '/v1/chat/completions', headers: {}, bodyFile: await ctx.bodyFile(bodyBytes), timeoutMs: 30_000 };
+  return runClient<AlternateResult>(ctx, 'alternate', spec, 15 * 60_000);
 }
 
 export interface LatencyRun {

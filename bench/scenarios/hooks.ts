@@ -9,7 +9,10 @@
  * processes differ from each other by (memory layout, JIT history: an identical twin read
  * +30 µs in one quiet run). So it is measured in one process: one gateway's configuration
  * is switched through the admin API between rounds without hooks and rounds with the
- * event hook, in the order ABBA, and "added" is the median of the pairs' differences. A
+ * event hook, in the order ABBA, and "added" is the median of the pairs' differences. One
+ * client process runs all the rounds and makes the switches itself (clients/alternate.ts):
+ * 40 short rounds of each rather than 8 long ones from a client started per round, whose
+ * own JIT state and layout moved a round's p50 by as much as the event costs. A
  * floor row switches to the same configuration but for a comment. On this machine the
  * hook server shares the two cores with the client, keyway and the mock (in a deployment
  * it is elsewhere), so the event is measured three ways: a hook server on Node's `http`
@@ -33,7 +36,7 @@ import type { TapResult } from '../../src/telemetry/tap.js';
 import { BENCH_MODEL, chatBody } from '../lib/bodies.js';
 import { keywayConfig } from '../lib/keyway-config.js';
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
-import { latency } from '../lib/measure.js';
+import { alternate, latency } from '../lib/measure.js';
 import { BUILD_DIR } from '../lib/paths.js';
 import { findExecutable, freePort, readThreadCpu, startService, type ThreadCpu } from '../lib/procs.js';
 import { median } from '../lib/stats.js';
@@ -99,17 +102,17 @@ export const hooksScenario: Scenario = {
           push(guardrail.p99, t.name, res[t.name]!.ms.p99);
         }
       }
-      const rounds = ctx.opts.quick ? 4 : 8;
-      const switcher = configSwitcher(ab);
-      await switcher.use(keywayConfig(ctx.mock.url, auditHook(audit.url)));
-      await latency(ctx, { targets: [{ name: 'keyway', url: ab.url }], bodyBytes: 1024, warmup: ctx.opts.quick ? 300 : 1500, requests: 10 }); // starts the events thread
-      const alternate = (text: string, hook?: Service) => alternateRounds(ctx, ab, switcher, withoutHooks, text, { rounds, requests, hook });
+      // Many short rounds in one client process (clients/alternate.ts): the machine's speed drifts over seconds.
+      const rounds = ctx.opts.quick ? 10 : 40;
+      const roundRequests = ctx.opts.quick ? 200 : 400;
+      await alternateRounds(ctx, ab, withoutHooks, keywayConfig(ctx.mock.url, auditHook(audit.url)), { rounds: 1, requests: ctx.opts.quick ? 300 : 1500 }); // warms up, starts the events thread
+      const against = (text: string, hook?: Service) => alternateRounds(ctx, ab, withoutHooks, text, { rounds, requests: roundRequests, hook });
       // The floor: the same configuration but for a comment, a change that adds nothing.
-      const floor = await alternate(`${withoutHooks}\n// the floor: nothing changes\n`);
-      const event = await alternate(keywayConfig(ctx.mock.url, auditHook(audit.url)), audit);
-      const eventNice = auditNice ? await alternate(keywayConfig(ctx.mock.url, auditHook(auditNice.url)), auditNice) : undefined;
-      const eventSink = await alternate(keywayConfig(ctx.mock.url, auditHook(sink.url)), sink);
-      await switcher.use(withoutHooks);
+      const floor = await against(`${withoutHooks}\n// the floor: nothing changes\n`);
+      const event = await against(keywayConfig(ctx.mock.url, auditHook(audit.url)), audit);
+      const eventNice = auditNice ? await against(keywayConfig(ctx.mock.url, auditHook(auditNice.url)), auditNice) : undefined;
+      const eventSink = await against(keywayConfig(ctx.mock.url, auditHook(sink.url)), sink);
+      await alternateRounds(ctx, ab, `${withoutHooks}\n// back to no hooks\n`, withoutHooks, { rounds: 1, requests: 10 });
       // The guardrail alone, as a client at concurrency 1 sees it: the floor of what it adds.
       const alone: number[] = [];
       for (let r = 0; r < Math.min(repeats, 3); r++) {
@@ -141,7 +144,7 @@ export const hooksScenario: Scenario = {
 
       const inProcess = await measureEventInProcess(ctx.opts.quick ? 20_000 : 100_000);
       const note = '"direct" here is keyway without hooks';
-      const sameNote = `values in µs; one gateway whose configuration is switched between rounds: "direct" is its rounds without hooks, "keyway" its rounds with them, ${rounds} of each (${requests} requests, c=1), in the order ABBA; "added" is the median of the pairs' differences`;
+      const sameNote = `values in µs; one gateway whose configuration is switched between rounds: "direct" is its rounds without hooks, "keyway" its rounds with them, ${rounds} of each (${roundRequests} requests after 50 of warm-up, c=1, one client process switching the configuration itself), in the order ABBA; "added" is the median of the pairs' differences`;
       // What keyway adds around the call: the added latency less the hook's own, as a client
       // sees it (a 1 ms timer answers in more than 1 ms over HTTP on a busy machine).
       const hookAlone = median(alone);
@@ -217,37 +220,38 @@ interface Alternation {
 }
 
 /**
- * alternateRounds measures one gateway at concurrency 1 in rounds, switching its
- * configuration between `base` and `variant` before each (ABBA: a drift of the machine's
- * speed during the run falls on both alike), and reads the CPU each round cost its
- * threads and the hook server from /proc. A round's first requests are a warm-up: they
- * let the switch settle (a new snapshot; the events thread finishing the last round's).
+ * alternateRounds measures one gateway at concurrency 1 in rounds, its configuration
+ * switched between `base` and `variant` before each by the client itself
+ * (clients/alternate.ts), in the order ABBA (a drift of the machine's speed falls on both
+ * alike), with the CPU each round cost the gateway's threads and the hook server. A
+ * round's first 50 requests are a warm-up: they let the switch settle (a new snapshot;
+ * the events thread finishing the last round's).
  */
-async function alternateRounds(ctx: BenchContext, gateway: Service, switcher: ConfigSwitcher, base: string, variant: string, o: { rounds: number; requests: number; hook?: Service }): Promise<Alternation> {
+async function alternateRounds(ctx: BenchContext, gateway: Service, base: string, variant: string, o: { rounds: number; requests: number; hook?: Service }): Promise<Alternation> {
+  const res = await alternate(ctx, {
+    url: gateway.url,
+    bodyBytes: 1024,
+    base,
+    variant,
+    pairs: o.rounds,
+    warmup: 50,
+    requests: o.requests,
+    settleMs: 100, // the round's last events delivered
+    gatewayPid: gateway.pid,
+    ...(o.hook ? { hookPid: o.hook.pid } : {}),
+  });
   const p50: PerRepeat = {};
   const p99: PerRepeat = {};
   const cpu = { direct: { main: 0, other: 0, hook: 0, n: 0 }, keyway: { main: 0, other: 0, hook: 0, n: 0 } };
-  const total = (c: ThreadCpu | undefined) => (c ? c.mainMs + c.otherMs : 0);
-  const round = async (name: 'direct' | 'keyway') => {
-    await switcher.use(name === 'direct' ? base : variant);
-    const before = readThreadCpu(gateway.pid);
-    const hookBefore = o.hook && readThreadCpu(o.hook.pid);
-    const warmup = 200;
-    const res = await latency(ctx, { targets: [{ name: 'keyway', url: gateway.url }], bodyBytes: 1024, warmup, requests: o.requests });
-    await new Promise((r) => setTimeout(r, 100)); // the round's last events delivered
-    const after = readThreadCpu(gateway.pid);
-    const hookAfter = o.hook && readThreadCpu(o.hook.pid);
-    push(p50, name, res.keyway!.ms.p50 * 1000);
-    push(p99, name, res.keyway!.ms.p99 * 1000);
+  for (const round of res.rounds) {
+    const name = round.side === 'base' ? 'direct' : 'keyway';
+    push(p50, name, round.p50 * 1000);
+    push(p99, name, round.p99 * 1000);
     const c = cpu[name];
-    c.main += (after?.mainMs ?? 0) - (before?.mainMs ?? 0);
-    c.other += (after?.otherMs ?? 0) - (before?.otherMs ?? 0);
-    c.hook += total(hookAfter) - total(hookBefore);
-    c.n += warmup + o.requests;
-  };
-  for (let r = 0; r < o.rounds; r++) {
-    const order: Array<'direct' | 'keyway'> = r % 2 === 0 ? ['direct', 'keyway'] : ['keyway', 'direct'];
-    for (const name of order) await round(name);
+    c.main += round.mainMs;
+    c.other += round.otherMs;
+    c.hook += round.hookMs;
+    c.n += round.requests;
   }
   const perRequest = (side: 'direct' | 'keyway', pick: 'main' | 'other' | 'hook') => (cpu[side][pick] * 1000) / cpu[side].n;
   return {
@@ -256,26 +260,6 @@ async function alternateRounds(ctx: BenchContext, gateway: Service, switcher: Co
     mainUs: perRequest('keyway', 'main') - perRequest('direct', 'main'),
     otherUs: perRequest('keyway', 'other') - perRequest('direct', 'other'),
     hookUs: o.hook ? perRequest('keyway', 'hook') : undefined,
-  };
-}
-
-interface ConfigSwitcher {
-  /** use puts `text` in force (a save through the admin API), unless it already is. */
-  use(text: string): Promise<void>;
-}
-
-function configSwitcher(gateway: Service): ConfigSwitcher {
-  let current: string | undefined;
-  let hash: string | undefined;
-  return {
-    async use(text) {
-      if (text === current) return;
-      hash ??= ((await (await fetch(`${gateway.url}/api/config`)).json()) as { hash: string }).hash;
-      const res = await fetch(`${gateway.url}/api/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: text, hash }) });
-      if (res.status !== 200) throw new Error(`switching the bench gateway's configuration: ${res.status} ${await res.text()}`);
-      hash = ((await res.json()) as { hash: string }).hash;
-      current = text;
-    },
   };
 }
 

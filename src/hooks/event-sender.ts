@@ -10,7 +10,7 @@
  * without event hooks never has it.
  *
  * Its counts of what is outstanding are lowered as the thread reports outcomes (every
- * 50 ms), so the bounds are a little conservative, never loose.
+ * 100 ms), so the bounds are a little conservative, never loose.
  */
 import { Worker } from 'node:worker_threads';
 import type { HookEvent } from '../config/types.js';
@@ -21,8 +21,13 @@ import type { HookClientSettings } from './hook-client.js';
 import type { CompiledHook } from './hook-plan.js';
 import type { PayloadParts } from './payload.js';
 
-/** How long calls gather before they go to the events thread, in one message. */
-const FLUSH_MS = 20;
+/**
+ * How long calls gather before they go to the events thread, in one message. Events are
+ * asynchronous, so a tenth of a second is nothing to the hook; to the request thread each
+ * hand-over (and each wake-up of the events thread and the hook) is a fixed cost, which
+ * at low rates was paid for a handful of events (20 ms before: docs/performance.md).
+ */
+const FLUSH_MS = 100;
 /** A batch this large goes at once. */
 const FLUSH_JOBS = 512;
 

@@ -49,7 +49,7 @@ export interface OutcomeGroup {
 export type FromEventWorker = { op: 'outcomes'; groups: OutcomeGroup[] } | { op: 'drained' };
 
 /** How often outcomes are reported: often enough for /metrics, rarely enough to cost the request thread nothing. */
-const REPORT_MS = 50;
+const REPORT_MS = 100;
 
 // Events are sent after the answers they describe, never before another request (thread-priority.ts).
 lowerThisThread();
