@@ -39,7 +39,7 @@ import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { alternate, latency } from '../lib/measure.js';
 import { BUILD_DIR } from '../lib/paths.js';
 import { findExecutable, freePort, readThreadCpu, startService, type ThreadCpu } from '../lib/procs.js';
-import { median } from '../lib/stats.js';
+import { median, percentile } from '../lib/stats.js';
 import type { BenchContext, Row, Scenario, Service } from '../lib/types.js';
 import { cpuPerRequest, type CpuPerRequest } from './telemetry.js';
 
@@ -266,7 +266,9 @@ async function alternateRounds(ctx: BenchContext, gateway: Service, base: string
 /** cpuNote says what the variant cost beside the request's answer, in CPU a request. */
 function cpuNote(a: Alternation): string {
   const hook = a.hookUs === undefined ? '' : `, the hook server ${a.hookUs.toFixed(0)} µs`;
-  return `CPU a request with the variant less without: main thread ${a.mainUs.toFixed(1)} µs, keyway's other threads (the events thread) ${a.otherUs.toFixed(1)} µs${hook}`;
+  const diffs = (a.p50.keyway ?? []).map((k, i) => k - (a.p50.direct?.[i] ?? Number.NaN)).filter(Number.isFinite);
+  const middle = diffs.length ? `; the pairs' differences, middle half: ${percentile(diffs, 25).toFixed(1)} to ${percentile(diffs, 75).toFixed(1)} µs` : '';
+  return `CPU a request with the variant less without: main thread ${a.mainUs.toFixed(1)} µs, keyway's other threads (the events thread) ${a.otherUs.toFixed(1)} µs${hook}${middle}`;
 }
 
 /**
