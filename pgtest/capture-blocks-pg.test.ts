@@ -149,6 +149,10 @@ test('postgres: a database from before migration 2 keeps its capture rows: read,
       assert.deepEqual(await ids('data'), []);
       assert.deepEqual((await db.requests({ header: { name: 'constructor', value: 'x' } }, 10)).requests, [], 'a name is a key, not a property lookup');
       assert.equal((await db.usage({ header: { name: 'x-team', value: 'platform' } }, undefined)).totals.requests, 2);
+      // Tool Use runs its queries at once with one header filter: they share one scan of the blocks.
+      const tools = await db.toolUse({ header: { name: 'x-team', value: 'platform' } }, 60_000);
+      assert.equal(tools.totals.calls, 0, 'no MCP calls among them');
+      assert.equal(tools.models.totals.requests, 0);
       const batch = await db.exports.next(100, Date.now());
       assert.equal(batch?.count, 2, 'both exported');
       assert.deepEqual(await db.purge(Date.now() - 3_600_000, undefined), { captures: 1, tools: 0 });

@@ -123,6 +123,8 @@ export class PgTelemetryDb {
   readonly exports: PgExports;
   /** Captures since migration 2, one block per batch. */
   private readonly blocks: PgCaptureBlocks;
+  /** Header-filter scans running now, by filter (headerIds). */
+  private readonly scans = new Map<string, Promise<string[]>>();
   private closing = false;
   private readonly health: PgStatus = { available: true, failingSince: null, lastError: null, retries: 0 };
 
@@ -226,10 +228,19 @@ export class PgTelemetryDb {
     return this.whereSql(f, p, usageOnly, inBlocks);
   }
 
-  private async headerIds(f: QueryFilter, usageOnly: boolean): Promise<string[]> {
+  /**
+   * headerIds scans the blocks for a header filter. The queries of one answer (Tool Use runs
+   * several at once with the same filter) share a scan: it is kept while it runs.
+   */
+  private headerIds(f: QueryFilter, usageOnly: boolean): Promise<string[]> {
+    const key = JSON.stringify([f, usageOnly]);
+    const running = this.scans.get(key);
+    if (running) return running;
     const p = new Params();
     const w = this.whereSql({ ...f, header: undefined }, p, usageOnly, undefined);
-    return this.blocks.withHeader(`FROM requests ${w}`, p.values, f.header!.name, f.header!.value);
+    const scan = this.blocks.withHeader(`FROM requests ${w}`, p.values, f.header!.name, f.header!.value).finally(() => this.scans.delete(key));
+    this.scans.set(key, scan);
+    return scan;
   }
 
   private whereSql(f: QueryFilter, p: Params, usageOnly: boolean, headerIds: string[] | undefined): string {
