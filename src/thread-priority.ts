@@ -9,19 +9,22 @@
  * one's own nice value needs no privilege. Elsewhere, or if it fails, nothing changes.
  */
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
-/** The nice value of background threads: below requests, above idle. */
-export const BACKGROUND_NICE = 10;
+/** How many nice steps background threads run below the process: below requests, above idle. */
+export const BACKGROUND_STEPS = 10;
 
-/** lowerThisThread lowers the calling thread's priority to `nice`; true if it could. */
-export function lowerThisThread(nice = BACKGROUND_NICE): boolean {
+/**
+ * lowerThisThread lowers the calling thread's priority by `steps` nice values from where
+ * it is (a process started with `nice -n 5` gets 15; never past 19); true if it could.
+ */
+export function lowerThisThread(steps = BACKGROUND_STEPS): boolean {
   if (process.platform !== 'linux') return false;
   try {
     // "<pid>/task/<tid>"
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (!Number.isInteger(tid) || tid === process.pid) return false; // never the main thread
-    setPriority(tid, nice);
+    setPriority(tid, Math.min(19, getPriority(tid) + steps));
     return true;
   } catch {
     return false;

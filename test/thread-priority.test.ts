@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { BACKGROUND_NICE, lowerThisThread } from '../src/thread-priority.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BACKGROUND_STEPS, lowerThisThread } from '../src/thread-priority.js';
 import { WorkerTelemetryStore } from '../src/telemetry/store.js';
 
 const linux = process.platform === 'linux';
+const run = promisify(execFile);
 
 /** The nice value of every thread of this process, by thread id. */
 function threadNices(): Map<number, number> {
@@ -26,8 +29,9 @@ function threadNices(): Map<number, number> {
 }
 
 test('the main thread is never lowered', { skip: !linux && 'Linux only' }, () => {
+  const before = threadNices().get(process.pid);
   assert.equal(lowerThisThread(), false);
-  assert.equal(threadNices().get(process.pid), 0);
+  assert.equal(threadNices().get(process.pid), before);
 });
 
 test('a worker thread lowers itself, and only itself', { skip: !linux && 'Linux only' }, async () => {
@@ -46,8 +50,8 @@ test('a worker thread lowers itself, and only itself', { skip: !linux && 'Linux 
     worker.once('error', reject);
   });
   await worker.terminate();
-  assert.deepEqual(answer, { lowered: true, nice: BACKGROUND_NICE });
-  assert.equal(threadNices().get(process.pid), 0, 'the process itself keeps its priority');
+  assert.deepEqual(answer, { lowered: true, nice: threadNices().get(process.pid)! + BACKGROUND_STEPS });
+  
 });
 
 test('the telemetry writer runs below the request thread', { skip: !linux && 'Linux only' }, async () => {
@@ -56,11 +60,26 @@ test('the telemetry writer runs below the request thread', { skip: !linux && 'Li
   const store = await WorkerTelemetryStore.open(join(dir, 'keyway.db'));
   try {
     await store.status(); // the worker has started and answered
-    const lowered = [...threadNices()].filter(([tid, nice]) => !before.has(tid) && nice === BACKGROUND_NICE);
-    assert.equal(lowered.length, 1, 'one new thread at nice 10: the writer');
-    assert.equal(threadNices().get(process.pid), 0);
+    const lowered = [...threadNices()].filter(([tid, nice]) => !before.has(tid) && nice === threadNices().get(process.pid)! + BACKGROUND_STEPS);
+    assert.equal(lowered.length, 1, 'one new thread ten steps below the process: the writer');
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the steps count from the process: started at nice 5, a background thread runs at 15', { skip: !linux && 'Linux only' }, async () => {
+  const url = new URL('../src/thread-priority.js', import.meta.url).href;
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    const w = new Worker(\`
+      const { lowerThisThread } = await import(\${JSON.stringify(${JSON.stringify(url)})});
+      const { readFileSync } = await import('node:fs');
+      const { parentPort } = await import('node:worker_threads');
+      lowerThisThread();
+      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+      parentPort.postMessage(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));\`, { eval: true, type: 'module' });
+    w.once('message', (nice) => { console.log(nice); process.exit(0); });`;
+  const { stdout } = await run('nice', ['-n', '5', process.execPath, '--input-type=module', '-e', script]);
+  assert.equal(Number(stdout.trim()), 15);
 });
