@@ -38,7 +38,7 @@ import { keywayConfig } from '../lib/keyway-config.js';
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { alternate, latency } from '../lib/measure.js';
 import { BUILD_DIR } from '../lib/paths.js';
-import { findExecutable, freePort, readThreadCpu, startService, type ThreadCpu } from '../lib/procs.js';
+import { findExecutable, freePort, readThreadCpu, startService } from '../lib/procs.js';
 import { median, percentile } from '../lib/stats.js';
 import type { BenchContext, Row, Scenario, Service } from '../lib/types.js';
 import { cpuPerRequest, type CpuPerRequest } from './telemetry.js';

@@ -133,12 +133,6 @@ const GROUP_EXPR: Record<GroupBy, string> = {
 
 export type AdoptionBucket = 'day' | 'week';
 
-/** The first day of a request's UTC day or (ISO, Monday-first) week, as `YYYY-MM-DD`. */
-const PERIOD_EXPR: Record<AdoptionBucket, string> = {
-  day: "date(started_at / 1000, 'unixepoch')",
-  week: "date(started_at / 1000, 'unixepoch', 'weekday 0', '-6 days')",
-};
-
 /** One row of an adoption table: `users` distinct logins, their requests, tokens and cost. */
 export interface AdoptionRow {
   users: number;
