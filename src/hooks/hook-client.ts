@@ -40,7 +40,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
   private done = false;
 
   constructor(
-    private readonly hook: CompiledHook,
+    hook: CompiledHook,
     private readonly read: boolean,
     private readonly maxBytes: number,
     private readonly resolve: (r: HookCallResult) => void,
