@@ -163,3 +163,26 @@ test('postgres: a database from before migration 2 keeps its capture rows: read,
     }
   });
 });
+
+test('postgres: the header filter reads past one page of rows (5,000) and counts every match once', async () => {
+  await withDatabase(async (url) => {
+    const db = await PgTelemetryDb.open(url);
+    try {
+      const t0 = Date.now() - 60_000;
+      for (let b = 0; b < 61; b++) {
+        const batch = [];
+        for (let i = 0; i < 100; i++) {
+          const n = b * 100 + i;
+          batch.push(item(record(`req_${String(n).padStart(5, '0')}`, t0 + n), capture(`req_${n}`, '{}', n % 3 === 0 ? 'red' : 'blue')));
+        }
+        await db.insert(batch);
+      }
+      assert.equal((await db.usage({ header: { name: 'x-team', value: 'red' } }, undefined)).totals.requests, 2_034, 'every third of 6,100');
+      assert.equal((await db.usage({ header: { name: 'x-team', value: 'blue' } }, undefined)).totals.requests, 4_066);
+      const page = await db.requests({ header: { name: 'x-team', value: 'red' } }, 3);
+      assert.deepEqual(page.requests.map((r) => r.id), ['req_06099', 'req_06096', 'req_06093'], 'newest first');
+    } finally {
+      await db.close();
+    }
+  });
+});
