@@ -149,6 +149,16 @@ export function requestHeadersText(bytes: Uint8Array, offset = 0): string {
   return buf.toString('utf8', offset + 5, offset + 5 + n);
 }
 
+/**
+ * requestHeaderValue is one request header's value in the capture at `offset` (names are
+ * lower-case), or null: the header filter's question, in both stores. A name is a key,
+ * never a property of the object (`constructor` matches nothing).
+ */
+export function requestHeaderValue(bytes: Uint8Array, offset: number, name: string): string | null {
+  const headers = JSON.parse(requestHeadersText(bytes, offset)) as Record<string, string>;
+  return Object.hasOwn(headers, name) ? headers[name]! : null;
+}
+
 /** decodeCapture gives back the capture at `offset` of `bytes` as the recorder had it. */
 export function decodeCapture(bytes: Uint8Array, requestId: string, offset = 0): Capture {
   return captureFromFields(captureFields(bytes, offset), requestId);

@@ -14,7 +14,7 @@
  */
 import type Database from 'better-sqlite3';
 import { BlockCache, packBlock, repack, unpackBlock } from '../capture-block.js';
-import { captureFields, requestHeadersText, type CaptureFields } from '../capture-bytes.js';
+import { captureFields, requestHeaderValue, type CaptureFields } from '../capture-bytes.js';
 
 /**
  * The header filter's condition on a `requests` row: the value of request header `?`
@@ -100,9 +100,7 @@ export class CaptureBlocks {
    */
   requestHeader(slot: BlockSlot, stored: Buffer | null, name: string): string | null {
     const data = stored ? this.cache.put(slot.block, unpackBlock(stored)) : this.cache.get(slot.block);
-    if (!data) return null;
-    const headers = JSON.parse(requestHeadersText(data, slot.offset)) as Record<string, string>;
-    return Object.hasOwn(headers, name) ? headers[name]! : null;
+    return data ? requestHeaderValue(data, slot.offset, name) : null;
   }
 
   private data(block: number): Buffer | undefined {

@@ -12,7 +12,7 @@
  */
 import type { Pool, PoolClient } from '../../pg/pool.js';
 import { BlockCache, packBlock, repack, unpackBlock } from '../capture-block.js';
-import { captureFields, requestHeadersText, type CaptureFields } from '../capture-bytes.js';
+import { captureFields, requestHeaderValue, type CaptureFields } from '../capture-bytes.js';
 import { inTransaction } from './sql.js';
 
 /** Request rows read at a time by the header filter's scan. */
@@ -43,6 +43,11 @@ export class PgCaptureBlocks {
   /** fields reads one capture's parts, or undefined if its block is gone. */
   async fields(block: number, offset: number): Promise<CaptureFields | undefined> {
     await this.load([block]);
+    return this.loadedFields(block, offset);
+  }
+
+  /** loadedFields is fields for a block `load` has just brought in (a walk over a chunk of rows). */
+  loadedFields(block: number, offset: number): CaptureFields | undefined {
     const data = this.cache.get(block);
     return data && captureFields(data, offset);
   }
@@ -74,9 +79,7 @@ export class PgCaptureBlocks {
       await this.load(rows.map((r) => r.capture_block));
       for (const r of rows) {
         const data = this.cache.get(r.capture_block);
-        if (!data) continue;
-        const headers = JSON.parse(requestHeadersText(data, r.capture_offset)) as Record<string, string>;
-        if (Object.hasOwn(headers, name) && headers[name] === value) found.push(r.id);
+        if (data && requestHeaderValue(data, r.capture_offset, name) === value) found.push(r.id);
       }
       if (rows.length < SCAN_PAGE) return found;
       const last = rows.at(-1)!;
@@ -108,9 +111,9 @@ export class PgCaptureBlocks {
 
   private async purgeBlock(client: PoolClient, block: number, before: number, exportedThrough: number | undefined): Promise<number> {
     // Locked: another replica purging at the same time waits, then finds the block gone.
-    const { rows: found } = await client.query<{ first_seq: number; last_seq: number; data: Buffer }>({
+    const { rows: found } = await client.query<{ first_seq: number; last_seq: number }>({
       name: 'capture-block-lock',
-      text: 'SELECT first_seq, last_seq, data FROM capture_blocks WHERE id = $1 FOR UPDATE',
+      text: 'SELECT first_seq, last_seq FROM capture_blocks WHERE id = $1 FOR UPDATE',
       values: [block],
     });
     const b = found[0];
@@ -128,7 +131,9 @@ export class PgCaptureBlocks {
       await client.query({ name: 'capture-slots-clear', text: 'UPDATE requests SET capture_block = NULL, capture_offset = NULL WHERE seq = ANY($1::int8[])', values: [gone.map((r) => r.seq)] });
     }
     if (keep.length > 0) {
-      const { stored, offsets } = repack(unpackBlock(b.data), keep.map((r) => r.capture_offset));
+      // The bytes only now: most blocks the purge looks at keep everything (not exported yet).
+      const { rows: data } = await client.query<{ data: Buffer }>({ name: 'capture-block-bytes', text: 'SELECT data FROM capture_blocks WHERE id = $1', values: [block] });
+      const { stored, offsets } = repack(unpackBlock(data[0]!.data), keep.map((r) => r.capture_offset));
       const { rows: next } = await client.query<{ id: number }>({
         name: 'capture-block-rewrite',
         text: 'INSERT INTO capture_blocks (first_seq, last_seq, min_started_at, data) VALUES ($1, $2, $3, $4) RETURNING id',

@@ -15,8 +15,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Pool } from '../../pg/pool.js';
 import { CborSequence } from '../export/encode.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
-import { MAX_OBJECT_BYTES, type ExportBatch, type ExportState } from '../db/export-db.js';
-import { fillCapture } from '../db/export-db.js';
+import { fillCapture, MAX_OBJECT_BYTES, type ExportBatch, type ExportState } from '../db/export-db.js';
 import type { PgCaptureBlocks } from './capture-blocks-pg.js';
 import { inTransaction } from './sql.js';
 
@@ -105,7 +104,7 @@ export class PgExports {
         await this.blocks.load(rows.flatMap((r) => (r.capture_block === null ? [] : [r.capture_block])));
         let full = false;
         for (const row of rows) {
-          if (row.capture_block !== null) fillCapture(row, await this.blocks.fields(row.capture_block, row.capture_offset!));
+          if (row.capture_block !== null) fillCapture(row, this.blocks.loadedFields(row.capture_block, row.capture_offset!));
           sequence.add(exportRecord(row, tools.get(row.id) ?? []));
           last = row.seq;
           if (!claimed && (sequence.count >= limit || sequence.bytes >= MAX_OBJECT_BYTES)) {
