@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AlternateResult, AlternateSpec } from '../clients/alternate.js';
 import type { LatencyResult, LatencySpec } from '../clients/latency.js';
+import type { PairedResult, PairedSpec } from '../clients/paired.js';
 import type { SseResult, SseSpec } from '../clients/sse.js';
 import { push, type PerRepeat } from './compare.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -26,6 +27,13 @@ export async function alternate(ctx: BenchContext, run: Omit<AlternateSpec, 'pat
   const { bodyBytes, ...rest } = run;
   const spec: AlternateSpec = { ...rest, path: '/v1/chat/completions', headers: {}, bodyFile: await ctx.bodyFile(bodyBytes), timeoutMs: 30_000 };
   return runClient<AlternateResult>(ctx, 'alternate', spec, 15 * 60_000);
+}
+
+/** paired runs the paired client (clients/paired.ts): one gateway, one configuration, several callers taking turns in short runs. */
+export async function paired(ctx: BenchContext, run: Omit<PairedSpec, 'path' | 'bodyFile' | 'timeoutMs'> & { bodyBytes: number }): Promise<PairedResult> {
+  const { bodyBytes, ...rest } = run;
+  const spec: PairedSpec = { ...rest, path: '/v1/chat/completions', bodyFile: await ctx.bodyFile(bodyBytes), timeoutMs: 30_000 };
+  return runClient<PairedResult>(ctx, 'paired', spec, 15 * 60_000);
 }
 
 export interface LatencyRun {
