@@ -234,6 +234,13 @@ describe('S3 export', { concurrency: true }, () => {
       assert.match(metrics, /keyway_export_pending_records 3\b/);
       assert.match(metrics, /keyway_export_consecutive_failures [1-9]/);
       assert.match(logs.text(), /S3 export failed/);
+      // A retry in flight is still failing: the dashboard's banner does not blink out while it runs.
+      s3.setMode(prefix, 'hold');
+      await waitFor('a retry to be in flight', async () => s3.held(prefix) > 0);
+      const retrying = await exportStatus(stack);
+      assert.equal(retrying.state, 'failing');
+      assert.ok(retrying.consecutive_failures >= 2);
+      s3.setMode(prefix, 'outage'); // answers the held upload with an error
 
       // A restart during the outage: the cursor is in the database.
       stack = await restart(first, logs.log);

@@ -22,7 +22,8 @@ import { decompress } from 'zstd-napi';
 // version that runs on Node 20, and the warning would only clutter the test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-export type GateMode = 'pass' | 'outage' | 'store-then-fail';
+/** 'hold' keeps an upload waiting, unanswered, until the prefix's mode changes (then it is answered 503). */
+export type GateMode = 'pass' | 'outage' | 'store-then-fail' | 'hold';
 
 export interface GateRequest {
   method: string;
@@ -39,6 +40,8 @@ export interface TestS3 {
   region: string;
   /** setMode makes the gate answer uploads under `prefix` as `mode` (each test has its own prefix). */
   setMode(prefix: string, mode: GateMode): void;
+  /** Uploads under `prefix` waiting in the 'hold' mode. */
+  held(prefix: string): number;
   requests: GateRequest[];
   /** Keys in the bucket, sorted. */
   keys(): Promise<string[]>;
@@ -54,6 +57,7 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
   const { port: s3Port } = (await s3rver.run()) as { port: number };
   const requests: GateRequest[] = [];
   const modes = new Map<string, GateMode>();
+  const holding = new Map<string, Array<{ res: ServerResponse; entry: GateRequest }>>();
   const modeOf = (path: string): GateMode => {
     for (const [prefix, mode] of modes) if (path.startsWith(`/${opts.bucket}/${prefix}/`)) return mode;
     return 'pass';
@@ -71,6 +75,13 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
       if (!(req.url ?? '').startsWith(`/${opts.bucket}/`)) return answer(res, entry, 400, 'InvalidRequest', 'expected path-style addressing');
       const mode = modeOf(req.url ?? '');
       if (mode === 'outage') return answer(res, entry, 503, 'ServiceUnavailable', 'outage simulated by the test');
+      if (mode === 'hold') {
+        const prefix = [...modes].find(([p, m]) => m === 'hold' && (req.url ?? '').startsWith(`/${opts.bucket}/${p}/`))![0];
+        const list = holding.get(prefix) ?? [];
+        list.push({ res, entry });
+        holding.set(prefix, list);
+        return;
+      }
       forward(req, body, s3Port, (status, headers, answerBody) => {
         if (mode === 'store-then-fail') return answer(res, entry, 500, 'InternalError', 'stored, but answered with an error by the test');
         res.writeHead(status, headers);
@@ -90,7 +101,10 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
     region: opts.region,
     setMode(prefix, mode) {
       modes.set(prefix, mode);
+      for (const { res, entry } of holding.get(prefix) ?? []) answer(res, entry, 503, 'ServiceUnavailable', 'held by the test, then released');
+      holding.delete(prefix);
     },
+    held: (prefix) => holding.get(prefix)?.length ?? 0,
     requests,
     keys: () => retried(async () => {
       const out: string[] = [];

@@ -214,7 +214,9 @@ export class S3Exporter {
     const pending = spec ? stored.unexported : 0;
     const oldest = spec ? stored.oldestUnexportedAt : null;
     return {
-      state: !spec ? 'off' : this.running ? 'exporting' : this.failures > 0 ? 'failing' : 'idle',
+      // A retry after failures is still failing until it succeeds: the dashboard's banner
+      // stays up while the exporter tries again, rather than blinking out for each attempt.
+      state: !spec ? 'off' : this.failures > 0 ? 'failing' : this.running ? 'exporting' : 'idle',
       destination: spec
         ? { endpoint: spec.endpoint || null, bucket: spec.bucket, region: spec.region, prefix: spec.prefix, key_pattern: objectKey(spec.prefix, 0).replace('-0.', '-<unix seconds>.') }
         : null,
