@@ -58,9 +58,10 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
   const requests: GateRequest[] = [];
   const modes = new Map<string, GateMode>();
   const holding = new Map<string, Array<{ res: ServerResponse; entry: GateRequest }>>();
-  const modeOf = (path: string): GateMode => {
-    for (const [prefix, mode] of modes) if (path.startsWith(`/${opts.bucket}/${prefix}/`)) return mode;
-    return 'pass';
+  /** The test prefix a path is under, and its mode. */
+  const modeOf = (path: string): { prefix?: string; mode: GateMode } => {
+    for (const [prefix, mode] of modes) if (path.startsWith(`/${opts.bucket}/${prefix}/`)) return { prefix, mode };
+    return { mode: 'pass' };
   };
 
   const gate: Server = createServer((req, res) => {
@@ -73,13 +74,12 @@ export async function startS3(opts: { bucket: string; region: string; keys: Reco
       const refused = checkSignature(req, body, opts.region, opts.keys);
       if (refused) return answer(res, entry, 403, 'SignatureDoesNotMatch', refused);
       if (!(req.url ?? '').startsWith(`/${opts.bucket}/`)) return answer(res, entry, 400, 'InvalidRequest', 'expected path-style addressing');
-      const mode = modeOf(req.url ?? '');
+      const { prefix, mode } = modeOf(req.url ?? '');
       if (mode === 'outage') return answer(res, entry, 503, 'ServiceUnavailable', 'outage simulated by the test');
       if (mode === 'hold') {
-        const prefix = [...modes].find(([p, m]) => m === 'hold' && (req.url ?? '').startsWith(`/${opts.bucket}/${p}/`))![0];
-        const list = holding.get(prefix) ?? [];
+        const list = holding.get(prefix!) ?? [];
         list.push({ res, entry });
-        holding.set(prefix, list);
+        holding.set(prefix!, list);
         return;
       }
       forward(req, body, s3Port, (status, headers, answerBody) => {

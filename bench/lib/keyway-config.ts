@@ -6,7 +6,8 @@
 import { BENCH_MODEL } from './bodies.js';
 import type { ConfigShape } from './types.js';
 
-const CAP = 'tailscale.com/cap/aperture';
+/** The capability key of keyway's (and Aperture's) grants. */
+export const CAP = 'tailscale.com/cap/aperture';
 const MODELS_PER_PROVIDER = 100;
 
 /** DEFAULT_SHAPE is the configuration of the shared gateway. */

@@ -42,7 +42,7 @@ import { LOCAL_OWNER } from '../../src/identity/identity.js';
 import { createLogger } from '../../src/log.js';
 import type { TapResult } from '../../src/telemetry/tap.js';
 import { BENCH_MODEL, chatBody } from '../lib/bodies.js';
-import { keywayConfig } from '../lib/keyway-config.js';
+import { CAP, keywayConfig } from '../lib/keyway-config.js';
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { alternate, latency, paired } from '../lib/measure.js';
 import { BUILD_DIR } from '../lib/paths.js';
@@ -246,10 +246,9 @@ const PAIRED_RUN = 8;
 function callersConfig(mockUrl: string, hookUrl: string): string {
   const send = ['request_body', 'response_body', 'tools', 'estimated_cost'];
   const doc = JSON.parse(keywayConfig(mockUrl, { models: 1, grants: 1, priced: true, hooks: [{ id: 'audit', url: `${hookUrl}/events`, events: ['entire_request'], send }] })) as Record<string, unknown>;
-  const cap = 'tailscale.com/cap/aperture';
   doc.grants = Object.entries(CALLERS).map(([side, login]) => ({
     src: [login],
-    app: { [cap]: [{ role: 'user' }, { models: '**' }, ...(side === 'hooked' ? [{ send_hooks: [{ name: 'audit', events: ['entire_request'], send }] }] : [])] },
+    app: { [CAP]: [{ role: 'user' }, { models: '**' }, ...(side === 'hooked' ? [{ send_hooks: [{ name: 'audit', events: ['entire_request'], send }] }] : [])] },
   }));
   return JSON.stringify(doc, null, 1);
 }

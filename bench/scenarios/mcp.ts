@@ -13,10 +13,10 @@ import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import type { Row, Scenario } from '../lib/types.js';
 import { join } from 'node:path';
 import type { Summary } from '../lib/stats.js';
+import { CAP } from '../lib/keyway-config.js';
 
 const SERVERS = 20;
 const TOOLS = 50;
-const CAP = 'tailscale.com/cap/aperture';
 
 interface McpResult {
   listed: number;

@@ -22,6 +22,7 @@ import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/in
 import { anthropicBody, BENCH_MODEL, chatBody } from '../lib/bodies.js';
 import { startCcr, type CcrProvider } from '../lib/ccr.js';
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
+import { CAP } from '../lib/keyway-config.js';
 import { chatStreamUsage, describe, faithful, judge, readAnthropicStream, type Fidelity } from '../lib/fidelity.js';
 import { latency, sse } from '../lib/measure.js';
 import type { BenchContext, Row, Scenario, Service, Target } from '../lib/types.js';
@@ -35,7 +36,7 @@ function config(mockUrl: string, fidelityUrl: string): string {
   const provider = (baseurl: string, model: string) => ({ baseurl, apikey: 'sk-test-bench', models: [model], compatibility: { openai_chat: true } });
   return JSON.stringify({
     providers: { openai: provider(mockUrl, BENCH_MODEL), fidelity: provider(fidelityUrl, FIDELITY_MODEL) },
-    grants: [{ src: ['(loopback)'], app: { 'tailscale.com/cap/aperture': [{ role: 'admin' }, { models: '**' }] } }],
+    grants: [{ src: ['(loopback)'], app: { [CAP]: [{ role: 'admin' }, { models: '**' }] } }],
   });
 }
 
