@@ -7,16 +7,25 @@
  * that proxy, in a loop of its own after keyway's (so keyway's pair is measured as
  * before): the floor for any Node proxy on this machine. Prints one JSON line.
  *
- *   node build/bench/clients/mcp.js <direct-url> <keyway-url> <calls> <expected-tools> [<bare-url>]
+ * Before measuring, `warm-rounds` rounds of calls rotate over direct, keyway and the bare
+ * proxy, each round on clients of its own (see the note on listeners below): the
+ * servers' JIT reaches its steady state, which a few hundred calls do not. Without it the
+ * added time fell from repeat to repeat of one run (+1.35, +0.82, +0.66, +0.47, +0.44 ms
+ * over five repeats of 1,200 calls), and the median measured a gateway still warming up.
+ *
+ *   node build/bench/clients/mcp.js <direct-url> <keyway-url> <calls> <expected-tools> <warm-rounds> [<bare-url>]
  */
 import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { summarize } from '../lib/stats.js';
 
-const [directUrl, keywayUrl, callsArg, expectedArg, bareUrl] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const [directUrl, keywayUrl, callsArg, expectedArg, warmArg, bareUrl] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
 const calls = Number(callsArg);
 const expected = Number(expectedArg);
+const warmRounds = Number(warmArg);
+/** Calls per side and warm-up round: under the SDK client's listener limit (below). */
+const WARM_CALLS = 1000;
 
 async function connect(url: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const client = new Client({ name: 'bench', version: '1' }, { capabilities: {} });
@@ -42,6 +51,12 @@ const call = async (c: Client, name: string) => {
   await c.callTool({ name, arguments: { text: 'bench' } });
   return performance.now() - t0;
 };
+for (let round = 0; round < warmRounds; round++) {
+  const sides = [{ ...(await connect(directUrl)), tool: 'echo' }, { ...(await connect(`${keywayUrl}/v1/mcp`)), tool: 's0_echo' }];
+  if (bareUrl) sides.push({ ...(await connect(bareUrl)), tool: 'echo' });
+  for (let i = 0; i < WARM_CALLS; i++) for (const side of sides) await call(side.client, side.tool);
+  await Promise.all(sides.map((side) => side.client.close()));
+}
 const d: number[] = [];
 const k: number[] = [];
 for (let i = 0; i < 200; i++) {
