@@ -8,7 +8,7 @@
  */
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
 import { keywayConfig, DEFAULT_SHAPE } from '../lib/keyway-config.js';
-import { latency } from '../lib/measure.js';
+import { latency, warmUp } from '../lib/measure.js';
 import { sleep } from '../lib/procs.js';
 import { percentile } from '../lib/stats.js';
 import { meanProfile, profileRun, type CpuProfile, type Watched } from '../lib/cpu-profile.js';
@@ -69,10 +69,6 @@ async function addedLatency(ctx: BenchContext, title: string, sqlite: Service, r
 const CONNECTIONS = 63;
 /** One load-generator thread per replica, and as many on the runs it is compared with. */
 const THREADS = REPLICAS;
-/** Warm-up slices: until three in a row agree within SETTLED, at most WARMUP_MAX_S. */
-const WARMUP_SLICE_S = 1;
-const WARMUP_MAX_S = 30;
-const SETTLED = 0.05;
 /** Seconds of no load over which the replicas' periodic work is measured. */
 const IDLE_S = 5;
 
@@ -94,8 +90,8 @@ async function spreadThroughput(ctx: BenchContext, title: string, replicas: Serv
   await run(ctx.mock.url, 1);
   // Each replica's JIT, pools and PostgreSQL backends warm up on their own, so the spread
   // load runs until its figure settles; the SQLite keyway the same way.
-  await warmUp(ctx, 'replicas', () => spread(WARMUP_SLICE_S));
-  await warmUp(ctx, 'SQLite keyway', () => run(sqlite.url, WARMUP_SLICE_S));
+  await warmUp(ctx, 'replicas', spread);
+  await warmUp(ctx, 'SQLite keyway', (s) => run(sqlite.url, s));
   const replicaWatch: Watched = { processes: [...replicas.map((r, i) => ({ label: `replica ${i + 1}`, pid: r.pid })), { label: 'mock', pid: ctx.mock.pid }], pg: pgServer };
   const sqliteWatch: Watched = { processes: [{ label: 'SQLite keyway', pid: sqlite.pid }, { label: 'mock', pid: ctx.mock.pid }] };
   // What the replicas do when nobody calls: their periodic work (telemetry flush, quota
@@ -142,17 +138,6 @@ async function spreadThroughput(ctx: BenchContext, title: string, replicas: Serv
     compareRow({ scenario: title, measure: '20 ms upstream requests/s', unit: 'req/s', target: '≥ 90 % of direct' }, rps, (c) => c.ratio! >= 0.9 && failed === 0, note),
     compareRow({ scenario: title, measure: '… one SQLite keyway, same run', unit: 'req/s', target: '–' }, single, () => 'info', `reference: ${CONNECTIONS} connections on the SQLite keyway alone, measured between the rows above`),
   ];
-}
-
-/** warmUp runs `slice` until three figures in a row agree within SETTLED (or WARMUP_MAX_S), and logs how long that took. */
-async function warmUp(ctx: BenchContext, what: string, slice: () => Promise<LoadResult>): Promise<void> {
-  const figures: number[] = [];
-  while (figures.length * WARMUP_SLICE_S < WARMUP_MAX_S) {
-    figures.push((await slice()).rps);
-    const last = figures.slice(-3);
-    if (last.length === 3 && Math.max(...last) <= Math.min(...last) * (1 + SETTLED)) break;
-  }
-  ctx.log(`    warm-up ${what}: ${figures.length * WARMUP_SLICE_S} s (${figures.map((f) => Math.round(f)).join(', ')} req/s)`);
 }
 
 /** logProfile prints the mean CPU per request by part over the measured runs. */
