@@ -12,11 +12,15 @@ export const REDACTED_HEADERS: ReadonlySet<string> = new Set(['authorization', '
 /** redactHeaders copies headers with every credential-bearing value replaced. */
 export function redactHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (lower.startsWith('tailscale-')) continue;
-    out[lower] = REDACTED_HEADERS.has(lower) ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+    const kept = REDACTED_HEADERS.has(lower) ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+    // `__proto__` is a valid header name; assigned, it would set the prototype and be lost.
+    if (lower === '__proto__') Object.defineProperty(out, lower, { value: kept, enumerable: true, writable: true, configurable: true });
+    else out[lower] = kept;
   }
   return out;
 }

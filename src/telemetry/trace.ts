@@ -236,8 +236,17 @@ export class RequestTrace {
  */
 const PROCESS_PART = randomBytes(3).toString('hex').slice(0, 5);
 let counter = 0;
+/** The time part is written once per millisecond, the counter from a table: number-to-hex conversions are slow in V8. */
+let lastMs = -1;
+let lastMsHex = '';
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function newRequestId(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastMsHex = now.toString(16).padStart(11, '0');
+  }
   counter = (counter + 1) & 0xffff;
-  return `req_${Date.now().toString(16).padStart(11, '0')}${counter.toString(16).padStart(4, '0')}${PROCESS_PART}`;
+  return `req_${lastMsHex}${HEX_BYTE[counter >> 8]!}${HEX_BYTE[counter & 0xff]!}${PROCESS_PART}`;
 }
