@@ -11,10 +11,10 @@
  * usage: node build/bench/micro/telemetry-write.js [db|store|both] [records] [batch]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { readThreadCpu } from '../lib/procs.js';
 import { item } from '../lib/telemetry-items.js';
 import { TelemetryDb, type InsertItem } from '../../src/telemetry/db/telemetry-db.js';
 import { Recorder } from '../../src/telemetry/recorder.js';
@@ -29,16 +29,10 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** CPU time of this process's threads (ms): the main thread, and all the others together. */
 function threadCpuMs(): { main: number; other: number } {
-  const out = { main: 0, other: 0 };
-  for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(f[11]) + Number(f[12])) * 10;
-    if (tid === String(process.pid)) out.main += ms;
-    else out.other += ms;
-  }
-  return out;
+  const t = readThreadCpu(process.pid)!;
+  return { main: t.mainMs, other: t.otherMs };
 }
 
 async function benchDb(): Promise<void> {

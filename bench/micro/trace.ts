@@ -14,10 +14,10 @@
  *   node build/bench/micro/trace.js [requests]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { readThreadCpu } from '../lib/procs.js';
 import { compileSnapshot } from '../../src/config/snapshot.js';
 import { validateConfigText } from '../../src/config/validate.js';
 import { formatByFlag } from '../../src/formats/registry.js';
@@ -29,17 +29,10 @@ import { DEFAULT_SHAPE, keywayConfig } from '../lib/keyway-config.js';
 
 const REQUESTS = Number(process.argv[2] ?? 40_000);
 
-/** CPU time of this process's threads: the main thread, and all the others together. */
+/** CPU time of this process's threads (ms): the main thread, and all the others together. */
 function threadCpuMs(): { main: number; other: number } {
-  const out = { main: 0, other: 0 };
-  for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(f[11]) + Number(f[12])) * 10;
-    if (tid === String(process.pid)) out.main += ms;
-    else out.other += ms;
-  }
-  return out;
+  const t = readThreadCpu(process.pid)!;
+  return { main: t.mainMs, other: t.otherMs };
 }
 
 const text = keywayConfig('http://127.0.0.1:9', DEFAULT_SHAPE);
