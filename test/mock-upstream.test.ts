@@ -462,7 +462,7 @@ test('keys without their provider\'s prefix get that provider\'s 401; well-forme
   const gemini = '/v1beta/models/g:generateContent';
   const cases: Array<{ name: string; path: string; body: unknown; headers: Record<string, string>; status: number }> = [
     { name: 'anthropic x-api-key', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'sk-ant-test-1' }, status: 200 },
-    { name: 'anthropic OAuth bearer', path: '/v1/messages', body: anthropicBody, headers: { authorization: 'Bearer sk-ant-oat01-test-1' }, status: 200 },
+    { name: 'anthropic OAuth bearer', path: '/v1/messages', body: anthropicBody, headers: { authorization: 'Bearer sk-ant-test-oauth-1' }, status: 200 },
     { name: 'anthropic count_tokens', path: '/v1/messages/count_tokens', body: anthropicBody, headers: { 'x-api-key': 'sk-ant-test-1' }, status: 200 },
     { name: 'OpenAI key at Anthropic', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'sk-test-openai' }, status: 401 },
     { name: 'bare word at Anthropic', path: '/v1/messages', body: anthropicBody, headers: { 'x-api-key': 'hello' }, status: 401 },

@@ -236,7 +236,7 @@ describe('the credential canary', () => {
   test('unique fake keys in every auth mode appear nowhere: not in the database, the logs or any API answer', async () => {
     const canaries = {
       client: 'sk-ant-test-CANARY-client-7f3a91',
-      oauth: 'sk-ant-oat01-test-CANARY-oauth-55c2',
+      oauth: 'sk-ant-test-oauth-CANARY-oauth-55c2',
       fallback: 'sk-ant-test-CANARY-fallback-0b1e',
       override: 'sk-test-CANARY-override-92dd',
       none: 'sk-test-CANARY-none-1c4f',

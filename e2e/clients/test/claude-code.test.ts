@@ -132,9 +132,9 @@ describe('Claude Code through keyway', () => {
   });
 
   test('stored subscription login (~/.claude/.credentials.json) and only ANTHROPIC_BASE_URL: the login\'s OAuth token passes through', async () => {
-    const token = 'sk-ant-oat01-test-e2e-stored-login-token-0002';
+    const token = 'sk-ant-test-oauth-e2e-stored-login-token-0002';
     const credentialsFile = JSON.stringify({
-      claudeAiOauth: { accessToken: token, refreshToken: 'sk-ant-ort01-test-e2e-not-a-token', expiresAt: Date.now() + 86_400_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' },
+      claudeAiOauth: { accessToken: token, refreshToken: 'sk-ant-test-refresh-e2e-not-a-token', expiresAt: Date.now() + 86_400_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' },
     });
     const r = await claude('Say hi.', 'claude-opus-4-8', {}, { files: { '.claude/.credentials.json': credentialsFile } });
     const why = describeRun(r, stack);
@@ -151,12 +151,12 @@ describe('Claude Code through keyway', () => {
 
   test('ANTHROPIC_API_KEY next to a subscription login wins: the key, not the subscription token, reaches the upstream', async () => {
     const credentialsFile = JSON.stringify({
-      claudeAiOauth: { accessToken: 'sk-ant-oat01-test-e2e-unused-login-0003', refreshToken: 'sk-ant-ort01-test-e2e-not-a-token', expiresAt: Date.now() + 86_400_000, scopes: ['user:inference'], subscriptionType: 'max' },
+      claudeAiOauth: { accessToken: 'sk-ant-test-oauth-e2e-unused-login-0003', refreshToken: 'sk-ant-test-refresh-e2e-not-a-token', expiresAt: Date.now() + 86_400_000, scopes: ['user:inference'], subscriptionType: 'max' },
     });
     const r = await claude('Say hi.', 'claude-opus-4-8', { ANTHROPIC_API_KEY: KEYS.anthropicClient }, { files: { '.claude/.credentials.json': credentialsFile } });
     const up = assertOneStreamedAnswer(r, 'MOCK_OK (anthropic claude-opus-4-8)', '/anthropic-passthrough/v1/messages');
     assert.deepEqual(credentials(up.headers), { 'x-api-key': KEYS.anthropicClient });
-    assert.equal(upstreamSaw(stack, 'sk-ant-oat01-test-e2e-unused-login-0003'), false);
+    assert.equal(upstreamSaw(stack, 'sk-ant-test-oauth-e2e-unused-login-0003'), false);
   });
 
   test('configured through ~/.claude/settings.json (env block) instead of environment variables', async () => {
