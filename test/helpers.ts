@@ -97,7 +97,7 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 /** Obvious fake credentials: never real keys in tests. */
 export const FAKE = {
   anthropicKey: 'sk-ant-test-client-key-0001',
-  anthropicOauth: 'sk-ant-test-oauth-oauth-token-0001',
+  anthropicOauth: 'sk-ant-test-oauth-token-0001',
   openaiKey: 'sk-test-client-openai-0001',
   googleKey: 'AIza-test-client-google-0001',
   providerKey: 'sk-test-PROVIDER-key-9999',

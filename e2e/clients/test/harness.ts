@@ -36,7 +36,7 @@ import { DEFAULT_SETTINGS, startKeyway, type Keyway } from '../../../src/start.j
  */
 export const KEYS = {
   anthropicClient: 'sk-ant-test-e2e-client-key-0001',
-  anthropicOauth: 'sk-ant-test-oauth-e2e-oauth-token-0001',
+  anthropicOauth: 'sk-ant-test-oauth-e2e-token-0001',
   // Anthropic accepts only sk-ant-… bearers (API keys, OAuth tokens); so does the mock.
   anthropicGatewayToken: 'sk-ant-test-e2e-gateway-bearer-token-0001',
   anthropicProvider: 'sk-ant-test-e2e-PROVIDER-key-9999',
