@@ -29,12 +29,6 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** CPU time of this process's threads (ms): the main thread, and all the others together. */
-function threadCpuMs(): { main: number; other: number } {
-  const t = readThreadCpu(process.pid)!;
-  return { main: t.mainMs, other: t.otherMs };
-}
-
 async function benchDb(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'keyway-micro-'));
   try {
@@ -86,14 +80,14 @@ async function benchStore(): Promise<void> {
     const b0 = cpuMs();
     for (let i = 0; i < RECORDS; i++) item();
     const build = cpuMs() - b0;
-    const t0 = threadCpuMs();
+    const t0 = readThreadCpu(process.pid)!;
     await submit(RECORDS);
     await new Promise((r) => setTimeout(r, 300));
-    const t1 = threadCpuMs();
+    const t1 = readThreadCpu(process.pid)!;
     await recorder.drain();
     await store.close();
-    const main = ((t1.main - t0.main - build) * 1000) / RECORDS;
-    const other = ((t1.other - t0.other) * 1000) / RECORDS;
+    const main = ((t1.mainMs - t0.mainMs - build) * 1000) / RECORDS;
+    const other = ((t1.otherMs - t0.otherMs) * 1000) / RECORDS;
     console.log(`store: main ${main.toFixed(2)} µs + other threads ${other.toFixed(2)} µs = ${(main + other).toFixed(2)} µs a record (${RECORDS} records; timer idle included)`);
   } finally {
     await rm(dir, { recursive: true, force: true });

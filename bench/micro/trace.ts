@@ -29,12 +29,6 @@ import { DEFAULT_SHAPE, keywayConfig } from '../lib/keyway-config.js';
 
 const REQUESTS = Number(process.argv[2] ?? 40_000);
 
-/** CPU time of this process's threads (ms): the main thread, and all the others together. */
-function threadCpuMs(): { main: number; other: number } {
-  const t = readThreadCpu(process.pid)!;
-  return { main: t.mainMs, other: t.otherMs };
-}
-
 const text = keywayConfig('http://127.0.0.1:9', DEFAULT_SHAPE);
 const { config, problems } = validateConfigText(text);
 if (!config) throw new Error(`bench configuration rejected: ${JSON.stringify(problems)}`);
@@ -78,17 +72,17 @@ try {
   };
   await run(Math.min(8_000, REQUESTS / 4)); // JIT, the worker's statements, the database's first pages
   // The idle loop (timers every 10 ms, the recorder's tick) is measured alone and subtracted.
-  const i0 = threadCpuMs();
+  const i0 = readThreadCpu(process.pid)!;
   const idleTicks = REQUESTS / 40;
   for (let t = 0; t < idleTicks; t++) await new Promise((r) => setTimeout(r, 10));
-  const i1 = threadCpuMs();
-  const t0 = threadCpuMs();
+  const i1 = readThreadCpu(process.pid)!;
+  const t0 = readThreadCpu(process.pid)!;
   await run(REQUESTS);
   await new Promise((r) => setTimeout(r, 300)); // the writer's last batch
-  const t1 = threadCpuMs();
+  const t1 = readThreadCpu(process.pid)!;
   const perRequest = (a: number, b: number, idle: number) => ((a - b - idle) * 1000) / REQUESTS;
-  const main = perRequest(t1.main, t0.main, i1.main - i0.main);
-  const other = perRequest(t1.other, t0.other, i1.other - i0.other);
+  const main = perRequest(t1.mainMs, t0.mainMs, i1.mainMs - i0.mainMs);
+  const other = perRequest(t1.otherMs, t0.otherMs, i1.otherMs - i0.otherMs);
   console.log(`trace: main ${main.toFixed(2)} µs + other threads ${other.toFixed(2)} µs = ${(main + other).toFixed(2)} µs a request (${REQUESTS} requests, idle subtracted)`);
   await telemetry.close();
   await store.close();
