@@ -3,7 +3,8 @@
  * one keyway on SQLite, on the same mock upstream: what a request costs on a replica
  * (c=1, interleaved with the SQLite keyway), throughput at a 20 ms upstream across the
  * three (the load spread evenly over them by one wrk, as a round-robin balancer would)
- * against direct, with where the CPU went, and how long a configuration save on one replica takes to be reported by all
+ * against direct and against three bare Node proxies spread the same way (the floor of a
+ * three-process Node deployment on this machine), with where the CPU went, and how long a configuration save on one replica takes to be reported by all
  * three. Opt-in: it starts PostgreSQL and three more gateways.
  */
 import { compareRow, push, type PerRepeat } from '../lib/compare.js';
@@ -34,7 +35,13 @@ export const replicasScenario: Scenario = {
       // Started together, as a deployment would: one seeds the database, the others find it seeded.
       const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => ctx.startKeyway({ serveArgs: ['--database', url] })));
       server = await postgresServer(pg.adminUrl);
-      return [...(await addedLatency(ctx, this.title, sqlite, replicas[0]!)), ...(await spreadThroughput(ctx, this.title, replicas, sqlite, server)), await propagation(ctx, this.title, replicas)];
+      const latencyRows = await addedLatency(ctx, this.title, sqlite, replicas[0]!);
+      const bares = await Promise.all(Array.from({ length: REPLICAS }, () => ctx.startBare()));
+      try {
+        return [...latencyRows, ...(await spreadThroughput(ctx, this.title, replicas, bares, sqlite, server)), await propagation(ctx, this.title, replicas)];
+      } finally {
+        await Promise.all(bares.map((b) => b.stop()));
+      }
     } finally {
       // PostgreSQL is no child of the suite: its CPU is the suite's, not other programs'.
       if (server) creditOurs(server.read().totalMs / 10);
@@ -75,23 +82,27 @@ const IDLE_S = 5;
 /**
  * Requests/s at a 20 ms upstream: 63 connections straight to the mock, against the same 63
  * spread evenly over the replicas by one wrk (a thread a replica, as a round-robin balancer
- * would spread them); and, for reference on the same machine at the same time, against the
- * one SQLite keyway (what the default throughput scenario measures). Each of the three is
+ * would spread them); and, for reference on the same machine at the same time, against
+ * three bare Node proxies spread the same way (what three Node processes that only forward
+ * bytes reach here: the table's *bare node* column) and against the one SQLite keyway
+ * (what the default throughput scenario measures). Each of the three is
  * loaded by one wrk with the same number of threads, so the load generator costs each run
  * the same. Where the CPU went is logged per part (bench/lib/cpu-profile.ts).
  */
-async function spreadThroughput(ctx: BenchContext, title: string, replicas: Service[], sqlite: Service, pgServer: PgServer | undefined): Promise<Row[]> {
+async function spreadThroughput(ctx: BenchContext, title: string, replicas: Service[], bares: Service[], sqlite: Service, pgServer: PgServer | undefined): Promise<Row[]> {
   const bodyFile = await ctx.bodyFile(1024);
   const headers = { 'x-mock-scenario': 'slow=20' };
   const seconds = ctx.opts.loadSeconds;
   const path = '/v1/chat/completions';
   const run = (url: string, s = seconds) => ctx.load.run({ url: `${url}${path}`, headers, bodyFile, connections: CONNECTIONS, threads: THREADS, seconds: s });
-  const spread = (s = seconds) => ctx.load.run({ url: `${replicas[0]!.url}${path}`, spread: replicas.map((r) => r.url), headers, bodyFile, connections: CONNECTIONS, threads: THREADS, seconds: s });
+  const spreadOver = (targets: Service[], s: number) => ctx.load.run({ url: `${targets[0]!.url}${path}`, spread: targets.map((r) => r.url), headers, bodyFile, connections: CONNECTIONS, threads: THREADS, seconds: s });
+  const spread = (s = seconds) => spreadOver(replicas, s);
   await run(ctx.mock.url, 1);
   // Each replica's JIT, pools and PostgreSQL backends warm up on their own, so the spread
   // load runs until its figure settles; the SQLite keyway the same way.
   await warmUp(ctx, 'replicas', spread);
   await warmUp(ctx, 'SQLite keyway', (s) => run(sqlite.url, s));
+  await warmUp(ctx, 'bare Node proxies', (s) => spreadOver(bares, s));
   const replicaWatch: Watched = { processes: [...replicas.map((r, i) => ({ label: `replica ${i + 1}`, pid: r.pid })), { label: 'mock', pid: ctx.mock.pid }], pg: pgServer };
   const sqliteWatch: Watched = { processes: [{ label: 'SQLite keyway', pid: sqlite.pid }, { label: 'mock', pid: ctx.mock.pid }] };
   // What the replicas do when nobody calls: their periodic work (telemetry flush, quota
@@ -124,16 +135,18 @@ async function spreadThroughput(ctx: BenchContext, title: string, replicas: Serv
     }
     const { result: one, profile } = await profileRun(sqliteWatch, () => run(sqlite.url));
     sqliteCpu.push(profile);
+    const bare = await spreadOver(bares, seconds);
     failed += direct.errors + direct.non2xx + parts.errors + parts.non2xx + one.errors + one.non2xx;
     push(rps, 'direct', direct.rps);
     push(rps, 'keyway', parts.rps);
+    push(rps, 'bare', bare.rps);
     push(single, 'direct', direct.rps);
     push(single, 'keyway', one.rps);
-    ctx.log(`    direct ${Math.round(direct.rps)} req/s, ${replicas.length} replicas ${Math.round(parts.rps)} req/s (${(parts.rps / direct.rps * 100).toFixed(0)} %), one SQLite keyway ${Math.round(one.rps)} req/s (${(one.rps / direct.rps * 100).toFixed(0)} %)`);
+    ctx.log(`    direct ${Math.round(direct.rps)} req/s, ${replicas.length} replicas ${Math.round(parts.rps)} req/s (${(parts.rps / direct.rps * 100).toFixed(0)} %), one SQLite keyway ${Math.round(one.rps)} req/s (${(one.rps / direct.rps * 100).toFixed(0)} %), ${bares.length} bare Node proxies ${Math.round(bare.rps)} req/s (${(bare.rps / direct.rps * 100).toFixed(0)} %)`);
   }
   logProfile(ctx, `${replicas.length} replicas`, replicaCpu);
   logProfile(ctx, 'one SQLite keyway', sqliteCpu);
-  const note = `${CONNECTIONS} connections, one ${ctx.load.tool} with ${THREADS} threads on every run; the replicas' spread evenly over the ${replicas.length}${failed ? `; failed requests: ${failed}` : ''}`;
+  const note = `${CONNECTIONS} connections, one ${ctx.load.tool} with ${THREADS} threads on every run; the replicas' (and the ${bares.length} bare Node proxies', the *bare node* column) spread evenly over the ${replicas.length}${failed ? `; failed requests: ${failed}` : ''}`;
   return [
     compareRow({ scenario: title, measure: '20 ms upstream requests/s', unit: 'req/s', target: '≥ 90 % of direct' }, rps, (c) => c.ratio! >= 0.9 && failed === 0, note),
     compareRow({ scenario: title, measure: '… one SQLite keyway, same run', unit: 'req/s', target: '–' }, single, () => 'info', `reference: ${CONNECTIONS} connections on the SQLite keyway alone, measured between the rows above`),
