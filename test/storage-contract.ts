@@ -245,6 +245,35 @@ export function storageContract(backend: string, open: () => Promise<ContractSto
     assert.ok(await store.request(plain.id), 'the rest of the batch is stored too');
   });
 
+  withStore('request strings keep the characters a bulk load must escape: tabs, line breaks, backslashes, \\N, \\.', async (store) => {
+    const awkward = 'a\tb\nc\rd \\ e \\N \\. \\t "q" \'s\' ü 😀';
+    const r = record({ userAgent: awkward, path: `/v1/chat/completions?x=${awkward}`, requestedModel: `m\t${awkward}`, sessionId: `\\N` });
+    const empty = record({ userAgent: '', errorCode: null });
+    await store.insert([{ record: r, capture: capture(r) }, { record: empty, capture: null }]);
+    const stored = (await store.request(r.id))?.request;
+    assert.equal(stored?.userAgent, awkward);
+    assert.equal(stored?.path, `/v1/chat/completions?x=${awkward}`);
+    assert.equal(stored?.requestedModel, `m\t${awkward}`);
+    assert.equal(stored?.sessionId, '\\N', 'the text \\N, not a NULL');
+    const plain = (await store.request(empty.id))?.request;
+    assert.equal(plain?.userAgent, '', 'an empty string stays empty, not NULL');
+    assert.equal(plain?.errorCode, null);
+    assert.equal((await store.request(r.id))?.capture?.requestBody, capture(r).requestBody);
+  });
+
+  withStore('a batch written again (its first write committed, the answer lost) is stored once', async (store) => {
+    const a = record();
+    const b = record();
+    await store.insert([{ record: a, capture: capture(a) }, { record: b, capture: null }]);
+    const c = record();
+    await store.insert([{ record: a, capture: capture(a) }, { record: b, capture: null }, { record: c, capture: capture(c) }]);
+    const { totals } = await store.usage({});
+    assert.equal(totals.requests, 3);
+    for (const r of [a, c]) assert.equal((await store.request(r.id))?.capture?.requestBody, capture(r).requestBody);
+    const page = await store.requests({}, 10);
+    assert.deepEqual(page.requests.map((r) => r.id).sort(), [a.id, b.id, c.id].sort());
+  });
+
   withStore('usageTable (CSV), sessions, adoption', async (store) => {
     await store.insert(history());
     const table = await store.usageTable({});

@@ -40,6 +40,19 @@ export class PgCaptureBlocks {
     });
   }
 
+  /**
+   * addForLastRows is add for a batch whose `rows` requests COPY has just written in this
+   * transaction: they drew seq numbers under the insert lock, which nobody else holds
+   * meanwhile, so they are the last `rows` numbers the sequence gave out.
+   */
+  async addForLastRows(client: PoolClient, id: number, captures: Uint8Array[], minStartedAt: number, rows: number): Promise<void> {
+    await client.query({
+      name: 'insert-capture-block-last-rows',
+      text: "INSERT INTO capture_blocks (id, first_seq, last_seq, min_started_at, data) SELECT $1, s - $2 + 1, s, $3, $4 FROM currval('requests_seq_seq') AS s",
+      values: [id, rows, minStartedAt, packBlock(captures)],
+    });
+  }
+
   /** fields reads one capture's parts, or undefined if its block is gone. */
   async fields(block: number, offset: number): Promise<CaptureFields | undefined> {
     await this.load([block]);

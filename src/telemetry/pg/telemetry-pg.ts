@@ -5,8 +5,9 @@
  * every query is parameterised. Rows have SQLite's columns, so the row readers
  * (fromRow, summarise, exportRecord) are shared.
  *
- * Several replicas write to one database. A batch is one transaction: a multi-row INSERT
- * per table from `unnest` arrays. Each takes a transaction-scoped advisory lock before it
+ * Several replicas write to one database. A batch is one transaction: its requests with
+ * one COPY (copy-rows.ts), other tables with a multi-row INSERT from `unnest` arrays, its
+ * captures as one block. Each takes a transaction-scoped advisory lock before it
  * draws `requests.seq`, so batches commit in seq order across replicas and the S3 export's
  * cursor on seq never passes a row that commits later (export-pg.ts). A batch costs a few
  * milliseconds in the lock, every 100 ms per replica.
@@ -46,6 +47,7 @@ import {
 import { PgConversations } from './conversations-pg.js';
 import { PgExports } from './export-pg.js';
 import { PgQuotas } from './quotas-pg.js';
+import { copyRows } from './copy-rows.js';
 import { PG_MIGRATIONS } from './schema.js';
 import { dayOf, inTransaction, Params, pgText, retryable } from './sql.js';
 
@@ -95,14 +97,18 @@ function insertFromArrays(table: string, columns: ReadonlyArray<[string, string]
   return `INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) ${conflict}`;
 }
 
-// Request rows stay `unnest` arrays: short strings and numbers, which the driver escapes
-// cheaply; as JSON they cost PostgreSQL as much or more (measured back to back).
-// The seq numbers the batch drew: its capture block names them.
+// Request rows go with COPY (copy-rows.ts). A batch that meets rows already written goes
+// again as INSERT from `unnest` arrays, which skips them (insertBatch); the seq numbers it
+// drew name its capture block. (As JSON, rows cost PostgreSQL as much as arrays or more.)
+const REQUEST_COLUMN_NAMES = REQUEST_COLUMNS.map(([name]) => name);
 const INSERT_REQUESTS = `WITH written AS (${insertFromArrays('requests', REQUEST_COLUMNS, 'ON CONFLICT (id) DO NOTHING RETURNING seq')}) SELECT min(seq) AS first, max(seq) AS last FROM written`;
 const INSERT_TOOLS = insertFromArrays('tool_calls', [['request_id', 'text'], ['seq', 'int4'], ['started_at', 'int8'], ['name', 'text'], ['arguments', 'text']], 'ON CONFLICT DO NOTHING');
 const entriesInsert = (table: string) => `INSERT INTO ${table} (started_at, request_id, entries) SELECT s, r, e::jsonb FROM unnest($1::int8[], $2::text[], $3::text[]) AS t (s, r, e) ON CONFLICT DO NOTHING`;
 const INSERT_QUOTA_ENTRIES = entriesInsert('request_quotas');
 const INSERT_HOOK_ENTRIES = entriesInsert('request_hooks');
+
+/** SQLSTATE of a unique constraint's violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /** The lock every insert takes before it draws seq numbers: rows commit in seq order. */
 const INSERT_LOCK = "SELECT pg_advisory_xact_lock(7038329, hashtext('keyway.telemetry.insert'))";
@@ -163,7 +169,7 @@ export class PgTelemetryDb {
   async insert(items: InsertItem[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await inTransaction(this.pool, (client) => this.insertOnce(client, items));
+        await this.insertBatch(items);
         if (!this.health.available) Object.assign(this.health, { available: true, failingSince: null });
         return;
       } catch (err) {
@@ -177,12 +183,27 @@ export class PgTelemetryDb {
     }
   }
 
-  private async insertOnce(client: PoolClient, items: InsertItem[]): Promise<void> {
+  /**
+   * insertBatch writes a batch in one transaction, its requests with COPY. COPY cannot skip
+   * a row that exists, so a batch that meets one (written again after its first attempt
+   * committed but the answer was lost) is written once more with INSERT … ON CONFLICT DO
+   * NOTHING, which keeps what is there.
+   */
+  private async insertBatch(items: InsertItem[]): Promise<void> {
+    try {
+      await inTransaction(this.pool, (client) => this.insertOnce(client, items, 'copy'));
+    } catch (err) {
+      if ((err as { code?: unknown })?.code !== UNIQUE_VIOLATION) throw err;
+      await inTransaction(this.pool, (client) => this.insertOnce(client, items, 'insert'));
+    }
+  }
+
+  private async insertOnce(client: PoolClient, items: InsertItem[], how: 'copy' | 'insert'): Promise<void> {
     // The batch's captures are one block; each row says where its capture is in it.
     const { captures, minStartedAt } = batchCaptures(items);
     const locked = await client.query<{ block: number }>(captures.length > 0 ? INSERT_LOCK_AND_BLOCK : INSERT_LOCK);
     const block = captures.length > 0 ? locked.rows[0]!.block : null;
-    const cols: unknown[][] = REQUEST_COLUMNS.map(() => []);
+    const rows: Array<Array<string | number | null>> = [];
     const tools: unknown[][] = [[], [], [], [], []];
     const quotas: unknown[][] = [[], [], []];
     const hooks: unknown[][] = [[], [], []];
@@ -202,7 +223,7 @@ export class PgTelemetryDb {
       // A string from the client (a model name, a path) may hold a NUL, which PostgreSQL
       // refuses in text: the whole batch would be lost. (A lone surrogate the driver's UTF-8
       // encoding makes U+FFFD.) Captures are bytes in their block, which may hold anything.
-      values.forEach((v, i) => cols[i]!.push(typeof v === 'string' ? pgText(v) : v));
+      rows.push(values.map((v) => (typeof v === 'string' ? pgText(v) : v)));
       r.toolCalls.forEach((t, i) => {
         tools[0]!.push(r.id), tools[1]!.push(i), tools[2]!.push(Math.round(r.startedAt)), tools[3]!.push(t.name), tools[4]!.push(pgText(t.arguments ?? null));
       });
@@ -213,9 +234,15 @@ export class PgTelemetryDb {
         hooks[0]!.push(Math.round(r.startedAt)), hooks[1]!.push(r.id), hooks[2]!.push(JSON.stringify(r.hooks.map((e) => [e.hook, e.event, e.verdict, e.ms, e.detail ?? null])));
       }
     }
-    const written = await client.query<{ first: number | null; last: number | null }>({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
-    const range = written.rows[0]!;
-    if (block !== null && range.first !== null) await this.blocks.add(client, block, captures, Math.round(minStartedAt), range.first, range.last!);
+    if (how === 'copy') {
+      await copyRows(client, 'requests', REQUEST_COLUMN_NAMES, rows);
+      if (block !== null) await this.blocks.addForLastRows(client, block, captures, Math.round(minStartedAt), rows.length);
+    } else {
+      const cols = REQUEST_COLUMNS.map((_, i) => rows.map((row) => row[i]));
+      const written = await client.query<{ first: number | null; last: number | null }>({ name: 'insert-requests', text: INSERT_REQUESTS, values: cols });
+      const range = written.rows[0]!;
+      if (block !== null && range.first !== null) await this.blocks.add(client, block, captures, Math.round(minStartedAt), range.first, range.last!);
+    }
     if (tools[0]!.length > 0) await client.query({ name: 'insert-tools', text: INSERT_TOOLS, values: tools });
     if (quotas[0]!.length > 0) await client.query({ name: 'insert-quota-entries', text: INSERT_QUOTA_ENTRIES, values: quotas });
     if (hooks[0]!.length > 0) await client.query({ name: 'insert-hook-entries', text: INSERT_HOOK_ENTRIES, values: hooks });
