@@ -8,15 +8,16 @@
 import type { PoolClient } from '../../pg/pool.js';
 import { from as copyFrom } from 'pg-copy-streams';
 
-/** A value COPY's text format must escape: the backslash, and the separators. */
+/** What COPY's text format must escape: the backslash, and the separators. */
 const SPECIAL = /[\\\t\n\r]/;
+const EVERY_SPECIAL = new RegExp(SPECIAL.source, 'g');
 
 /** copyValue is one field: `\N` for null, text with its backslashes and separators escaped. */
 function copyValue(v: string | number | null): string {
   if (v === null) return '\\N';
   if (typeof v === 'number') return String(v);
   if (!SPECIAL.test(v)) return v;
-  return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return v.replace(EVERY_SPECIAL, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 /** copyText is rows as COPY's text format: fields separated by tabs, one row a line. */

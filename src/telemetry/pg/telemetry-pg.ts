@@ -2,8 +2,8 @@
  * PgTelemetryDb: the PostgreSQL side of telemetry (`keyway serve --database`), the twin of
  * db/telemetry-db.ts with the same methods and answers. It runs in the telemetry worker
  * thread, like SQLite's, so the request thread pays the same (one postMessage a batch);
- * every query is parameterised. Rows have SQLite's columns, so the row readers
- * (fromRow, summarise, exportRecord) are shared.
+ * every query is parameterised (COPY's rows are data, escaped by copy-rows.ts). Rows
+ * have SQLite's columns, so the row readers (fromRow, summarise, exportRecord) are shared.
  *
  * Several replicas write to one database. A batch is one transaction: its requests with
  * one COPY (copy-rows.ts), other tables with a multi-row INSERT from `unnest` arrays, its
