@@ -21,6 +21,7 @@ import { forwardRequest } from '../upstream/proxy.js';
 import { upstreamTarget } from '../upstream/url.js';
 import { readBody } from './body.js';
 import type { GatewayContext } from './context.js';
+import { tagRequestId } from './request-id.js';
 import { sendError, toGatewayError } from './respond.js';
 
 export const DIRECT_PREFIX = '/direct/';
@@ -56,7 +57,7 @@ export async function handleDirect(ctx: GatewayContext, req: IncomingMessage, re
     trace?.setCredential(upstream.credentialSource, upstream.clientCredential);
     if (upstream.mint) addMintedHeaders(headers, await ctx.credentials.headersFor(target, { method, path: upstreamUrl.path, headers, body }));
 
-    if (trace) res.setHeader('x-keyway-request-id', trace.id);
+    if (trace) tagRequestId(res, trace.id);
     const outcome = await forwardRequest(res, {
       dispatcher: ctx.pools.get(target.origin),
       method,

@@ -22,6 +22,7 @@ import { upstreamTarget } from '../upstream/url.js';
 import type { GatewayContext } from './context.js';
 import { readBody } from './body.js';
 import { startMetering } from './metering.js';
+import { tagRequestId } from './request-id.js';
 import { toGatewayError } from './respond.js';
 
 export async function handleInference(
@@ -35,7 +36,7 @@ export async function handleInference(
   const snapshot = ctx.config.current;
   const trace = ctx.telemetry?.startTrace(req, identity, route.format, snapshot);
   // On every answer, keyway's own errors included, so any reply can be found in the logs.
-  if (trace) res.setHeader('x-keyway-request-id', trace.id);
+  if (trace) tagRequestId(res, trace.id);
   try {
     await proxyInference(ctx, req, res, route, query, identity, trace);
   } catch (err) {

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { GatewayError, StoreUnavailableError } from '../errors.js';
 import type { ApiFormat } from '../formats/types.js';
 import { snakeCase } from '../formats/types.js';
+import { withRequestId } from './request-id.js';
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -33,7 +34,7 @@ export function sendError(res: ServerResponse, err: GatewayError, format: Pick<A
   };
   // A client that paused mid-body is not worth keeping (HTTP/2 has no Connection header).
   if (err.code === 'BODY_TIMEOUT' && res.req.httpVersionMajor < 2) headers.connection = 'close';
-  res.writeHead(err.status, headers);
+  res.writeHead(err.status, withRequestId(res, headers));
   res.end(body);
   if (err.code === 'BODY_TOO_LARGE') lingerWhileUploading(res);
 }
@@ -58,12 +59,12 @@ function lingerWhileUploading(res: ServerResponse): void {
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, withRequestId(res, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }));
   res.end(body);
 }
 
 /** sendJsonBody is sendJson for a body already serialized (and cached) as UTF-8 JSON. */
 export function sendJsonBody(res: ServerResponse, status: number, body: Buffer, headers?: Record<string, string>): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
+  res.writeHead(status, withRequestId(res, { 'content-type': 'application/json', 'content-length': body.length, ...headers }));
   res.end(body);
 }

@@ -25,8 +25,25 @@ export interface QuotaGaugeRow {
   capacityNanos: number;
 }
 
+type TokenKind = 'input' | 'output' | 'cache_read' | 'cache_write' | 'reasoning';
+
+/** What observe() needs to find one route's series (Metrics.routeKeys). */
+interface RouteKeys {
+  /** `format\0provider\0model`, the requests counter's key without the status. */
+  route: string;
+  labels: { format: string; provider: string; model: string };
+  /** The requests counter's key per status. */
+  requests: Map<number, string>;
+  /** The duration and time-to-first-byte histograms' key and labels. */
+  by: string;
+  byLabels: () => { format: string; provider: string };
+  tokens: Record<TokenKind, { key: string; labels: () => { provider: string; model: string; kind: TokenKind } }>;
+}
+
 export class Metrics implements QuotaObserver, HookObserver {
   readonly registry = new Registry();
+  /** Series keys by format, provider and model (bounded like the series themselves: labels come from the configuration). */
+  private readonly keysByRoute = new Map<string, Map<string, Map<string, RouteKeys>>>();
   // Per-request metrics: aggregated by hand (series.ts), read by prom-client at scrape time.
   readonly requests: SeriesCounter<'format' | 'provider' | 'model' | 'status'>;
   readonly duration: SeriesHistogram<'format' | 'provider'>;
@@ -123,30 +140,55 @@ export class Metrics implements QuotaObserver, HookObserver {
 
   /** observe counts one finished request. */
   observe(r: RequestRecord): void {
-    const format = r.format;
-    const provider = r.provider ?? 'none';
-    const model = r.provider ? (r.upstreamModel ?? 'unknown') : 'unknown';
-    const status = String(r.status);
-    this.requests.inc(`${format}\0${provider}\0${model}\0${status}`, () => ({ format, provider, model, status }));
-    const by = `${format}\0${provider}`;
-    const byLabels = () => ({ format, provider });
-    this.duration.observe(by, byLabels, r.durationMs / 1000);
-    if (r.ttfbMs !== null) this.ttfb.observe(by, byLabels, r.ttfbMs / 1000);
+    const keys = this.routeKeys(r.format, r.provider ?? 'none', r.provider ? (r.upstreamModel ?? 'unknown') : 'unknown');
+    const status = r.status;
+    let requestsKey = keys.requests.get(status);
+    if (requestsKey === undefined) keys.requests.set(status, (requestsKey = `${keys.route}\0${status}`));
+    this.requests.inc(requestsKey, () => ({ ...keys.labels, status: String(status) }));
+    this.duration.observe(keys.by, keys.byLabels, r.durationMs / 1000);
+    if (r.ttfbMs !== null) this.ttfb.observe(keys.by, keys.byLabels, r.ttfbMs / 1000);
     if (r.errorClass === 'gateway' && r.provider && r.errorCode?.startsWith('UPSTREAM_')) {
+      const provider = r.provider;
       const code = r.errorCode;
       this.upstreamErrors.inc(`${provider}\0${code}`, () => ({ provider, code }));
     }
     const u = r.usage;
     if (u && r.provider) {
-      const kind = (k: string, n: number) => {
-        if (n > 0) this.tokens.inc(`${provider}\0${model}\0${k}`, () => ({ provider, model, kind: k }), n);
-      };
-      kind('input', u.inputTokens);
-      kind('output', u.outputTokens);
-      kind('cache_read', u.cacheReadTokens);
-      kind('cache_write', u.cacheWrite5mTokens + u.cacheWrite1hTokens);
-      kind('reasoning', u.reasoningTokens);
+      const t = keys.tokens;
+      if (u.inputTokens > 0) this.tokens.inc(t.input.key, t.input.labels, u.inputTokens);
+      if (u.outputTokens > 0) this.tokens.inc(t.output.key, t.output.labels, u.outputTokens);
+      if (u.cacheReadTokens > 0) this.tokens.inc(t.cache_read.key, t.cache_read.labels, u.cacheReadTokens);
+      const cacheWrite = u.cacheWrite5mTokens + u.cacheWrite1hTokens;
+      if (cacheWrite > 0) this.tokens.inc(t.cache_write.key, t.cache_write.labels, cacheWrite);
+      if (u.reasoningTokens > 0) this.tokens.inc(t.reasoning.key, t.reasoning.labels, u.reasoningTokens);
     }
+  }
+
+  /**
+   * The series keys of one format, provider and model, built once: a key made by joining
+   * strings on every request is a new string each time, which the series' Map must hash
+   * and compare in full (about 2 µs a request for the seven lookups, at full load).
+   */
+  private routeKeys(format: string, provider: string, model: string): RouteKeys {
+    let byProvider = this.keysByRoute.get(format);
+    if (!byProvider) this.keysByRoute.set(format, (byProvider = new Map()));
+    let byModel = byProvider.get(provider);
+    if (!byModel) byProvider.set(provider, (byModel = new Map()));
+    let keys = byModel.get(model);
+    if (!keys) {
+      const by = `${format}\0${provider}`;
+      const tokenKeys = (kind: TokenKind) => ({ key: `${provider}\0${model}\0${kind}`, labels: () => ({ provider, model, kind }) });
+      keys = {
+        route: `${format}\0${provider}\0${model}`,
+        labels: { format, provider, model },
+        requests: new Map(),
+        by,
+        byLabels: () => ({ format, provider }),
+        tokens: { input: tokenKeys('input'), output: tokenKeys('output'), cache_read: tokenKeys('cache_read'), cache_write: tokenKeys('cache_write'), reasoning: tokenKeys('reasoning') },
+      };
+      byModel.set(model, keys);
+    }
+    return keys;
   }
 
   /** watchQuotas gives the balance gauges their source (read when /metrics is scraped). */

@@ -49,19 +49,31 @@ export const BASIS_BY_FORMAT: Record<string, string> = {
  * Returns null when the call cannot be priced.
  */
 export function pricingFor(spec: ProviderSpec, format: string, upstreamModel: string, autoCostBasis: boolean): PricingInput | null {
-  // Resolved once per provider, format and model: requests only ask about configured models.
-  let byModel = resolvedPricing.get(spec);
-  if (!byModel) resolvedPricing.set(spec, (byModel = new Map()));
-  const key = `${format}\0${upstreamModel}\0${autoCostBasis ? 1 : 0}`;
-  let pricing = byModel.get(key);
-  if (pricing === undefined) {
+  // Resolved once per provider, format and model: requests only ask about configured
+  // models. Looked up by the strings as they are: a key joined from them would be a new
+  // string on every request, hashed and compared in full.
+  let byFormat = resolvedPricing.get(spec);
+  if (!byFormat) resolvedPricing.set(spec, (byFormat = new Map()));
+  let byModel = byFormat.get(format);
+  if (!byModel) byFormat.set(format, (byModel = new Map()));
+  let resolved = byModel.get(upstreamModel);
+  if (!resolved) {
     if (byModel.size >= MAX_PRICE_MODELS) byModel.clear();
-    byModel.set(key, (pricing = resolvePricing(spec, format, upstreamModel, autoCostBasis)));
+    byModel.set(upstreamModel, (resolved = {}));
   }
+  const which = autoCostBasis ? 'auto' : 'explicit';
+  let pricing = resolved[which];
+  if (pricing === undefined) pricing = resolved[which] = resolvePricing(spec, format, upstreamModel, autoCostBasis);
   return pricing;
 }
 
-const resolvedPricing = new WeakMap<ProviderSpec, Map<string, PricingInput | null>>();
+/** A model's pricing with and without `auto_cost_basis`, each resolved when first asked. */
+interface ResolvedPricing {
+  auto?: PricingInput | null;
+  explicit?: PricingInput | null;
+}
+
+const resolvedPricing = new WeakMap<ProviderSpec, Map<string, Map<string, ResolvedPricing>>>();
 
 function resolvePricing(spec: ProviderSpec, format: string, upstreamModel: string, autoCostBasis: boolean): PricingInput | null {
   const basis = spec.costBasis ?? (autoCostBasis ? BASIS_BY_FORMAT[format] : undefined);

@@ -10,6 +10,7 @@ import type { Access } from '../access/grants.js';
 import type { RouteMatch } from '../formats/types.js';
 import type { Resolution } from '../routing/resolve.js';
 import type { GatewayContext } from '../server/context.js';
+import { withRequestId } from '../server/request-id.js';
 import { sendJson } from '../server/respond.js';
 import type { ResponseTap } from '../telemetry/tap.js';
 import type { RequestTrace } from '../telemetry/trace.js';
@@ -85,8 +86,7 @@ export async function translateInference(ctx: GatewayContext, req: IncomingMessa
   trace?.setUpstreamRequest(text);
   if (headers.mint) addMintedHeaders(headers.headers, await ctx.credentials.headersFor(provider, { method: 'POST', path: target.path, headers: headers.headers, body: text }));
 
-  // (x-keyway-request-id is already set on the response: server/inference.ts.)
-  const responseHeaders: Record<string, string> = { 'x-keyway-translation': upstream.flag };
+  const responseHeaders = withRequestId(res, { 'x-keyway-translation': upstream.flag });
   const outcome = await forwardTranslated(res, {
     dispatcher: ctx.pools.get(provider.origin),
     path: target.path,

@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import { upstreamErrorFromTransport, type GatewayError } from '../errors.js';
 import type { ApiFormat } from '../formats/types.js';
 import { snakeCase } from '../formats/types.js';
+import { withRequestId } from '../server/request-id.js';
 import { sendError } from '../server/respond.js';
 import { filterResponseHeaders, type HeaderList } from './headers.js';
 
@@ -89,8 +90,8 @@ class Relay implements Dispatcher.DispatchHandler {
     const contentType = headers['content-type'];
     // SSE, or AWS's binary event stream (Bedrock's *-stream answers).
     this.streaming = typeof contentType === 'string' && (contentType.startsWith('text/event-stream') || contentType.startsWith('application/vnd.amazon.eventstream'));
-    // Headers keyway set before (its request id, CORS) are merged in by writeHead.
-    this.res.writeHead(statusCode, filterResponseHeaders(headers));
+    // Headers keyway set before (CORS) are merged in by writeHead; the request id is added here.
+    this.res.writeHead(statusCode, withRequestId(this.res, filterResponseHeaders(headers)));
     // Stream clients should see the status at once, even if the first event is slow.
     if (this.streaming) this.res.flushHeaders();
     this.observer?.onResponseStart(statusCode, headers);
