@@ -1,12 +1,12 @@
 /**
- * Records cross to the telemetry worker as flat arrays (src/telemetry/db/wire.ts): a round
- * trip must give back every field, so a field added to RequestRecord and forgotten in the
- * wire format fails here rather than being silently lost.
+ * Records cross to the telemetry worker as bytes and a string table (src/telemetry/db/wire.ts):
+ * a round trip must give back every field, so a field added to RequestRecord and forgotten
+ * in the wire format fails here rather than being silently lost.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { captureFields, decodeCapture, encodeCapture, requestHeadersText } from '../src/telemetry/capture-bytes.js';
-import { fromWire, packBatch, toWire, unpackBatch, type WireBatch } from '../src/telemetry/db/wire.js';
+import { fromWire, packBatch, unpackBatch, type WireBatch } from '../src/telemetry/db/wire.js';
 import type { Capture, RequestRecord } from '../src/telemetry/record.js';
 
 /** What the store's postMessage does to a batch: clone the records, move the captures' buffer. */
@@ -91,9 +91,9 @@ test('a capture as bytes: every field back, multi-byte text, empty and absent pa
   // As the store sends a batch: the records, and both captures in one buffer, transferred.
   const noCapture: RequestRecord = { ...full, id: 'req_none' };
   const { batch, transfer } = packBatch([{ record: full, capture: a }, { record: noCapture, capture: null }, { record: { ...full, id: 'req_u' }, capture: unicode }]);
-  assert.equal(transfer.length, 1);
+  assert.deepEqual(transfer, [batch.records, batch.captures], 'the record bytes and one capture buffer');
   const sent = structuredClone(batch, { transfer });
-  assert.equal(transfer[0]!.byteLength, 0, 'the buffer moved instead of being copied');
+  assert.equal(transfer[1]!.byteLength, 0, 'the capture buffer moved instead of being copied');
   const unpacked = unpackBatch(sent);
   assert.equal(unpacked[1]!.capture, null);
   assert.deepEqual(decodeCapture(unpacked[2]!.capture!, 'req_u'), unicode);
@@ -104,18 +104,37 @@ test('a capture as bytes: every field back, multi-byte text, empty and absent pa
   assert.equal(requestHeadersText(whole, a.byteLength), JSON.stringify(unicode.requestHeaders));
 });
 
-test('optional fields have indexes of their own: hooks at 40, absent when none', () => {
-  const [wire] = toWire(full, null);
-  assert.equal(wire[40]!.length, 3);
+test("a batch's strings cross once each; records without hooks carry none", () => {
   const { hooks: _hooks, ...without } = full;
-  const [plain] = toWire(without, null);
-  assert.equal(plain.length, 29, 'no holes, nothing past the positional fields');
-  assert.equal(plain[40], undefined);
+  const records = [full, { ...without, id: 'req_2' }, { ...without, id: 'req_3', userAgent: 'codex/1.0' }];
+  const { batch, transfer } = packBatch(records.map((record) => ({ record, capture: null })));
+  assert.equal(batch.count, 3);
+  assert.equal(batch.strings.filter((s) => s === 'alice@example.com').length, 1, 'the login once for three records');
+  assert.deepEqual(batch.strings.filter((s) => s.startsWith('req_')), ['req_0123456789abcdef0123', 'req_2', 'req_3']);
+  assert.ok(batch.strings.includes('codex/1.0'));
+  assert.deepEqual(transfer, [batch.records], 'the record bytes move; there are no captures');
+  const back = fromWire(structuredClone(batch, { transfer }));
+  assert.deepEqual(back.map((b) => b.record), records);
+  assert.equal('hooks' in back[1]!.record, false);
+  // The writer keeps its buffer: the next batch starts empty, with a table of its own.
+  const next = packBatch([{ record: { ...without, id: 'req_4' }, capture: null }]).batch;
+  assert.equal(next.count, 1);
+  assert.equal(next.strings.includes('req_3'), false);
+  assert.deepEqual(fromWire(next)[0]!.record, { ...without, id: 'req_4' });
+});
+
+test("a batch larger than the writer's first buffer, and text outside ASCII, come back whole", () => {
+  const { hooks: _hooks, ...without } = full;
+  const many = Array.from({ length: 2000 }, (_, i) => ({ record: { ...without, id: `req_${i}`, userAgent: `agent ${i} ☃ 😀`, tags: ['tag:ci', `tag:n${i % 7}`] }, capture: null }));
+  const back = fromWire(send(many));
+  assert.equal(back.length, 2000);
+  assert.deepEqual(back[1999]!.record, many[1999]!.record);
+  assert.deepEqual(back.map((b) => b.record.id), many.map((m) => m.record.id));
 });
 
 test('empty parts: no usage, no pricing, no capture, no tool calls, no hooks', () => {
   const { hooks: _hooks, ...noHooks } = full;
   const bare: RequestRecord = { ...noHooks, ttfbMs: null, provider: null, upstreamModel: null, usage: null, toolCalls: [], pricing: null, quotas: [], credentialFingerprint: null, errorCode: 'UNKNOWN_MODEL', errorClass: 'gateway', status: 404, providerFormat: null };
   assert.deepEqual(fromWire(send([{ record: bare, capture: null }])), [{ record: bare, capture: null }]);
-  assert.equal(packBatch([{ record: bare, capture: null }]).transfer.length, 0, 'nothing to move');
+  assert.equal(packBatch([{ record: bare, capture: null }]).batch.captures, undefined, 'no capture buffer');
 });

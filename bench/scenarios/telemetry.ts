@@ -27,29 +27,40 @@ export const telemetryScenario: Scenario = {
         for (const t of targets) push(p50, t.name, res[t.name]!.ms.p50);
       }
       const note = '"direct" here is keyway with --telemetry off';
-      // CPU per request moves by up to 2× between runs on a shared VM: alternate the two
-      // gateways, one run each per repeat, and report medians with the per-round spread.
+      // CPU per request moves by up to 2× from one minute to the next on a shared VM, and
+      // a round of 3 s against a round of 3 s swung from 35 to 157 µs of difference: so
+      // at least seven rounds, the order swapped every round (a drift within a pair then
+      // counts against each gateway in turn), and recording's cost is the median of the
+      // rounds' differences, the pairs measured closest together in time.
       const rounds: { off: CpuPerRequest; on: CpuPerRequest }[] = [];
-      for (let r = 0; r < ctx.opts.repeat; r++) rounds.push({ off: await cpuPerRequest(ctx, off), on: await cpuPerRequest(ctx, on) });
+      const roundCount = ctx.opts.quick ? 1 : Math.max(CPU_ROUNDS, ctx.opts.repeat);
+      for (let r = 0; r < roundCount; r++) {
+        if (r % 2 === 0) rounds.push({ off: await cpuPerRequest(ctx, off), on: await cpuPerRequest(ctx, on) });
+        else {
+          const onRun = await cpuPerRequest(ctx, on);
+          rounds.push({ off: await cpuPerRequest(ctx, off), on: onRun });
+        }
+      }
       const cpuOff = medianCpu(rounds.map((r) => r.off));
       const cpuOn = medianCpu(rounds.map((r) => r.on));
-      const perRound = (pick: (c: CpuPerRequest) => number) => rounds.map((r) => `${(pick(r.on) - pick(r.off)).toFixed(1)}`).join(' / ');
+      const differences = (pick: (c: CpuPerRequest) => number) => rounds.map((r) => pick(r.on) - pick(r.off));
+      const perRound = (pick: (c: CpuPerRequest) => number) => differences(pick).map((d) => d.toFixed(1)).join(' / ');
       const cpuRow = (measure: string, pick: (c: CpuPerRequest) => number): Row => ({
         scenario: this.title,
         measure,
         unit: 'µs',
         direct: pick(cpuOff),
         keyway: pick(cpuOn),
-        added: pick(cpuOn) - pick(cpuOff),
+        added: median(differences(pick)),
         ratio: pick(cpuOn) / pick(cpuOff),
         target: '–',
         status: 'info',
-        note: `${note}; CPU time per request at max load (medians of ${rounds.length} alternating rounds, ${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s); on − off per round: ${perRound(pick)} µs`,
+        note: `${note}; CPU time per request at max load (medians of ${rounds.length} alternating rounds, ${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s; "added" is the median of the rounds' differences); on − off per round: ${perRound(pick)} µs`,
       });
       // Recording's CPU in all threads, and as a share of what the gateway without it spends:
       // the share is what carries over between machines of different speeds.
       const total = (c: CpuPerRequest) => c.mainUs + c.otherUs;
-      const recordingUs = total(cpuOn) - total(cpuOff);
+      const recordingUs = median(differences(total));
       const recordingRow: Row = {
         scenario: this.title,
         measure: 'recording CPU per request, all threads',
@@ -104,6 +115,9 @@ export interface CpuPerRequest {
   /** The SQLite writer thread, GC helpers and libuv's pool. */
   otherUs: number;
 }
+
+/** Alternating rounds of CPU per request at max load, at the least. */
+const CPU_ROUNDS = 7;
 
 /** medianCpu is the median of each figure over rounds (each figure on its own). */
 function medianCpu(rounds: readonly CpuPerRequest[]): CpuPerRequest {

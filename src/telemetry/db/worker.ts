@@ -9,14 +9,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { estimateCost } from '../pricing.js';
 import type { ChatMessage, Conversation, ConversationPatch, MessageStatus } from './conversations-db.js';
 import { TelemetryDb, type AdoptionBucket, type GroupBy, type QueryFilter } from './telemetry-db.js';
-import { unpackBatch, type WireItem } from './wire.js';
+import { unpackBatch, type WireBatch } from './wire.js';
 import type { PgTelemetryDb } from '../pg/telemetry-pg.js';
 import { unreachable } from '../../pg/errors.js';
 import type { QuotaBalanceChange, QuotaHistoryFilter } from '../store.js';
 import { lowerThisThread } from '../../thread-priority.js';
 
 export type WorkerRequest =
-  | { op: 'insert'; items: WireItem[]; captures?: ArrayBuffer }
+  | ({ op: 'insert' } & WireBatch)
   | { op: 'usage'; filter: QueryFilter; groupBy?: GroupBy }
   | { op: 'requests'; filter: QueryFilter; limit: number; before?: string }
   | { op: 'usageTable'; filter: QueryFilter }
