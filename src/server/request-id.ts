@@ -9,7 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 
-export const REQUEST_ID_HEADER = 'x-keyway-request-id';
+const REQUEST_ID_HEADER = 'x-keyway-request-id';
 
 const REQUEST_ID = Symbol('keyway.requestId');
 

@@ -21,7 +21,7 @@
  */
 import { CaptureWriter, decodeCapture } from '../capture-bytes.js';
 import type { Capture, CredentialSource, HookEntry, HookVerdict, QuotaEntry, QuotaOutcome, RequestRecord } from '../record.js';
-import type { ToolCall, Usage } from '../usage.js';
+import type { Usage } from '../usage.js';
 
 /** A batch as it crosses: the records' bytes and strings, and every capture's bytes in one buffer (from its start). */
 export interface WireBatch {
@@ -241,7 +241,7 @@ class RecordReader {
     for (let n = this.i32(); n > 0; n--) {
       const name = this.str()!;
       const args = this.str();
-      record.toolCalls.push(args === null ? { name } : ({ name, arguments: args } satisfies ToolCall));
+      record.toolCalls.push(args === null ? { name } : { name, arguments: args });
     }
     for (let n = this.i32(); n > 0; n--) {
       const quota: QuotaEntry = { bucket: this.str()!, quota: this.str()!, nanos: this.f64(), outcome: this.str() as QuotaOutcome };
