@@ -25,6 +25,12 @@ export interface LoadSpec {
    * more load generator than one.
    */
   spread?: readonly string[];
+  /**
+   * Requests a second in all, on a fixed schedule (default: as fast as the connections
+   * go). Two gateways compared at one rate do the same work per second, so their CPU per
+   * request differs only by what each executes, not by how loaded each one was.
+   */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -98,7 +104,7 @@ function wrkScript(spec: LoadSpec): string {
   const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers })
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join('\n');
-  return `${spec.spread ? spreadScript(spec.spread) : ''}local f = assert(io.open(${JSON.stringify(spec.bodyFile)}, "rb"))
+  return `${spec.spread ? spreadScript(spec.spread) : ''}${spec.rate ? pacedScript(spec.rate / (spec.threads ?? 1)) : ''}local f = assert(io.open(${JSON.stringify(spec.bodyFile)}, "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
@@ -127,6 +133,34 @@ setup = function(thread)
   local t = targets[next_target % #targets + 1]
   next_target = next_target + 1
   thread.addr = wrk.lookup(t[1], t[2])[1]
+end
+`;
+}
+
+/**
+ * pacedScript holds each wrk thread to `perThread` requests a second: before each request a
+ * connection takes the next slot of the thread's schedule and waits for it (wrk's `delay`,
+ * in whole milliseconds; the schedule itself keeps fractions, so the rate holds). The clock
+ * is CLOCK_MONOTONIC through LuaJIT's FFI. A thread that fell more than 50 ms behind starts
+ * its schedule again rather than sending a burst.
+ */
+function pacedScript(perThread: number): string {
+  return `local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } keyway_timespec; int clock_gettime(int, keyway_timespec *); ]]
+local ts = ffi.new("keyway_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local interval_ms = ${1000 / perThread}
+local next_slot
+delay = function()
+  local t = now_ms()
+  if not next_slot or next_slot < t - 50 then next_slot = t end
+  next_slot = next_slot + interval_ms
+  local wait = next_slot - t
+  if wait < 1 then return 0 end
+  return math.floor(wait)
 end
 `;
 }
@@ -167,7 +201,8 @@ function autocannonDriver(): LoadDriver {
 
       async function runOne(url: string, connections: number): Promise<LoadResult> {
         const headers = Object.entries({ 'content-type': 'application/json', ...spec.headers }).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-        const args = [bin, '-c', String(connections), '-d', String(spec.seconds), '-m', 'POST', ...headers, '-i', spec.bodyFile, '-j', '-n', url];
+        const paced = spec.rate ? ['-R', String(Math.round((spec.rate * connections) / spec.connections))] : [];
+        const args = [bin, '-c', String(connections), '-d', String(spec.seconds), ...paced, '-m', 'POST', ...headers, '-i', spec.bodyFile, '-j', '-n', url];
         const r = await runJsonChild<AutocannonJson>(process.execPath, args, (spec.seconds + 30) * 1000);
         return {
           tool: 'autocannon',
