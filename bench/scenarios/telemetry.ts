@@ -32,19 +32,8 @@ export const telemetryScenario: Scenario = {
       // at least seven rounds, the order swapped every round (a drift within a pair then
       // counts against each gateway in turn), and recording's cost is the median of the
       // rounds' differences, the pairs measured closest together in time.
-      const rounds: { off: CpuPerRequest; on: CpuPerRequest }[] = [];
-      const roundCount = ctx.opts.quick ? 1 : Math.max(CPU_ROUNDS, ctx.opts.repeat);
-      for (let r = 0; r < roundCount; r++) {
-        if (r % 2 === 0) rounds.push({ off: await cpuPerRequest(ctx, off), on: await cpuPerRequest(ctx, on) });
-        else {
-          const onRun = await cpuPerRequest(ctx, on);
-          rounds.push({ off: await cpuPerRequest(ctx, off), on: onRun });
-        }
-      }
-      const cpuOff = medianCpu(rounds.map((r) => r.off));
-      const cpuOn = medianCpu(rounds.map((r) => r.on));
-      const differences = (pick: (c: CpuPerRequest) => number) => rounds.map((r) => pick(r.on) - pick(r.off));
-      const perRound = (pick: (c: CpuPerRequest) => number) => differences(pick).map((d) => d.toFixed(1)).join(' / ');
+      const maxLoad = await alternatingRounds(ctx, off, on, ctx.opts.quick ? 1 : Math.max(CPU_ROUNDS, ctx.opts.repeat));
+      const { off: cpuOff, on: cpuOn, differences, perRound } = maxLoad;
       const cpuRow = (measure: string, pick: (c: CpuPerRequest) => number): Row => ({
         scenario: this.title,
         measure,
@@ -55,7 +44,7 @@ export const telemetryScenario: Scenario = {
         ratio: pick(cpuOn) / pick(cpuOff),
         target: '–',
         status: 'info',
-        note: `${note}; CPU time per request at max load (medians of ${rounds.length} alternating rounds, ${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s; "added" is the median of the rounds' differences); on − off per round: ${perRound(pick)} µs`,
+        note: `${note}; CPU time per request at max load (medians of ${maxLoad.count} alternating rounds, ${Math.round(cpuOff.rps)} and ${Math.round(cpuOn.rps)} req/s; "added" is the median of the rounds' differences); on − off per round: ${perRound(pick)} µs`,
       });
       // Recording's CPU in all threads, and as a share of what the gateway without it spends:
       // the share is what carries over between machines of different speeds.
@@ -77,28 +66,18 @@ export const telemetryScenario: Scenario = {
       // second, so the difference is what recording executes, without the share of the
       // gateway's per-turn and wake-up costs that a lower maximum spreads over fewer requests.
       const rate = Math.max(100, Math.round((EQUAL_RATE_SHARE * cpuOn.rps) / 100) * 100);
-      const paced: { off: CpuPerRequest; on: CpuPerRequest }[] = [];
-      for (let r = 0; r < (ctx.opts.quick ? 1 : EQUAL_RATE_ROUNDS); r++) {
-        if (r % 2 === 0) paced.push({ off: await cpuPerRequest(ctx, off, rate), on: await cpuPerRequest(ctx, on, rate) });
-        else {
-          const onRun = await cpuPerRequest(ctx, on, rate);
-          paced.push({ off: await cpuPerRequest(ctx, off, rate), on: onRun });
-        }
-      }
-      const pacedDiffs = (pick: (c: CpuPerRequest) => number) => paced.map((r) => pick(r.on) - pick(r.off));
-      const pacedOff = medianCpu(paced.map((r) => r.off));
-      const pacedOn = medianCpu(paced.map((r) => r.on));
+      const paced = await alternatingRounds(ctx, off, on, ctx.opts.quick ? 1 : EQUAL_RATE_ROUNDS, rate);
       const equalRateRow: Row = {
         scenario: this.title,
         measure: `recording CPU per request at ${rate} req/s, all threads`,
         unit: 'µs',
-        direct: total(pacedOff),
-        keyway: total(pacedOn),
-        added: median(pacedDiffs(total)),
-        ratio: total(pacedOn) / total(pacedOff),
+        direct: total(paced.off),
+        keyway: total(paced.on),
+        added: median(paced.differences(total)),
+        ratio: total(paced.on) / total(paced.off),
         target: '–',
         status: 'info',
-        note: `${note}; both paced at ${rate} req/s (${Math.round(EQUAL_RATE_SHARE * 100)} % of the on gateway's maximum; reached ${Math.round(pacedOff.rps)} and ${Math.round(pacedOn.rps)}), ${paced.length} alternating rounds; on − off per round: ${pacedDiffs(total).map((d) => d.toFixed(1)).join(' / ')} µs (main thread ${pacedDiffs((c) => c.mainUs).map((d) => d.toFixed(1)).join(' / ')})`,
+        note: `${note}; both paced at ${rate} req/s (${Math.round(EQUAL_RATE_SHARE * 100)} % of the on gateway's maximum; reached ${Math.round(paced.off.rps)} and ${Math.round(paced.on.rps)}), ${paced.count} alternating rounds; on − off per round: ${paced.perRound(total)} µs (main thread ${paced.perRound((c) => c.mainUs)})`,
       };
       // What captures cost: a third gateway recording everything but bodies and headers.
       const noCaptures = await ctx.startKeyway({ serveArgs: ['--capture-limit', '0'] });
@@ -149,6 +128,44 @@ const CPU_ROUNDS = 7;
 /** Rounds at one rate for both gateways, and that rate as a share of the slower one's maximum. */
 const EQUAL_RATE_ROUNDS = 5;
 const EQUAL_RATE_SHARE = 0.6;
+
+type Pick = (c: CpuPerRequest) => number;
+
+/** What alternating rounds measured: each gateway's medians, and on − off round by round. */
+interface Rounds {
+  count: number;
+  off: CpuPerRequest;
+  on: CpuPerRequest;
+  differences(pick: Pick): number[];
+  /** The differences for a note: `12.3 / 14.0 / …`. */
+  perRound(pick: Pick): string;
+}
+
+/**
+ * alternatingRounds measures both gateways `count` times, at max load or at `rate`, the
+ * order swapped every round: a drift of the machine within a pair then counts against each
+ * gateway in turn.
+ */
+async function alternatingRounds(ctx: BenchContext, off: Service, on: Service, count: number, rate?: number): Promise<Rounds> {
+  const rounds: { off: CpuPerRequest; on: CpuPerRequest }[] = [];
+  for (let r = 0; r < count; r++) {
+    if (r % 2 === 0) {
+      const offRun = await cpuPerRequest(ctx, off, rate);
+      rounds.push({ off: offRun, on: await cpuPerRequest(ctx, on, rate) });
+    } else {
+      const onRun = await cpuPerRequest(ctx, on, rate);
+      rounds.push({ off: await cpuPerRequest(ctx, off, rate), on: onRun });
+    }
+  }
+  const differences = (pick: Pick) => rounds.map((r) => pick(r.on) - pick(r.off));
+  return {
+    count,
+    off: medianCpu(rounds.map((r) => r.off)),
+    on: medianCpu(rounds.map((r) => r.on)),
+    differences,
+    perRound: (pick) => differences(pick).map((d) => d.toFixed(1)).join(' / '),
+  };
+}
 
 /** medianCpu is the median of each figure over rounds (each figure on its own). */
 function medianCpu(rounds: readonly CpuPerRequest[]): CpuPerRequest {
