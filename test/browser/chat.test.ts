@@ -27,6 +27,9 @@ function providers(u: string) {
 }
 
 async function send(page: Page, text: string): Promise<void> {
+  // The composer takes a message once the previous answer's request has ended (Stop turns
+  // back into Send), which can be a moment after that answer shows as complete.
+  await page.getByRole('button', { name: 'Send' }).waitFor();
   await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByLabel('Message', { exact: true }).press('Enter');
 }
@@ -110,9 +113,14 @@ describe('chat', { skip }, () => {
     const answer = page.locator('article[aria-label="Answer"]').last();
     await answer.and(page.locator('[data-status="complete"]')).waitFor();
     const before = (await stack.api('alice', `/api/chat/conversations/${conversationId}`)).json.messages.length as number;
+    // Retry, like Send, waits for the previous answer's request to end.
+    await page.getByRole('button', { name: 'Send' }).waitFor();
+    const upstreamBefore = stack.upstream.requests.length;
     await page.getByRole('button', { name: 'Retry' }).click();
     await answer.and(page.locator('[data-status="streaming"]')).or(answer.and(page.locator('[data-status="complete"]'))).first().waitFor();
     await answer.and(page.locator('[data-status="complete"]')).waitFor();
+    await page.getByRole('button', { name: 'Send' }).waitFor();
+    assert.equal(stack.upstream.requests.length, upstreamBefore + 1, 'the retry asked the model again');
     assert.equal((await stack.api('alice', `/api/chat/conversations/${conversationId}`)).json.messages.length, before, 'a retry replaces the answer');
     await page.getByRole('button', { name: 'Edit' }).click();
     assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), 'Quick one');
@@ -127,6 +135,10 @@ describe('chat', { skip }, () => {
     await page.getByRole('button', { name: 'System prompt' }).click();
     await page.getByRole('dialog', { name: 'System prompt' }).getByRole('textbox').fill('Answer in French.');
     await page.getByRole('dialog', { name: 'System prompt' }).getByRole('button', { name: 'Save' }).click();
+    // Saved once the dialog has closed and the toolbar marks the prompt; a message typed
+    // before then would race the save.
+    await page.getByRole('dialog', { name: 'System prompt' }).waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'System prompt ✓' }).waitFor();
     stack.upstream.reset();
     const answers = await page.locator('article[aria-label="Answer"]').count();
     await send(page, 'Bonjour?');
