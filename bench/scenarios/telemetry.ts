@@ -66,19 +66,24 @@ export const telemetryScenario: Scenario = {
       // second, so the difference is what recording executes, without the share of the
       // gateway's per-turn and wake-up costs that a lower maximum spreads over fewer requests.
       const rate = Math.max(100, Math.round((EQUAL_RATE_SHARE * cpuOn.rps) / 100) * 100);
-      const paced = await alternatingRounds(ctx, off, on, ctx.opts.quick ? 1 : EQUAL_RATE_ROUNDS, rate);
-      const equalRateRow: Row = {
-        scenario: this.title,
-        measure: `recording CPU per request at ${rate} req/s, all threads`,
-        unit: 'µs',
-        direct: total(paced.off),
-        keyway: total(paced.on),
-        added: median(paced.differences(total)),
-        ratio: total(paced.on) / total(paced.off),
-        target: '–',
-        status: 'info',
-        note: `${note}; both paced at ${rate} req/s (${Math.round(EQUAL_RATE_SHARE * 100)} % of the on gateway's maximum; reached ${Math.round(paced.off.rps)} and ${Math.round(paced.on.rps)}), ${paced.count} alternating rounds; on − off per round: ${paced.perRound(total)} µs (main thread ${paced.perRound((c) => c.mainUs)})`,
-      };
+      let equalRateRow: Row;
+      if (ctx.load.tool !== 'wrk') {
+        equalRateRow = { scenario: this.title, measure: 'recording CPU per request at one rate', unit: 'µs', target: '–', status: 'skipped', note: 'needs wrk (apt-get install -y wrk): autocannon has no even schedule' };
+      } else {
+        const paced = await alternatingRounds(ctx, off, on, ctx.opts.quick ? 1 : EQUAL_RATE_ROUNDS, rate);
+        equalRateRow = {
+          scenario: this.title,
+          measure: `recording CPU per request at ${rate} req/s, all threads`,
+          unit: 'µs',
+          direct: total(paced.off),
+          keyway: total(paced.on),
+          added: median(paced.differences(total)),
+          ratio: total(paced.on) / total(paced.off),
+          target: '–',
+          status: 'info',
+          note: `${note}; both paced at ${rate} req/s (${Math.round(EQUAL_RATE_SHARE * 100)} % of the on gateway's maximum; reached ${Math.round(paced.off.rps)} and ${Math.round(paced.on.rps)}), ${paced.count} alternating rounds; on − off per round: ${paced.perRound(total)} µs (main thread ${paced.perRound((c) => c.mainUs)})`,
+        };
+      }
       // What captures cost: a third gateway recording everything but bodies and headers.
       const noCaptures = await ctx.startKeyway({ serveArgs: ['--capture-limit', '0'] });
       let cpuBare: CpuPerRequest;
