@@ -112,6 +112,8 @@ describe('chat', { skip }, () => {
     await send(page, 'Quick one');
     const answer = page.locator('article[aria-label="Answer"]').last();
     await answer.and(page.locator('[data-status="complete"]')).waitFor();
+    // The answer is stored before it shows as complete, so the composer takes the next message at once.
+    assert.equal(await page.getByRole('button', { name: 'Send' }).isVisible(), true, 'Send is back as soon as the answer is complete');
     const before = (await stack.api('alice', `/api/chat/conversations/${conversationId}`)).json.messages.length as number;
     // Retry, like Send, waits for the previous answer's request to end.
     await page.getByRole('button', { name: 'Send' }).waitFor();
