@@ -122,20 +122,26 @@ function Chat({ id }: { id: string | undefined }) {
         patchMessages((list) => list.map((m) => (m.id === assistantId ? { ...m, content: m.content + e.text } : m)));
       } else if (e.type === 'done') {
         patchMessages((list) => list.map((m) => (m.id === assistantId ? { ...m, status: 'complete' } : m)));
-        finished();
+        settle();
       } else {
         patchMessages((list) => list.map((m) => (m.id === assistantId ? { ...m, status: 'error', error: `${e.message} (${e.status})` } : m)));
-        finished();
+        settle();
       }
     };
     // The server stores the answer before its last event, so the composer takes the next
     // message from then on, not only once the response has closed a moment later (a quick
     // Enter in between was ignored). Only this run's own state is cleared: the next
     // message may have started already.
+    let settled = false;
     const finished = () => setStreaming((current) => (current === abort ? null : current));
+    const settle = () => {
+      settled = true;
+      finished();
+    };
     const r = await sendMessage(conversationId, body, onEvent, abort.signal);
     finished();
-    if (!r.ok) {
+    // A connection that fails after the last event leaves the stored answer as it is.
+    if (!r.ok && !settled) {
       if (r.error.code === 'ABORTED') patchMessages((list) => list.map((m) => (m.id === assistantId && m.status === 'streaming' ? { ...m, status: 'stopped' } : m)));
       else {
         // A quota refusal names its bucket, so the reader knows which budget ran out.
