@@ -27,8 +27,8 @@ function providers(u: string) {
 }
 
 async function send(page: Page, text: string): Promise<void> {
-  // The composer takes a message once the previous answer's request has ended (Stop turns
-  // back into Send), which can be a moment after that answer shows as complete.
+  // The composer takes a message only when idle (Send, not Stop); a message typed while the
+  // previous answer streams is not sent.
   await page.getByRole('button', { name: 'Send' }).waitFor();
   await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByLabel('Message', { exact: true }).press('Enter');
@@ -115,13 +115,10 @@ describe('chat', { skip }, () => {
     // The answer is stored before it shows as complete, so the composer takes the next message at once.
     assert.equal(await page.getByRole('button', { name: 'Send' }).isVisible(), true, 'Send is back as soon as the answer is complete');
     const before = (await stack.api('alice', `/api/chat/conversations/${conversationId}`)).json.messages.length as number;
-    // Retry, like Send, waits for the previous answer's request to end.
-    await page.getByRole('button', { name: 'Send' }).waitFor();
     const upstreamBefore = stack.upstream.requests.length;
     await page.getByRole('button', { name: 'Retry' }).click();
     await answer.and(page.locator('[data-status="streaming"]')).or(answer.and(page.locator('[data-status="complete"]'))).first().waitFor();
     await answer.and(page.locator('[data-status="complete"]')).waitFor();
-    await page.getByRole('button', { name: 'Send' }).waitFor();
     assert.equal(stack.upstream.requests.length, upstreamBefore + 1, 'the retry asked the model again');
     assert.equal((await stack.api('alice', `/api/chat/conversations/${conversationId}`)).json.messages.length, before, 'a retry replaces the answer');
     await page.getByRole('button', { name: 'Edit' }).click();
