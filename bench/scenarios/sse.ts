@@ -71,7 +71,9 @@ export const manyStreamsScenario: Scenario = {
       });
     const direct = await run({ name: 'direct', url: ctx.mock.url });
     // A gateway of its own, so that its peak RSS (VmHWM) belongs to this scenario alone.
-    const keyway = await ctx.startKeyway();
+    // All 1,000 streams come from one loopback address, which the default per-peer cap
+    // (256 connections, a tailnet peer's fair share) would refuse with 503s.
+    const keyway = await ctx.startKeyway({ serveArgs: ['--max-connections-per-peer', String(streams)] });
     try {
       await latency(ctx, { targets: [{ name: 'keyway', url: keyway.url }], bodyBytes: 1024, warmup: 0, requests: 200 });
       const before = readMemory(keyway.pid)!;
