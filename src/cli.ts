@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env node
 /**
  * The `keyway` command: `serve` (the default), `demo`, `check <config>`, `explain`,
  * `mock-upstream`, `hook-server`, `--version`, and `COMMAND --help`. Parses flags and environment into
@@ -36,7 +36,6 @@ import { DatabaseUnreachable } from './config/pg-store.js';
 import { MOCK_UPSTREAM_USAGE, mockUpstreamMain, parseMockUpstreamArgs } from './mock-upstream/index.js';
 import { DEFAULT_BLOCK_TEXT, HOOK_SERVER_USAGE, startReferenceHookServer, type HookServerOptions } from './hooks/reference-server.js';
 import { DEFAULT_SETTINGS, startKeyway, type Keyway, type ServerSettings } from './start.js';
-import { NODE_FLAGS, youngGenerationSized } from './node-flags.js';
 
 const USAGE = `keyway: an identity-aware LLM gateway
 
@@ -411,9 +410,6 @@ async function run(settings: ServerSettings, start: () => Promise<Running>): Pro
     return 1;
   }
   const { keyway } = running;
-  if (settings.telemetry && !youngGenerationSized()) {
-    keyway.log.info({ nodeFlags: NODE_FLAGS.join(' ') }, 'started without a young-generation size: recording telemetry costs more CPU a request this way (docs/operations.md, "Node.js flags")');
-  }
   if (settings.logLevel !== 'silent') {
     const url = browsable(keyway.url);
     process.stderr.write(`${running.banner}: dashboard ${url}/ui/  chat ${url}/chat  (Ctrl-C stops it)\n`);

@@ -9,7 +9,6 @@ import { chatBody } from './bodies.js';
 import { DEFAULT_SHAPE, keywayConfig } from './keyway-config.js';
 import { pickLoadDriver } from './load.js';
 import { nginxAvailable, startNginx } from './nginx.js';
-import { NODE_FLAGS } from '../../src/node-flags.js';
 import { BUILD_DIR, KEYWAY_CLI } from './paths.js';
 import { freePort, removeOnExit, startService } from './procs.js';
 import type { BenchContext, KeywayOptions, Options, Service, Target } from './types.js';
@@ -71,8 +70,7 @@ export async function createContext(opts: Options, log: (line: string) => void):
         const config = join(dir, 'config.json');
         await writeFile(config, configText ?? keywayConfig(mock.url, shape));
         const port = await freePort();
-        // Started as docs/operations.md starts it: with keyway's Node flags.
-        const args = [...NODE_FLAGS, ...nodeArgs, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs];
+        const args = [...nodeArgs, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs];
         return track(await startService('keyway', process.execPath, args, port, '/healthz', 'SIGTERM', keywayEnv()));
       },
       keyway() {

@@ -26,7 +26,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chatBody } from '../lib/bodies.js';
 import { DEFAULT_SHAPE, keywayConfig } from '../lib/keyway-config.js';
-import { NODE_FLAGS } from '../../src/node-flags.js';
 import { BUILD_DIR, KEYWAY_CLI } from '../lib/paths.js';
 import { findExecutable, freePort, httpReady, spawnChild, startService, stopChild } from '../lib/procs.js';
 import type { BenchContext, Row, Scenario } from '../lib/types.js';
@@ -107,7 +106,7 @@ async function counted(ctx: BenchContext, valgrind: string, control: string, o: 
   const out = join(dir, 'callgrind.out');
   const spawned = spawnChild(valgrind, [
     '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}`,
-    process.execPath, ...NODE_FLAGS, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs,
+    process.execPath, KEYWAY_CLI, 'serve', '--listen', '127.0.0.1', '--port', String(port), '--config', config, '--data-dir', dir, '--log-level', 'warn', ...serveArgs,
   ]);
   try {
     await httpReady(`http://127.0.0.1:${port}/healthz`, spawned, 400_000); // valgrind starts node slowly, slower still on a busy machine
