@@ -11,7 +11,8 @@ import type { McpAccess, McpCategory } from '../access/mcp-grants.js';
 import type { McpServerSpec } from '../config/types.js';
 import { BUILTIN_TOOLS } from './builtin.js';
 import { INTERNAL_SERVER, splitResource, splitTool } from './names.js';
-import { UpstreamServer, type Listed, type ServerStatus } from './upstream.js';
+import { requireMcpRuntime } from './runtime.js';
+import type { Listed, ServerStatus, UpstreamServer } from './upstream.js';
 
 export interface CatalogEvents {
   /** Something a caller may list changed (a server came, went, or changed its listing). */
@@ -60,9 +61,9 @@ export class McpCatalog {
     return added;
   }
 
-  /** add connects to one more server (configured or registered). */
+  /** add connects to one more server (configured or registered); the caller has loaded the SDK (runtime.ts). */
   add(spec: McpServerSpec): UpstreamServer {
-    const server = new UpstreamServer(spec, {
+    const server = new (requireMcpRuntime().UpstreamServer)(spec, {
       dispatcher: this.dispatcher,
       log: this.log,
       onChange: () => this.changed(),

@@ -15,8 +15,8 @@
  * call answered here is answered here too: it aborts the call, and the upstream is told.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { LazyCancellation, type Cancellation } from './cancellation.js';
+import { requireMcpRuntime } from './runtime.js';
 import type { CallOut } from './gateway.js';
 import type { Caller, Extra, Session } from './session.js';
 
@@ -29,7 +29,6 @@ export interface FastOps {
 }
 
 const LIST_METHODS: Record<string, ListKind> = { 'tools/list': 'tools', 'resources/list': 'resources', 'resources/templates/list': 'resourceTemplates' };
-const SUPPORTED: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
 type Message = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
 
@@ -44,7 +43,7 @@ export function tryFastPath(req: IncomingMessage, res: ServerResponse, body: unk
   const accept = req.headers.accept ?? '';
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
   const version = req.headers['mcp-protocol-version'];
-  if (version !== undefined && (typeof version !== 'string' || !SUPPORTED.has(version))) return false;
+  if (version !== undefined && (typeof version !== 'string' || !requireMcpRuntime().supportedVersions.has(version))) return false;
   if (!isJsonContentType(req.headers['content-type'])) return false;
   const params = msg.params;
   if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) return false;

@@ -6,7 +6,7 @@
  * grants are checked again for every message, against the snapshot of its request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Access } from '../access/grants.js';
@@ -25,7 +25,8 @@ import { listConnectors, type ConnectorInfo } from './connectors-api.js';
 import { createMcpAgent } from './http-client.js';
 import { jsonRpcError, RPC } from './json-rpc.js';
 import { Registrations } from './registration.js';
-import { authInfoFor, createSession, type Caller, type Extra, type Session, type SessionOps } from './session.js';
+import { loadMcpRuntime, mcpRuntime, requireMcpRuntime } from './runtime.js';
+import type { Caller, Extra, Session, SessionOps } from './session.js';
 import { splitTool } from './names.js';
 import type { ServerStatus, UpstreamServer } from './upstream.js';
 
@@ -95,6 +96,9 @@ export class McpGateway implements SessionOps, FastOps {
   private listChangedTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   observer: McpObserver | undefined;
+  /** The SDK loading for the configuration's first MCP servers, which connect once it has. */
+  private loading: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly options: McpGatewayOptions) {
     this.log = options.log;
@@ -116,16 +120,31 @@ export class McpGateway implements SessionOps, FastOps {
     this.sweeper.unref();
   }
 
-  /** apply follows a configuration: servers added, changed and removed; registrations opened or closed. */
+  /**
+   * apply follows a configuration: servers added, changed and removed; registrations
+   * opened or closed. The first configuration that names an MCP server loads the SDK
+   * (runtime.ts), and the servers are connected once it is loaded, as the configuration
+   * then stands.
+   */
   private apply(snapshot: Snapshot): void {
     const mcp = snapshot.config.mcp;
-    for (const server of this.catalog.reconcile(mcp.servers)) void server.refresh();
     this.connectors.apply(mcp.servers);
     this.registrations.setAccepting(mcp.acceptRegistrations);
+    if (mcpRuntime() || !mcp.servers.some((s) => s.protocol === 'mcp')) return this.reconcile(snapshot);
+    this.loading = loadMcpRuntime().then(
+      () => this.reconcile(this.options.config.current),
+      (err: unknown) => this.log.error({ err: (err as Error).message }, 'could not load the MCP SDK; MCP servers are not connected'),
+    );
+  }
+
+  private reconcile(snapshot: Snapshot): void {
+    if (this.closed) return;
+    for (const server of this.catalog.reconcile(snapshot.config.mcp.servers)) void server.refresh();
   }
 
   /** ready resolves when every server has been tried once (tests, start-up). */
-  ready(): Promise<void> {
+  async ready(): Promise<void> {
+    await this.loading;
     return this.catalog.refreshAll();
   }
 
@@ -141,6 +160,8 @@ export class McpGateway implements SessionOps, FastOps {
     const access = snapshot.accessFor(identity);
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     const caller: Caller = { identity, access, snapshot, headers: req.headers };
+    // The SDK is loaded on the first MCP request (runtime.ts); connectors are plain HTTP.
+    if (pathname === '/v1/mcp' || pathname === '/v1/mcp/register') await loadMcpRuntime();
     if (pathname === '/v1/mcp') return this.serveMcp(req, res, caller);
     if (pathname === '/v1/mcp/register') return this.registrations.handle(req, res, caller, this.options.bodyLimit);
     if (pathname.startsWith('/v1/connectors/')) return this.connectors.handle(req, res, pathname, query, caller);
@@ -174,13 +195,13 @@ export class McpGateway implements SessionOps, FastOps {
     }
     session.lastSeen = Date.now();
     if (method === 'POST' && tryFastPath(req, res, body, session, caller, this)) return;
-    (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
+    (req as IncomingMessage & { auth?: unknown }).auth = requireMcpRuntime().authInfoFor(caller);
     await session.transport.handleRequest(req, res, body);
   }
 
   private async openSession(owner: string): Promise<Session> {
     if (this.sessions.size >= MAX_SESSIONS) this.evictOldest();
-    const session = createSession(
+    const session = requireMcpRuntime().createSession(
       this,
       owner,
       (id, s) => this.sessions.set(id, s),
@@ -278,8 +299,8 @@ export class McpGateway implements SessionOps, FastOps {
     };
     if (name === '' || (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args)))) {
       const message = name === '' ? 'tools/call needs a "name" string' : 'tools/call "arguments" must be an object';
-      finish('invalid', null, null, { error: message }, ErrorCode.InvalidParams);
-      throw rpcFailure(ErrorCode.InvalidParams, message);
+      finish('invalid', null, null, { error: message }, RPC.INVALID_PARAMS);
+      throw rpcFailure(RPC.INVALID_PARAMS, message);
     }
 
     const builtin = BUILTIN_BY_NAME.get(name);
@@ -295,8 +316,8 @@ export class McpGateway implements SessionOps, FastOps {
       const split = splitTool(name);
       const exists = split ? this.catalog.get(split[0])?.tool(split[1]) !== undefined && this.catalog.get(split[0])?.status === 'up' : false;
       const message = `Tool ${name} not found`;
-      finish(exists ? 'refused' : 'unknown', exists ? split![0] : null, exists ? split![1] : null, { error: message }, ErrorCode.InvalidParams);
-      throw rpcFailure(ErrorCode.InvalidParams, message);
+      finish(exists ? 'refused' : 'unknown', exists ? split![0] : null, exists ? split![1] : null, { error: message }, RPC.INVALID_PARAMS);
+      throw rpcFailure(RPC.INVALID_PARAMS, message);
     }
 
     const { server, tool } = found;
@@ -318,7 +339,7 @@ export class McpGateway implements SessionOps, FastOps {
   async readResource(caller: Caller, params: Record<string, unknown>, extra: Extra): Promise<Record<string, unknown>> {
     const uri = typeof params.uri === 'string' ? params.uri : '';
     const found = uri === '' ? undefined : this.catalog.findResource(uri, caller.access.mcp);
-    if (!found) throw rpcFailure(ErrorCode.InvalidParams, `Resource ${uri} not found`);
+    if (!found) throw rpcFailure(RPC.INVALID_PARAMS, `Resource ${uri} not found`);
     try {
       const result = await found.server.request('resources/read', { ...params, uri: found.uri }, { signal: extra.signal });
       // The contents name the upstream's URIs: give them back in the names the client knows.
@@ -331,6 +352,8 @@ export class McpGateway implements SessionOps, FastOps {
 
   /** close ends every session and upstream connection (shutdown). */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.loading;
     clearInterval(this.poller);
     clearInterval(this.sweeper);
     clearTimeout(this.listChangedTimer);
@@ -375,12 +398,14 @@ function relayProgress(extra: Extra, progressToken: string | number): (p: Progre
 
 /** failureOf maps a failed forward to what the client sees and how it is recorded. */
 function failureOf(err: unknown, server: string, signal: Cancellation): { outcome: ToolCallOutcome; error: RpcFailure } {
-  if (signal.aborted) return { outcome: 'cancelled', error: rpcFailure(ErrorCode.RequestTimeout, 'Request cancelled') };
-  if (err instanceof DirectTimeout) return { outcome: 'timeout', error: rpcFailure(ErrorCode.RequestTimeout, `MCP server ${server} did not answer in time`) };
+  if (signal.aborted) return { outcome: 'cancelled', error: rpcFailure(RPC.REQUEST_TIMEOUT, 'Request cancelled') };
+  if (err instanceof DirectTimeout) return { outcome: 'timeout', error: rpcFailure(RPC.REQUEST_TIMEOUT, `MCP server ${server} did not answer in time`) };
   if (err instanceof UpstreamRpcError) return { outcome: 'upstream_error', error: rpcFailure(err.code, err.message, err.data) };
-  if (err instanceof McpError) {
-    if (err.code === ErrorCode.RequestTimeout) return { outcome: 'timeout', error: rpcFailure(ErrorCode.RequestTimeout, `MCP server ${server} did not answer in time`) };
-    if (err.code === ErrorCode.ConnectionClosed) return { outcome: 'unavailable', error: rpcFailure(RPC.SERVER_ERROR, `MCP server ${server} closed the connection`) };
+  // An McpError comes from the SDK's client, so the SDK is loaded when there is one.
+  const McpError = mcpRuntime()?.McpError;
+  if (McpError && err instanceof McpError) {
+    if (err.code === RPC.REQUEST_TIMEOUT) return { outcome: 'timeout', error: rpcFailure(RPC.REQUEST_TIMEOUT, `MCP server ${server} did not answer in time`) };
+    if (err.code === RPC.CONNECTION_CLOSED) return { outcome: 'unavailable', error: rpcFailure(RPC.SERVER_ERROR, `MCP server ${server} closed the connection`) };
     // The upstream's own JSON-RPC error, relayed as it wrote it (the SDK prefixed its message).
     const prefix = `MCP error ${err.code}: `;
     return { outcome: 'upstream_error', error: rpcFailure(err.code, err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message, err.data) };

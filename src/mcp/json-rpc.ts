@@ -15,6 +15,9 @@ export const RPC = {
   INTERNAL_ERROR: -32603,
   SERVER_ERROR: -32000,
   SESSION_NOT_FOUND: -32001,
+  /** The MCP SDK's ErrorCode.ConnectionClosed and RequestTimeout (test/mcp-runtime.test.ts pins them). */
+  CONNECTION_CLOSED: -32000,
+  REQUEST_TIMEOUT: -32001,
 } as const;
 
 /** jsonRpcError is the body of a JSON-RPC error response. */
