@@ -8,7 +8,6 @@
  */
 import type Database from 'better-sqlite3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CborSequence } from '../export/encode.js';
 import type { CaptureBlocks } from './capture-blocks.js';
 import type { CaptureFields } from '../capture-bytes.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
@@ -115,6 +114,8 @@ export class ExportDb {
    * waits: an export never writes an empty object.
    */
   async next(limit: number, nowMs: number): Promise<ExportBatch | null> {
+    // The CBOR encoder is loaded by the first export: a gateway without one never carries it.
+    const { CborSequence } = await import('../export/encode.js');
     const c = this.row();
     const claimed = c.pending_to_rowid !== null && c.pending_key_seconds !== null;
     const end = claimed ? c.pending_to_rowid! : Number.MAX_SAFE_INTEGER;

@@ -13,7 +13,6 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Pool } from '../../pg/pool.js';
-import { CborSequence } from '../export/encode.js';
 import { exportRecord, type ExportRow, type ExportToolCall } from '../export/export-record.js';
 import { fillCapture, MAX_OBJECT_BYTES, type ExportBatch, type ExportState } from '../db/export-db.js';
 import type { PgCaptureBlocks } from './capture-blocks-pg.js';
@@ -89,6 +88,8 @@ export class PgExports {
    * replica is exporting.
    */
   async next(limit: number, nowMs: number): Promise<ExportBatch | null> {
+    // The CBOR encoder is loaded by the first export: a gateway without one never carries it.
+    const { CborSequence } = await import('../export/encode.js');
     const c = await this.lease(nowMs);
     if (!c) return null;
     try {
