@@ -32,6 +32,11 @@ interface Visible {
 /** How many distinct sets of grants keep a cached listing (each is a few arrays of references). */
 const MAX_CACHED_VIEWS = 1_000;
 
+/** The servers the catalogue connects to with the SDK's client; the others are HTTP connectors (connector-proxy.ts). */
+export function speaksMcp(spec: McpServerSpec): boolean {
+  return spec.protocol === 'mcp';
+}
+
 export class McpCatalog {
   private readonly servers = new Map<string, UpstreamServer>();
   private version = 0;
@@ -48,7 +53,7 @@ export class McpCatalog {
    * changed ones close, unchanged ones keep their connection. Registrations are not touched.
    */
   reconcile(specs: readonly McpServerSpec[]): UpstreamServer[] {
-    const wanted = new Map(specs.filter((s) => s.protocol === 'mcp').map((s) => [s.id, s]));
+    const wanted = new Map(specs.filter(speaksMcp).map((s) => [s.id, s]));
     const added: UpstreamServer[] = [];
     for (const [id, server] of this.servers) {
       if (server.spec.source === 'registration') continue;

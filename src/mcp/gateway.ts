@@ -17,7 +17,7 @@ import type { Identity } from '../identity/identity.js';
 import { readBody } from '../server/body.js';
 import { BUILTIN_BY_NAME } from './builtin.js';
 import type { Cancellation } from './cancellation.js';
-import { McpCatalog } from './catalog.js';
+import { McpCatalog, speaksMcp } from './catalog.js';
 import { ConnectorProxy } from './connector-proxy.js';
 import { DirectTimeout, UpstreamRpcError } from './direct-call.js';
 import { tryFastPath, type FastOps, type ListKind } from './fast-path.js';
@@ -130,7 +130,7 @@ export class McpGateway implements SessionOps, FastOps {
     const mcp = snapshot.config.mcp;
     this.connectors.apply(mcp.servers);
     this.registrations.setAccepting(mcp.acceptRegistrations);
-    if (mcpRuntime() || !mcp.servers.some((s) => s.protocol === 'mcp')) return this.reconcile(snapshot);
+    if (mcpRuntime() || !mcp.servers.some(speaksMcp)) return this.reconcile(snapshot);
     this.loading = loadMcpRuntime().then(
       () => this.reconcile(this.options.config.current),
       (err: unknown) => this.log.error({ err: (err as Error).message }, 'could not load the MCP SDK; MCP servers are not connected'),
@@ -161,7 +161,7 @@ export class McpGateway implements SessionOps, FastOps {
     if (access.role === undefined) throw new GatewayError('NO_ROLE');
     const caller: Caller = { identity, access, snapshot, headers: req.headers };
     // The SDK is loaded on the first MCP request (runtime.ts); connectors are plain HTTP.
-    if (pathname === '/v1/mcp' || pathname === '/v1/mcp/register') await loadMcpRuntime();
+    if (!mcpRuntime() && (pathname === '/v1/mcp' || pathname === '/v1/mcp/register')) await loadMcpRuntime();
     if (pathname === '/v1/mcp') return this.serveMcp(req, res, caller);
     if (pathname === '/v1/mcp/register') return this.registrations.handle(req, res, caller, this.options.bodyLimit);
     if (pathname.startsWith('/v1/connectors/')) return this.connectors.handle(req, res, pathname, query, caller);
